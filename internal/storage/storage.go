@@ -1,0 +1,51 @@
+// Package storage is the one small interface every bucket backend implements.
+// The snapshot engine, the CLI and the receiver reach object storage only through it.
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+	"iter"
+	"time"
+)
+
+// ErrNotExist is returned (wrapped) when an object does not exist.
+var ErrNotExist = errors.New("object does not exist")
+
+// ErrExists is returned (wrapped) by CreateIfAbsent when the object already exists.
+var ErrExists = errors.New("object already exists")
+
+// ErrPermanent marks errors that retrying will not fix (bad credentials, no such
+// bucket, access denied). Backends wrap such errors so errors.Is(err, ErrPermanent)
+// holds; everything else is treated as transient by the retry wrapper.
+var ErrPermanent = errors.New("permanent storage error")
+
+// ObjectInfo describes one stored object.
+type ObjectInfo struct {
+	Key      string
+	Size     int64
+	Modified time.Time
+}
+
+// Bucket is an object store addressed by slash-separated keys, relative to the
+// prefix the bucket was opened with.
+type Bucket interface {
+	// List yields every object whose key starts with prefix, in lexical key order.
+	List(ctx context.Context, prefix string) iter.Seq2[ObjectInfo, error]
+	// Read opens an object for streaming. Missing objects give ErrNotExist.
+	Read(ctx context.Context, key string) (io.ReadCloser, error)
+	// Write stores an object, replacing any existing one. size is the exact
+	// length of r, or -1 when unknown. The object becomes visible only once
+	// complete: a crash never leaves a partial object under key.
+	Write(ctx context.Context, key string, r io.Reader, size int64) error
+	// CreateIfAbsent stores an object only if none exists under key, atomically;
+	// otherwise it returns ErrExists and leaves the existing object untouched.
+	CreateIfAbsent(ctx context.Context, key string, r io.Reader, size int64) error
+	// Delete removes an object. Deleting a missing object is not an error.
+	Delete(ctx context.Context, key string) error
+	// Stat describes one object. Missing objects give ErrNotExist.
+	Stat(ctx context.Context, key string) (ObjectInfo, error)
+	// String names the bucket for logs, without credentials.
+	String() string
+}
