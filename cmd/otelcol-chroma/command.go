@@ -1,0 +1,17 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+	"go.opentelemetry.io/collector/otelcol"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/defaultconfig"
+)
+
+// newCommand is the collector's own command with the distribution's additions:
+// without --config it runs the embedded default configuration.
+func newCommand(params otelcol.CollectorSettings) *cobra.Command {
+	if len(params.ConfigProviderSettings.ResolverSettings.URIs) == 0 {
+		params.ConfigProviderSettings.ResolverSettings.URIs = []string{defaultconfig.URI}
+	}
+	return otelcol.NewCommand(params)
+}

@@ -1,0 +1,462 @@
+// Package chromadb reads facts from a Chroma persist directory's chroma.sqlite3
+// without ever writing to it: journal mode, migration levels, collections with
+// their record counts, and segments with their persisted max_seq_id.
+//
+// The database is always opened read-only (mode=ro), so no journal, WAL or
+// shared-memory file is ever created beside Chroma's database. The snapshot
+// engine, the metrics receiver and the CLI share this package.
+package chromadb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// DatabaseFile is the name of Chroma's SQLite database inside a persist directory.
+const DatabaseFile = "chroma.sqlite3"
+
+// ScopeVector is the segments.scope value of HNSW vector segments, the ones
+// that keep their data in a folder of the persist directory.
+const ScopeVector = "VECTOR"
+
+// ScopeMetadata is the segments.scope value of the SQLite metadata segment,
+// whose embeddings rows are a collection's records.
+const ScopeMetadata = "METADATA"
+
+// ErrNotChroma is returned (wrapped) when a path is not a Chroma persist
+// directory or database.
+var ErrNotChroma = errors.New("not a Chroma persist directory")
+
+// Facts describes a Chroma database at one point in time.
+type Facts struct {
+	JournalMode string
+	// Migrations maps each migrations dir (sysdb, metadb, embeddings_queue)
+	// to the highest version applied.
+	Migrations  map[string]int64
+	Collections []Collection
+	Segments    []Segment
+}
+
+// Collection is one Chroma collection.
+type Collection struct {
+	ID   string
+	Name string
+	// Records counts the rows of the collection's metadata segment.
+	Records int64
+}
+
+// Segment is one row of the segments table with its persisted position.
+type Segment struct {
+	ID         string
+	Type       string
+	Scope      string
+	Collection string
+	// MaxSeqID is the segment's max_seq_id row; 0 when it has none yet.
+	MaxSeqID uint64
+}
+
+// VectorSeqIDs returns the max_seq_id of every vector segment, by segment id.
+func (f *Facts) VectorSeqIDs() map[string]uint64 {
+	return VectorSeqIDs(f.Segments)
+}
+
+// VectorSeqIDs returns the max_seq_id of every vector segment in segs, by
+// segment id.
+func VectorSeqIDs(segs []Segment) map[string]uint64 {
+	m := make(map[string]uint64)
+	for _, s := range segs {
+		if s.Scope == ScopeVector {
+			m[s.ID] = s.MaxSeqID
+		}
+	}
+	return m
+}
+
+// DB is a read-only handle on a chroma.sqlite3 file.
+type DB struct {
+	path   string
+	db     *sql.DB
+	tables map[string]bool
+}
+
+// Open opens a live chroma.sqlite3 file read-only and checks that it holds
+// Chroma's collections and segments tables. busyTimeout is how long a query
+// waits for a lock held by Chroma's writer before failing (zero: 2 seconds).
+func Open(ctx context.Context, path string, busyTimeout time.Duration) (*DB, error) {
+	return open(ctx, path, busyTimeout, false)
+}
+
+// OpenCopy opens a private copy of a Chroma database that nothing else
+// changes while it is open: SQLite takes no locks and reads no journal.
+// Never use it on a live Chroma database.
+func OpenCopy(ctx context.Context, path string) (*DB, error) {
+	return open(ctx, path, 0, true)
+}
+
+func open(ctx context.Context, path string, busyTimeout time.Duration, immutable bool) (*DB, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s does not exist", ErrNotChroma, path)
+		}
+		return nil, fmt.Errorf("open Chroma database %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrNotChroma, path)
+	}
+	busy := busyTimeout
+	if busy <= 0 {
+		busy = 2 * time.Second
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open Chroma database %s: %w", path, err)
+	}
+	q := url.Values{}
+	q.Set("mode", "ro")
+	if immutable {
+		q.Set("immutable", "1")
+	}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	// query_only guards against any statement of ours ever writing.
+	q.Add("_pragma", "query_only(1)")
+	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + q.Encode()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open Chroma database %s: %w", path, err)
+	}
+	d := &DB{path: path, db: db}
+	if err := d.loadTables(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	for _, t := range []string{"collections", "segments"} {
+		if !d.tables[t] {
+			db.Close()
+			return nil, fmt.Errorf("%w: %s has no %q table", ErrNotChroma, path, t)
+		}
+	}
+	return d, nil
+}
+
+// Close releases the database handle.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Path is the database file's path as given to Open.
+func (d *DB) Path() string { return d.path }
+
+func (d *DB) loadTables(ctx context.Context) error {
+	rows, err := d.db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type IN ('table', 'view')`)
+	if err != nil {
+		if strings.Contains(err.Error(), "file is not a database") {
+			return fmt.Errorf("%w: %s is not a SQLite database", ErrNotChroma, d.path)
+		}
+		return fmt.Errorf("read schema of %s: %w", d.path, err)
+	}
+	defer rows.Close()
+	d.tables = make(map[string]bool)
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return fmt.Errorf("read schema of %s: %w", d.path, err)
+		}
+		d.tables[name] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read schema of %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// JournalMode returns the database's journal mode ("delete", "wal", ...).
+func (d *DB) JournalMode(ctx context.Context) (string, error) {
+	var mode string
+	if err := d.db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return "", fmt.Errorf("read journal mode of %s: %w", d.path, err)
+	}
+	return strings.ToLower(mode), nil
+}
+
+// Segments lists every segment with its max_seq_id, ordered by id.
+func (d *DB) Segments(ctx context.Context) ([]Segment, error) {
+	query := `SELECT s.id, s.type, s.scope, s.collection, NULL FROM segments s ORDER BY s.id`
+	if d.tables["max_seq_id"] {
+		query = `SELECT s.id, s.type, s.scope, s.collection, m.seq_id
+			FROM segments s LEFT JOIN max_seq_id m ON m.segment_id = s.id ORDER BY s.id`
+	}
+	rows, err := d.db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("read segments of %s: %w", d.path, err)
+	}
+	defer rows.Close()
+	var segs []Segment
+	for rows.Next() {
+		var s Segment
+		var raw any
+		if err := rows.Scan(&s.ID, &s.Type, &s.Scope, &s.Collection, &raw); err != nil {
+			return nil, fmt.Errorf("read segments of %s: %w", d.path, err)
+		}
+		if s.MaxSeqID, err = decodeSeqID(raw); err != nil {
+			return nil, fmt.Errorf("read max_seq_id of segment %s in %s: %w", s.ID, d.path, err)
+		}
+		segs = append(segs, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read segments of %s: %w", d.path, err)
+	}
+	return segs, nil
+}
+
+// decodeSeqID accepts both encodings Chroma has used for seq_id: an INTEGER
+// column, and in older schemas a big-endian unsigned BLOB.
+func decodeSeqID(v any) (uint64, error) {
+	switch x := v.(type) {
+	case nil:
+		return 0, nil
+	case int64:
+		if x < 0 {
+			return 0, fmt.Errorf("negative seq_id %d", x)
+		}
+		return uint64(x), nil
+	case []byte:
+		return decodeSeqIDBlob(x)
+	case string:
+		var n uint64
+		if _, err := fmt.Sscan(x, &n); err == nil {
+			return n, nil
+		}
+		return decodeSeqIDBlob([]byte(x))
+	default:
+		return 0, fmt.Errorf("unexpected seq_id type %T", v)
+	}
+}
+
+func decodeSeqIDBlob(b []byte) (uint64, error) {
+	// Older schemas used 8 bytes, or 24 bytes for ids that never exceed 64 bits
+	// in a local persist directory; leading zero bytes are allowed.
+	var n uint64
+	for i, c := range b {
+		if len(b)-i > 8 && c != 0 {
+			return 0, fmt.Errorf("seq_id blob of %d bytes does not fit 64 bits", len(b))
+		}
+		n = n<<8 | uint64(c)
+	}
+	return n, nil
+}
+
+// Collections lists collections ordered by name, with their record counts.
+func (d *DB) Collections(ctx context.Context) ([]Collection, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT id, name FROM collections ORDER BY name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("read collections of %s: %w", d.path, err)
+	}
+	var cols []Collection
+	for rows.Next() {
+		var c Collection
+		if err := rows.Scan(&c.ID, &c.Name); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read collections of %s: %w", d.path, err)
+		}
+		cols = append(cols, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read collections of %s: %w", d.path, err)
+	}
+	if !d.tables["embeddings"] {
+		return cols, nil
+	}
+	counts := make(map[string]int64)
+	rows, err = d.db.QueryContext(ctx, `SELECT s.collection, COUNT(*) FROM segments s
+		JOIN embeddings e ON e.segment_id = s.id WHERE s.scope = ? GROUP BY s.collection`, ScopeMetadata)
+	if err != nil {
+		return nil, fmt.Errorf("count records in %s: %w", d.path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("count records in %s: %w", d.path, err)
+		}
+		counts[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count records in %s: %w", d.path, err)
+	}
+	for i := range cols {
+		cols[i].Records = counts[cols[i].ID]
+	}
+	return cols, nil
+}
+
+// Counts returns the number of collections and the number of records in all
+// of them, with two short queries.
+func (d *DB) Counts(ctx context.Context) (collections, records int64, err error) {
+	if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM collections`).Scan(&collections); err != nil {
+		return 0, 0, fmt.Errorf("count collections in %s: %w", d.path, err)
+	}
+	if !d.tables["embeddings"] {
+		return collections, 0, nil
+	}
+	err = d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM embeddings
+		WHERE segment_id IN (SELECT id FROM segments WHERE scope = ?)`, ScopeMetadata).Scan(&records)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count records in %s: %w", d.path, err)
+	}
+	return collections, records, nil
+}
+
+// Migrations returns the highest applied version per migrations dir.
+func (d *DB) Migrations(ctx context.Context) (map[string]int64, error) {
+	m := make(map[string]int64)
+	if !d.tables["migrations"] {
+		return m, nil
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT dir, MAX(version) FROM migrations GROUP BY dir`)
+	if err != nil {
+		return nil, fmt.Errorf("read migrations of %s: %w", d.path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var dir string
+		var v int64
+		if err := rows.Scan(&dir, &v); err != nil {
+			return nil, fmt.Errorf("read migrations of %s: %w", d.path, err)
+		}
+		m[dir] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read migrations of %s: %w", d.path, err)
+	}
+	return m, nil
+}
+
+// Facts gathers journal mode, migrations, collections and segments.
+func (d *DB) Facts(ctx context.Context) (*Facts, error) {
+	var f Facts
+	var err error
+	if f.JournalMode, err = d.JournalMode(ctx); err != nil {
+		return nil, err
+	}
+	if f.Migrations, err = d.Migrations(ctx); err != nil {
+		return nil, err
+	}
+	if f.Collections, err = d.Collections(ctx); err != nil {
+		return nil, err
+	}
+	if f.Segments, err = d.Segments(ctx); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// IntegrityCheck runs PRAGMA integrity_check and returns an error listing
+// the first problems it reports.
+func (d *DB) IntegrityCheck(ctx context.Context) error {
+	rows, err := d.db.QueryContext(ctx, `PRAGMA integrity_check(20)`)
+	if err != nil {
+		return fmt.Errorf("integrity check of %s: %w", d.path, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return fmt.Errorf("integrity check of %s: %w", d.path, err)
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("integrity check of %s: %w", d.path, err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("integrity check of %s failed: %s", d.path, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// WithReadLock runs fn while this process holds a SQLite SHARED lock on the
+// database: a transaction is begun on a dedicated connection and a page is
+// read, then fn runs, then the transaction ends. While fn runs, no writer can
+// change the database file (in rollback-journal modes), and Chroma's writers
+// wait. WithReadLock returns how long the lock was held.
+//
+// fn must not close any file descriptor it opened on the database file:
+// closing any descriptor of a file drops every POSIX lock this process holds
+// on it. Close such descriptors after WithReadLock returns.
+func (d *DB) WithReadLock(ctx context.Context, fn func(ctx context.Context) error) (time.Duration, error) {
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("connect to %s: %w", d.path, err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil {
+		return 0, fmt.Errorf("begin read transaction on %s: %w", d.path, err)
+	}
+	var n int64
+	err = conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master`).Scan(&n)
+	start := time.Now()
+	if err == nil {
+		err = fn(ctx)
+	} else {
+		err = fmt.Errorf("take read lock on %s: %w", d.path, err)
+	}
+	// End the transaction even when ctx is done, so the lock is released.
+	_, endErr := conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+	held := time.Since(start)
+	if err != nil {
+		return held, err
+	}
+	if endErr != nil {
+		return held, fmt.Errorf("end read transaction on %s: %w", d.path, endErr)
+	}
+	return held, nil
+}
+
+// VacuumInto writes a consistent copy of the database to dst, which must not
+// exist. It is the copy method for WAL mode, where readers do not block
+// writers and a plain file copy would miss the WAL's pages.
+func (d *DB) VacuumInto(ctx context.Context, dst string) error {
+	if _, err := d.db.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
+		return fmt.Errorf("VACUUM INTO %s from %s: %w", dst, d.path, err)
+	}
+	return nil
+}
+
+// Inspect opens a chroma.sqlite3 file read-only with a short busy timeout,
+// gathers its Facts with short queries, and closes it. dbPath may also be a
+// persist directory.
+func Inspect(ctx context.Context, dbPath string) (*Facts, error) {
+	if st, err := os.Stat(dbPath); err == nil && st.IsDir() {
+		dbPath = filepath.Join(dbPath, DatabaseFile)
+	}
+	d, err := Open(ctx, dbPath, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Facts(ctx)
+}
+
+// SortedVectorIDs returns the ids of the vector segments in m, sorted.
+func SortedVectorIDs(m map[string]uint64) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}

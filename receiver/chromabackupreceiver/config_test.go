@@ -1,0 +1,50 @@
+package chromabackupreceiver
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/otelcol-chroma/otelcol-chroma/receiver/chromabackupreceiver/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	cfg := NewFactory().CreateDefaultConfig()
+	sub, err := cm.Sub(component.MustNewIDWithName(metadata.Type.String(), name).String())
+	require.NoError(t, err)
+	require.NoError(t, sub.Unmarshal(cfg))
+	return cfg.(*Config), confmap.Validate(cfg)
+}
+
+func TestLoadConfig(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	require.NoError(t, err)
+	assert.Equal(t, "/data", cfg.PersistDirectory)
+	assert.Equal(t, 60*time.Second, cfg.CollectionInterval)
+	assert.NotEmpty(t, cfg.Instance, "instance defaults to the host name")
+	assert.True(t, cfg.Metrics.ChromaPersistRecords.Enabled)
+
+	cfg, err = loadConfig(t, "custom")
+	require.NoError(t, err)
+	assert.Equal(t, "/var/lib/chroma", cfg.PersistDirectory)
+	assert.Equal(t, 30*time.Second, cfg.CollectionInterval)
+	assert.Equal(t, "prod-eu-1", cfg.Instance)
+	assert.False(t, cfg.Metrics.ChromaPersistRecords.Enabled)
+}
+
+func TestConfigValidateNamesTheKey(t *testing.T) {
+	_, err := loadConfig(t, "missing_dir")
+	require.ErrorContains(t, err, `"persist_directory" is required`)
+
+	_, err = loadConfig(t, "bad_interval")
+	require.ErrorContains(t, err, `"collection_interval"`)
+}

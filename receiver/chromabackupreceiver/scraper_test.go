@@ -1,0 +1,236 @@
+package chromabackupreceiver
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/pmetrictest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/collector/scraper/scrapererror"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+	_ "modernc.org/sqlite"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
+	"github.com/otelcol-chroma/otelcol-chroma/receiver/chromabackupreceiver/internal/metadata"
+)
+
+// volatile are the metrics whose values depend on the machine running the test.
+var volatile = []string{"chroma.persist.volume.available", "chroma.persist.volume.size"}
+
+func newTestScraper(t testing.TB, dir string) (*chromaScraper, *observer.ObservedLogs) {
+	t.Helper()
+	cfg := createDefaultConfig().(*Config)
+	cfg.PersistDirectory = dir
+	cfg.Instance = "test-instance"
+	core, logs := observer.New(zap.DebugLevel)
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+	s := newScraper(cfg, set)
+	require.NoError(t, s.start(context.Background(), componenttest.NewNopHost()))
+	return s, logs
+}
+
+// gauge returns the value of a metric, and whether it was emitted.
+func gauge(md pmetric.Metrics, name string) (int64, bool) {
+	rms := md.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		sms := rms.At(i).ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			ms := sms.At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				if m := ms.At(k); m.Name() == name {
+					return m.Gauge().DataPoints().At(0).IntValue(), true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+func TestScrapeDemoPersistDir(t *testing.T) {
+	dir := chromatest.CopyDemo(t)
+	want := chromatest.DemoExpected(t)
+	s, _ := newTestScraper(t, dir)
+
+	md, err := s.scrape(context.Background())
+	require.NoError(t, err)
+
+	up, _ := gauge(md, "chroma.persist.up")
+	assert.Equal(t, int64(1), up)
+	collections, _ := gauge(md, "chroma.persist.collections")
+	assert.Equal(t, int64(want.Collections), collections, "collections as Chroma's API reported them")
+	records, _ := gauge(md, "chroma.persist.records")
+	assert.Equal(t, int64(want.Records), records, "records as Chroma's API reported them")
+	avail, _ := gauge(md, "chroma.persist.volume.available")
+	size, _ := gauge(md, "chroma.persist.volume.size")
+	assert.Positive(t, avail)
+	assert.GreaterOrEqual(t, size, avail)
+
+	expectedFile := filepath.Join("testdata", "expected.yaml")
+	if os.Getenv("UPDATE_GOLDEN") != "" {
+		require.NoError(t, golden.WriteMetrics(t, expectedFile, md))
+	}
+	expected, err := golden.ReadMetrics(expectedFile)
+	require.NoError(t, err)
+	require.NoError(t, pmetrictest.CompareMetrics(expected, md,
+		pmetrictest.IgnoreTimestamp(), pmetrictest.IgnoreStartTimestamp(),
+		pmetrictest.IgnoreMetricValues(volatile...),
+		pmetrictest.IgnoreMetricsOrder(), pmetrictest.IgnoreResourceMetricsOrder()))
+
+	assertNoPathLeaks(t, md, dir)
+	assertNoSQLiteSideFiles(t, dir)
+}
+
+// assertNoPathLeaks checks that no attribute anywhere carries the persist path.
+func assertNoPathLeaks(t *testing.T, md pmetric.Metrics, dir string) {
+	t.Helper()
+	b, err := (&pmetric.JSONMarshaler{}).MarshalMetrics(md)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), dir)
+	assert.NotContains(t, string(b), filepath.Base(filepath.Dir(dir)))
+}
+
+func assertNoSQLiteSideFiles(t *testing.T, dir string) {
+	t.Helper()
+	for _, suffix := range []string{"-journal", "-wal", "-shm"} {
+		_, err := os.Stat(filepath.Join(dir, "chroma.sqlite3"+suffix))
+		assert.True(t, os.IsNotExist(err), "the probe must not create chroma.sqlite3%s", suffix)
+	}
+}
+
+func TestScrapeSeesChanges(t *testing.T) {
+	dir := chromatest.CopyDemo(t)
+	want := chromatest.DemoExpected(t)
+	s, _ := newTestScraper(t, dir)
+	_, err := s.scrape(context.Background())
+	require.NoError(t, err)
+
+	db, err := sql.Open("sqlite", filepath.Join(dir, "chroma.sqlite3"))
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.Exec(`DELETE FROM embeddings WHERE id IN (SELECT id FROM embeddings LIMIT 10)`)
+	require.NoError(t, err)
+	// A write inside the same second and of the same size must still be seen.
+	require.NoError(t, os.Chtimes(filepath.Join(dir, "chroma.sqlite3"), time.Now(), time.Now().Add(time.Second)))
+
+	md, err := s.scrape(context.Background())
+	require.NoError(t, err)
+	records, _ := gauge(md, "chroma.persist.records")
+	assert.Equal(t, int64(want.Records-10), records)
+}
+
+func TestScrapeBadInput(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   func(t *testing.T) string
+		wantMsg string
+		hasSize bool
+	}{
+		{
+			name:    "missing directory",
+			setup:   func(t *testing.T) string { return filepath.Join(t.TempDir(), "nope") },
+			wantMsg: "does not exist",
+		},
+		{
+			name: "a file, not a directory",
+			setup: func(t *testing.T) string {
+				p := filepath.Join(t.TempDir(), "file")
+				require.NoError(t, os.WriteFile(p, []byte("x"), 0o600))
+				return p
+			},
+			wantMsg: "is not a directory",
+		},
+		{
+			name:    "not a Chroma persist directory",
+			setup:   func(t *testing.T) string { return t.TempDir() },
+			wantMsg: "holds no chroma.sqlite3",
+			hasSize: true,
+		},
+		{
+			name: "corrupt database",
+			setup: func(t *testing.T) string {
+				dir := t.TempDir()
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "chroma.sqlite3"), []byte(strings.Repeat("garbage!", 1024)), 0o600))
+				return dir
+			},
+			wantMsg: "corrupt",
+			hasSize: true,
+		},
+		{
+			name: "a SQLite database that is not Chroma's",
+			setup: func(t *testing.T) string {
+				dir := t.TempDir()
+				db, err := sql.Open("sqlite", filepath.Join(dir, "chroma.sqlite3"))
+				require.NoError(t, err)
+				_, err = db.Exec(`CREATE TABLE t (x)`)
+				require.NoError(t, err)
+				require.NoError(t, db.Close())
+				return dir
+			},
+			wantMsg: "not a Chroma",
+			hasSize: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTestScraper(t, tt.setup(t))
+			md, err := s.scrape(context.Background())
+			require.Error(t, err)
+			assert.True(t, scrapererror.IsPartialScrapeError(err))
+			assert.Contains(t, err.Error(), tt.wantMsg)
+
+			up, ok := gauge(md, "chroma.persist.up")
+			require.True(t, ok, "chroma.persist.up is always emitted")
+			assert.Equal(t, int64(0), up)
+			_, ok = gauge(md, "chroma.persist.records")
+			assert.False(t, ok, "no record count without a readable database")
+			_, ok = gauge(md, "chroma.persist.size")
+			assert.Equal(t, tt.hasSize, ok)
+
+			// The same problem again is not reported again.
+			_, err = s.scrape(context.Background())
+			assert.NoError(t, err)
+		})
+	}
+}
+
+func TestScrapeLockedDatabase(t *testing.T) {
+	dir := chromatest.CopyDemo(t)
+	s, logs := newTestScraper(t, dir)
+	s.probe.busyTimeout = 50 * time.Millisecond
+
+	// A writer in the middle of a commit holds an exclusive lock.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "chroma.sqlite3"))
+	require.NoError(t, err)
+	defer db.Close()
+	conn, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(context.Background(), `BEGIN EXCLUSIVE`)
+	require.NoError(t, err)
+
+	md, err := s.scrape(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "locked")
+	up, _ := gauge(md, "chroma.persist.up")
+	assert.Equal(t, int64(0), up)
+
+	_, err = conn.ExecContext(context.Background(), `ROLLBACK`)
+	require.NoError(t, err)
+	md, err = s.scrape(context.Background())
+	require.NoError(t, err)
+	up, _ = gauge(md, "chroma.persist.up")
+	assert.Equal(t, int64(1), up)
+	assert.Equal(t, 1, logs.FilterMessage("Chroma persist directory is readable again").Len())
+}
