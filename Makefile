@@ -1,0 +1,87 @@
+# otelcol-chroma: build, run and test. Everything it needs it installs into
+# .tools/ (ignored by git) and reuses on the next run.
+
+SHELL := /bin/bash
+ROOT  := $(abspath .)
+TOOLS := $(ROOT)/.tools
+BIN   := $(TOOLS)/bin
+GO    ?= go
+
+MDATAGEN  := $(BIN)/mdatagen
+BUILDER   := $(BIN)/builder
+CHROMA    := $(TOOLS)/npm/node_modules/.bin/chroma
+VERSITYGW := $(BIN)/versitygw
+
+# Tests that need a real Chroma or S3 server fail instead of skipping.
+TEST_ENV := REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
+FUZZTIME ?= 20s
+
+.PHONY: all build run test unit-test fuzz vet check-generated generate tools bench clean
+
+all: build
+
+## build: compile bin/otelcol-chroma
+build:
+	$(GO) build -trimpath -o bin/otelcol-chroma ./cmd/otelcol-chroma
+
+## run: build and run the collector on the embedded default config against a
+## scratch copy of the demo Chroma persist directory. Ctrl-C stops it.
+run: build
+	@rm -rf .scratch/demo && mkdir -p .scratch/demo
+	@cp -a testdata/chroma-demo .scratch/demo/persist
+	@echo "otelcol-chroma: probing .scratch/demo/persist every 10s; OTLP on 127.0.0.1:4317 (gRPC) and :4318 (HTTP); Ctrl-C stops"
+	CHROMA_PERSIST_DIR=$(ROOT)/.scratch/demo/persist CHROMA_PROBE_INTERVAL=10s CHROMA_INSTANCE=demo \
+	  DEBUG_VERBOSITY=detailed exec ./bin/otelcol-chroma
+
+## test: vet, generated-code check, every test with -race against real
+## Chroma and S3 servers, and a short fuzz run
+test: tools vet check-generated unit-test fuzz
+
+unit-test: tools build
+	$(TEST_ENV) $(GO) test -race -count=1 -timeout 30m ./...
+
+fuzz:
+	@if [ -d processor/scrubprocessor ]; then \
+	  $(GO) test -run '^$$' -fuzz '^FuzzVendorPolicy$$' -fuzztime $(FUZZTIME) ./processor/scrubprocessor; \
+	fi
+
+vet:
+	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+
+## generate: reproduce every generated file (OCB sources, mdatagen output)
+generate: $(MDATAGEN) $(BUILDER)
+	scripts/generate.sh
+
+## check-generated: fail when the committed generated code differs from what
+## `make generate` produces
+check-generated: generate
+	@if [ -n "$$(git status --porcelain -- cmd receiver processor exporter extension)" ]; then \
+	  echo "generated code is out of date: run 'make generate' and commit the result"; \
+	  git status --short -- cmd receiver processor exporter extension; \
+	  git --no-pager diff --stat; exit 1; \
+	fi
+
+tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW)
+
+$(MDATAGEN): internal/tools/go.mod
+	@mkdir -p $(BIN)
+	cd internal/tools && $(GO) build -o $@ go.opentelemetry.io/collector/cmd/mdatagen
+
+$(BUILDER): internal/tools/go.mod
+	@mkdir -p $(BIN)
+	cd internal/tools && $(GO) build -o $@ go.opentelemetry.io/collector/cmd/builder
+
+$(CHROMA):
+	scripts/install-chroma.sh
+
+$(VERSITYGW):
+	scripts/install-versitygw.sh
+
+## bench: Go benchmarks of every component (figures go to BENCHMARKS.md)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin .scratch

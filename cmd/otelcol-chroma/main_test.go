@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
+)
+
+// binary returns the collector binary under test: $OTELCOL_CHROMA_BIN when set
+// (make test builds it once), otherwise a fresh build.
+func binary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("OTELCOL_CHROMA_BIN"); p != "" {
+		return p
+	}
+	out := filepath.Join(t.TempDir(), "otelcol-chroma")
+	cmd := exec.Command("go", "build", "-o", out, ".")
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Run(), "build the collector")
+	return out
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRunsEmbeddedDefaultConfig starts the binary the way `make run` does, without
+// --config, and checks that it probes the demo persist directory, prints the
+// metrics, answers its health check and stops cleanly on SIGINT.
+func TestRunsEmbeddedDefaultConfig(t *testing.T) {
+	bin := binary(t)
+	persist := chromatest.CopyDemo(t)
+	want := chromatest.DemoExpected(t)
+	health := freeAddr(t)
+
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(),
+		"CHROMA_PERSIST_DIR="+persist,
+		"CHROMA_PROBE_INTERVAL=200ms",
+		"CHROMA_INSTANCE=demo-test",
+		"DEBUG_VERBOSITY=detailed",
+		"OTLP_GRPC_ENDPOINT="+freeAddr(t),
+		"OTLP_HTTP_ENDPOINT="+freeAddr(t),
+		"HEALTH_CHECK_ENDPOINT="+health,
+	)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + health + "/")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, time.Minute, 50*time.Millisecond, "health check never answered; output:\n%s", &out)
+
+	require.Eventually(t, func() bool {
+		return metricValue(out.String(), "chroma.persist.records") == fmt.Sprint(want.Records)
+	}, time.Minute, 50*time.Millisecond, "chroma.persist.records never printed as %d; output:\n%s", want.Records, &out)
+	assert.Equal(t, fmt.Sprint(want.Collections), metricValue(out.String(), "chroma.persist.collections"))
+	assert.Equal(t, "1", metricValue(out.String(), "chroma.persist.up"))
+	assert.Contains(t, out.String(), "demo-test")
+	assert.NotContains(t, out.String(), persist, "no path in the telemetry or the logs")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	select {
+	case err := <-done:
+		assert.NoError(t, err, "exit status after SIGINT; output:\n%s", &out)
+		done <- err
+	case <-time.After(time.Minute):
+		t.Fatalf("collector did not stop within a minute of SIGINT")
+	}
+}
+
+// metricValue finds the last "Value: N" the debug exporter printed for a metric.
+func metricValue(output, name string) string {
+	var value string
+	sc := bufio.NewScanner(strings.NewReader(output))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	inMetric := false
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.Contains(line, "-> Name: ") {
+			inMetric = strings.HasSuffix(strings.TrimSpace(line), "-> Name: "+name)
+			continue
+		}
+		if inMetric && strings.Contains(line, "Value: ") {
+			value = strings.TrimSpace(line[strings.Index(line, "Value: ")+len("Value: "):])
+			inMetric = false
+		}
+	}
+	return value
+}
+
