@@ -4,29 +4,25 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"io"
 	"iter"
-	"time"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/internal/base"
 )
 
 // ErrNotExist is returned (wrapped) when an object does not exist.
-var ErrNotExist = errors.New("object does not exist")
+var ErrNotExist = base.ErrNotExist
 
 // ErrExists is returned (wrapped) by CreateIfAbsent when the object already exists.
-var ErrExists = errors.New("object already exists")
+var ErrExists = base.ErrExists
 
 // ErrPermanent marks errors that retrying will not fix (bad credentials, no such
 // bucket, access denied). Backends wrap such errors so errors.Is(err, ErrPermanent)
 // holds; everything else is treated as transient by the retry wrapper.
-var ErrPermanent = errors.New("permanent storage error")
+var ErrPermanent = base.ErrPermanent
 
 // ObjectInfo describes one stored object.
-type ObjectInfo struct {
-	Key      string
-	Size     int64
-	Modified time.Time
-}
+type ObjectInfo = base.ObjectInfo
 
 // Bucket is an object store addressed by slash-separated keys, relative to the
 // prefix the bucket was opened with.
@@ -38,6 +34,9 @@ type Bucket interface {
 	// Write stores an object, replacing any existing one. size is the exact
 	// length of r, or -1 when unknown. The object becomes visible only once
 	// complete: a crash never leaves a partial object under key.
+	// Pass an io.ReadSeeker (*bytes.Reader, *os.File) when it matters that
+	// the write survives a transient failure: WithRetry can only retry a
+	// write whose reader it can rewind.
 	Write(ctx context.Context, key string, r io.Reader, size int64) error
 	// CreateIfAbsent stores an object only if none exists under key, atomically;
 	// otherwise it returns ErrExists and leaves the existing object untouched.
@@ -49,3 +48,13 @@ type Bucket interface {
 	// String names the bucket for logs, without credentials.
 	String() string
 }
+
+// ValidateKey reports whether key is a well-formed object key: non-empty,
+// slash-separated, relative, with no empty, "." or ".." segments, and no
+// backslash or NUL bytes. Every backend accepts exactly these keys, so a
+// bucket's content can move between backends unchanged.
+func ValidateKey(key string) error { return base.ValidateKey(key) }
+
+// ValidatePrefix reports whether prefix may be passed to List: "" (all), or
+// valid complete segments followed by "/" or by the start of a segment.
+func ValidatePrefix(prefix string) error { return base.ValidatePrefix(prefix) }

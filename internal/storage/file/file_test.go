@@ -1,0 +1,149 @@
+package file_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/file"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/storagetest"
+)
+
+var _ storage.Bucket = (*file.Bucket)(nil)
+
+func TestConformance(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Bucket {
+		b, err := file.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	})
+}
+
+func newBucket(t *testing.T) *file.Bucket {
+	t.Helper()
+	b, err := file.New(filepath.Join(t.TempDir(), "not", "yet", "there"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestKeysMapToFiles(t *testing.T) {
+	b := newBucket(t)
+	if err := b.Write(t.Context(), "snapshots/1/manifest.json", strings.NewReader("{}"), 2); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(b.Root(), "snapshots", "1", "manifest.json"))
+	if err != nil || string(got) != "{}" {
+		t.Fatalf("file content %q, %v", got, err)
+	}
+	if want := "file://" + b.Root(); b.String() != want {
+		t.Fatalf("String() = %q, want %q", b.String(), want)
+	}
+}
+
+func TestListSkipsTempFiles(t *testing.T) {
+	b := newBucket(t)
+	if err := b.Write(t.Context(), "d/real", strings.NewReader("x"), 1); err != nil {
+		t.Fatal(err)
+	}
+	// What a crash during Write leaves behind.
+	if err := os.WriteFile(filepath.Join(b.Root(), "d", ".storage-tmp-"+"123"), []byte("partial"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for info, err := range b.List(t.Context(), "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, info.Key)
+	}
+	if len(keys) != 1 || keys[0] != "d/real" {
+		t.Fatalf("List = %q, want [d/real]", keys)
+	}
+	if err := b.Write(t.Context(), "d/"+".storage-tmp-"+"x", strings.NewReader("x"), 1); !errors.Is(err, storage.ErrPermanent) {
+		t.Fatalf("Write of a reserved name: %v, want ErrPermanent", err)
+	}
+}
+
+func TestFailedWritesLeaveNoTempFiles(t *testing.T) {
+	b := newBucket(t)
+	ctx := t.Context()
+	broken := io.MultiReader(bytes.NewReader(make([]byte, 1000)), errorReader{})
+	if err := b.Write(ctx, "d/k", broken, -1); err == nil {
+		t.Fatal("Write succeeded")
+	}
+	if err := b.CreateIfAbsent(ctx, "d/k", strings.NewReader("abc"), 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CreateIfAbsent(ctx, "d/k", strings.NewReader("abc"), 3); !errors.Is(err, storage.ErrExists) {
+		t.Fatalf("second CreateIfAbsent: %v", err)
+	}
+	entries, err := os.ReadDir(filepath.Join(b.Root(), "d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "k" {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("folder holds %q, want only k", names)
+	}
+}
+
+func TestDeleteRemovesEmptyFolders(t *testing.T) {
+	b := newBucket(t)
+	ctx := t.Context()
+	if err := b.Write(ctx, "a/b/c/d", strings.NewReader("x"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Write(ctx, "a/keep", strings.NewReader("x"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Delete(ctx, "a/b/c/d"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(b.Root(), "a", "b")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("empty folder a/b left behind: %v", err)
+	}
+	if _, err := os.Stat(b.Root()); err != nil {
+		t.Fatalf("root removed: %v", err)
+	}
+}
+
+func TestFileInTheWay(t *testing.T) {
+	b := newBucket(t)
+	ctx := t.Context()
+	if err := b.Write(ctx, "a", strings.NewReader("x"), 1); err != nil {
+		t.Fatal(err)
+	}
+	err := b.Write(ctx, "a/b", strings.NewReader("x"), 1)
+	if !errors.Is(err, storage.ErrPermanent) || errors.Is(err, storage.ErrNotExist) {
+		t.Fatalf("Write under a file: %v, want ErrPermanent", err)
+	}
+	if _, err := b.Stat(ctx, "a/b"); !errors.Is(err, storage.ErrNotExist) {
+		t.Fatalf("Stat under a file: %v, want ErrNotExist", err)
+	}
+}
+
+func TestNewOnAFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := file.New(p); !errors.Is(err, storage.ErrPermanent) {
+		t.Fatalf("New on a file: %v, want ErrPermanent", err)
+	}
+}
+
+type errorReader struct{}
+
+func (errorReader) Read([]byte) (int, error) { return 0, errors.New("source broke") }

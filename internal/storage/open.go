@@ -1,0 +1,205 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/file"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/s3"
+)
+
+// Options are the settings of Open that do not belong in a bucket URL.
+type Options struct {
+	// AccessKeyID, SecretAccessKey and SessionToken are S3 credentials. When
+	// AccessKeyID is empty the AWS SDK's default chain is used (environment,
+	// shared config, web identity / IRSA, ECS and EC2 roles).
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	// Retry bounds the retries of transient errors; zero fields take
+	// DefaultRetryPolicy's values.
+	Retry RetryPolicy
+}
+
+// Open opens the bucket a URL names, wrapped with WithRetry:
+//
+//	file:///var/backups/chroma      a local or mounted folder
+//	/var/backups/chroma             the same, as a plain path
+//	s3://bucket                     an S3 bucket
+//	s3://bucket/some/prefix?endpoint=http://127.0.0.1:7070&region=us-east-1&path_style=true
+//
+// S3 query parameters: endpoint (base URL of an S3-compatible store; omit for
+// AWS), region (default: the SDK's configuration, else us-east-1),
+// path_style (true for most self-hosted stores), part_size (multipart part
+// size in bytes, at least 5 MiB) and concurrency (parts uploaded at once).
+// Credentials never go in the URL; they come from opts or the SDK's chain.
+//
+// Open does not contact the store; call Check for that.
+func Open(ctx context.Context, rawURL string, opts Options) (Bucket, error) {
+	b, err := openBackend(ctx, rawURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	return WithRetry(b, opts.Retry), nil
+}
+
+func openBackend(ctx context.Context, rawURL string, opts Options) (Bucket, error) {
+	if strings.TrimSpace(rawURL) == "" {
+		return nil, errors.New("open bucket: empty bucket URL: use file:///path or s3://bucket/prefix")
+	}
+	if !strings.Contains(rawURL, "://") {
+		return openFile(rawURL, rawURL)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url.Parse's error repeats the URL, which could hold a secret.
+		return nil, fmt.Errorf("open bucket: malformed bucket URL %q", redactUserinfo(rawURL))
+	}
+	// The query may hold an endpoint with user:password; errors show only
+	// scheme, bucket and path.
+	shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+	if u.User != nil {
+		return nil, fmt.Errorf("open bucket %s: the URL must not hold credentials: pass them as options (or use the SDK's credential chain)", shown)
+	}
+	if u.Fragment != "" {
+		return nil, fmt.Errorf("open bucket %s: unexpected '#' fragment", shown)
+	}
+	switch u.Scheme {
+	case "file":
+		if u.Host != "" && u.Host != "localhost" {
+			return nil, fmt.Errorf("open bucket %s: a file URL needs an absolute path (file:///path); %q reads as a host name", shown, u.Host)
+		}
+		if u.RawQuery != "" {
+			return nil, fmt.Errorf("open bucket %s: file URLs take no query parameters", shown)
+		}
+		if u.Path == "" {
+			return nil, fmt.Errorf("open bucket %s: no folder path (use file:///path)", shown)
+		}
+		return openFile(u.Path, shown)
+	case "s3":
+		return openS3(ctx, u, shown, opts)
+	default:
+		return nil, fmt.Errorf("open bucket %s: unsupported scheme %q: use file:// or s3://", shown, u.Scheme)
+	}
+}
+
+func openFile(path, shown string) (Bucket, error) {
+	if path == "" {
+		return nil, fmt.Errorf("open bucket %s: no folder path", shown)
+	}
+	b, err := file.New(filepath.Clean(path))
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w", shown, err)
+	}
+	return b, nil
+}
+
+var s3Params = []string{"endpoint", "region", "path_style", "part_size", "concurrency"}
+
+func openS3(ctx context.Context, u *url.URL, shown string, opts Options) (Bucket, error) {
+	if u.Host == "" {
+		return nil, fmt.Errorf("open bucket %s: no bucket name (use s3://bucket/prefix)", shown)
+	}
+	if u.Port() != "" {
+		return nil, fmt.Errorf("open bucket %s: the host part is the bucket name; give the store's address as ?endpoint=http://host:port", shown)
+	}
+	o := s3.Options{
+		Bucket:          u.Host,
+		Prefix:          u.Path,
+		AccessKeyID:     opts.AccessKeyID,
+		SecretAccessKey: opts.SecretAccessKey,
+		SessionToken:    opts.SessionToken,
+	}
+	q := u.Query()
+	for name, values := range q {
+		if !slices.Contains(s3Params, name) {
+			return nil, fmt.Errorf("open bucket %s: unknown parameter %q (known: %s)", shown, name, strings.Join(s3Params, ", "))
+		}
+		if len(values) != 1 {
+			return nil, fmt.Errorf("open bucket %s: parameter %q given %d times", shown, name, len(values))
+		}
+	}
+	o.Endpoint = q.Get("endpoint")
+	o.Region = q.Get("region")
+	if o.Endpoint != "" {
+		e, err := url.Parse(o.Endpoint)
+		if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
+			return nil, fmt.Errorf("open bucket %s: endpoint must be an http:// or https:// URL, e.g. endpoint=http://127.0.0.1:7070", shown)
+		}
+		if e.User != nil {
+			return nil, fmt.Errorf("open bucket %s: the endpoint must not hold credentials: pass them as options", shown)
+		}
+		if o.Region == "" {
+			o.Region = s3.DefaultEndpointRegion
+		}
+	}
+	if v := q.Get("path_style"); v != "" {
+		ps, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("open bucket %s: path_style must be true or false, not %q", shown, v)
+		}
+		o.PathStyle = ps
+	}
+	if v := q.Get("part_size"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("open bucket %s: part_size must be a positive number of bytes, not %q", shown, v)
+		}
+		o.PartSize = n
+	}
+	if v := q.Get("concurrency"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("open bucket %s: concurrency must be a positive integer, not %q", shown, v)
+		}
+		o.Concurrency = n
+	}
+	b, err := s3.New(ctx, o)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w", shown, err)
+	}
+	return b, nil
+}
+
+// redactUserinfo hides anything between "://" and "@" in a URL that did not
+// parse.
+func redactUserinfo(raw string) string {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return raw
+	}
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 {
+		if slash := strings.IndexByte(rest, '/'); slash < 0 || at < slash {
+			return scheme + "://xxxxx@" + rest[at+1:]
+		}
+	}
+	return raw
+}
+
+// checkPrefix is where Check looks: listing a prefix that holds nothing is the
+// cheapest request that still proves the bucket exists and the credentials
+// may read it.
+const checkPrefix = ".bucket-check/"
+
+// Check probes the bucket with one cheap listing and returns an error saying
+// what is wrong: unreachable store, denied credentials, missing bucket. Errors
+// that retrying will not fix wrap ErrPermanent. With a retry-wrapped bucket
+// (from Open) a transient failure is retried first, within ctx.
+func Check(ctx context.Context, b Bucket) error {
+	for _, err := range b.List(ctx, checkPrefix) {
+		if err != nil {
+			if !IsTransient(err) {
+				return fmt.Errorf("check bucket %s: %w", b, err)
+			}
+			return fmt.Errorf("check bucket %s: cannot reach the store (network, endpoint or outage?): %w", b, err)
+		}
+		break
+	}
+	return nil
+}
