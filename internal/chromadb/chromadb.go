@@ -254,7 +254,8 @@ func decodeSeqIDBlob(b []byte) (uint64, error) {
 	return n, nil
 }
 
-// Collections lists collections ordered by name, with their record counts.
+// Collections lists collections ordered by name, with their record counts
+// (see RecordCounts).
 func (d *DB) Collections(ctx context.Context) ([]Collection, error) {
 	rows, err := d.db.QueryContext(ctx, `SELECT id, name FROM collections ORDER BY name, id`)
 	if err != nil {
@@ -273,26 +274,9 @@ func (d *DB) Collections(ctx context.Context) ([]Collection, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read collections of %s: %w", d.path, err)
 	}
-	if !d.tables["embeddings"] {
-		return cols, nil
-	}
-	counts := make(map[string]int64)
-	rows, err = d.db.QueryContext(ctx, `SELECT s.collection, COUNT(*) FROM segments s
-		JOIN embeddings e ON e.segment_id = s.id WHERE s.scope = ? GROUP BY s.collection`, ScopeMetadata)
+	counts, err := d.RecordCounts(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("count records in %s: %w", d.path, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var n int64
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, fmt.Errorf("count records in %s: %w", d.path, err)
-		}
-		counts[id] = n
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("count records in %s: %w", d.path, err)
+		return nil, err
 	}
 	for i := range cols {
 		cols[i].Records = counts[cols[i].ID]
@@ -301,18 +285,21 @@ func (d *DB) Collections(ctx context.Context) ([]Collection, error) {
 }
 
 // Counts returns the number of collections and the number of records in all
-// of them, with two short queries.
+// of them (see RecordCounts).
 func (d *DB) Counts(ctx context.Context) (collections, records int64, err error) {
-	if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM collections`).Scan(&collections); err != nil {
+	// One read transaction: the counts agree with each other, and Chroma's
+	// writers wait for it at most once.
+	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, 0, fmt.Errorf("read %s: %w", d.path, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM collections`).Scan(&collections); err != nil {
 		return 0, 0, fmt.Errorf("count collections in %s: %w", d.path, err)
 	}
-	if !d.tables["embeddings"] {
-		return collections, 0, nil
-	}
-	err = d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM embeddings
-		WHERE segment_id IN (SELECT id FROM segments WHERE scope = ?)`, ScopeMetadata).Scan(&records)
+	records, err = d.totalRecords(ctx, tx)
 	if err != nil {
-		return 0, 0, fmt.Errorf("count records in %s: %w", d.path, err)
+		return 0, 0, err
 	}
 	return collections, records, nil
 }
@@ -430,7 +417,20 @@ func (d *DB) WithReadLock(ctx context.Context, fn func(ctx context.Context) erro
 // exist. It is the copy method for WAL mode, where readers do not block
 // writers and a plain file copy would miss the WAL's pages.
 func (d *DB) VacuumInto(ctx context.Context, dst string) error {
-	if _, err := d.db.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", d.path, err)
+	}
+	// query_only forbids VACUUM INTO even though it writes another file;
+	// the connection stays read-only (mode=ro) for this database.
+	defer func() {
+		conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA query_only=1`)
+		conn.Close()
+	}()
+	if _, err := conn.ExecContext(ctx, `PRAGMA query_only=0`); err != nil {
+		return fmt.Errorf("VACUUM INTO %s from %s: %w", dst, d.path, err)
+	}
+	if _, err := conn.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
 		return fmt.Errorf("VACUUM INTO %s from %s: %w", dst, d.path, err)
 	}
 	return nil

@@ -1,0 +1,124 @@
+package snapshot
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Block payload codecs (FORMAT.md "Blocks").
+const (
+	codecRaw  byte = 0
+	codecZstd byte = 1
+)
+
+const (
+	// compressSample is how much of a block is test-compressed first: HNSW
+	// float arrays do not compress, and finding out from a sample costs
+	// almost nothing.
+	compressSample = 64 << 10
+	// ageOverhead bounds what age adds to a payload: header plus a 16-byte
+	// tag per 64 KiB chunk.
+	ageOverhead = 4096
+)
+
+// blockCodec turns block plaintext into stored objects and back. Each
+// worker owns one; it is not safe for concurrent use.
+type blockCodec struct {
+	keys    Keys
+	maxSize int // largest plaintext accepted when decoding
+	enc     *zstd.Encoder
+	dec     *zstd.Decoder
+	payload []byte
+	sealed  bytes.Buffer
+	opened  bytes.Buffer
+	plain   []byte
+}
+
+func newBlockCodec(keys Keys, maxSize int) (*blockCodec, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithEncoderConcurrency(1), zstd.WithZeroFrames(true))
+	if err != nil {
+		return nil, err
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
+		zstd.WithDecoderMaxMemory(uint64(maxSize)+1), zstd.WithDecoderMaxWindow(uint64(max(maxSize, 1<<20))))
+	if err != nil {
+		return nil, err
+	}
+	return &blockCodec{keys: keys, maxSize: maxSize, enc: enc, dec: dec}, nil
+}
+
+func (c *blockCodec) close() {
+	c.enc.Close()
+	c.dec.Close()
+}
+
+// encode returns the object for plaintext p: codec byte + data, encrypted
+// when the repository is. The result is valid until the next call.
+func (c *blockCodec) encode(p []byte) ([]byte, error) {
+	c.payload = c.compress(p)
+	if !c.keys.Encrypted() {
+		return c.payload, nil
+	}
+	c.sealed.Reset()
+	if err := ageEncrypt(&c.sealed, c.keys.recipients, c.payload); err != nil {
+		return nil, err
+	}
+	return c.sealed.Bytes(), nil
+}
+
+// compress stores zstd only when it saves at least an eighth.
+func (c *blockCodec) compress(p []byte) []byte {
+	out := c.payload[:0]
+	if len(p) >= 512 {
+		sample := p[:min(len(p), compressSample)]
+		out = c.enc.EncodeAll(sample, append(out, codecZstd))
+		if len(out)-1 <= len(sample)-len(sample)/16 {
+			out = c.enc.EncodeAll(p, out[:1])
+			if len(out)-1 <= len(p)-len(p)/8 {
+				return out
+			}
+		}
+	}
+	out = append(out[:0], codecRaw)
+	return append(out, p...)
+}
+
+// decode turns a stored object back into plaintext, checks its length and
+// SHA-256, and returns it (valid until the next call).
+func (c *blockCodec) decode(obj []byte, want Hash, wantLen int) ([]byte, error) {
+	payload := obj
+	if c.keys.Encrypted() {
+		if err := ageDecrypt(&c.opened, obj, c.keys, int64(c.maxSize)+1+ageOverhead); err != nil {
+			return nil, err
+		}
+		payload = c.opened.Bytes()
+	}
+	if len(payload) == 0 {
+		return nil, fmt.Errorf("%w: empty block payload", ErrCorrupt)
+	}
+	var p []byte
+	switch payload[0] {
+	case codecRaw:
+		p = payload[1:]
+	case codecZstd:
+		var err error
+		c.plain, err = c.dec.DecodeAll(payload[1:], c.plain[:0])
+		if err != nil {
+			return nil, fmt.Errorf("%w: zstd: %v", ErrCorrupt, err)
+		}
+		p = c.plain
+	default:
+		return nil, fmt.Errorf("%w: unknown block codec %d", ErrCorrupt, payload[0])
+	}
+	if len(p) != wantLen {
+		return nil, fmt.Errorf("%w: block holds %d bytes, the manifest expects %d", ErrCorrupt, len(p), wantLen)
+	}
+	if sha256.Sum256(p) != want {
+		return nil, fmt.Errorf("%w: block content does not match its SHA-256 in the manifest", ErrCorrupt)
+	}
+	return p, nil
+}

@@ -1,0 +1,29 @@
+// Package snapshot is the snapshot engine: it takes consistent snapshots of a
+// live Chroma persist directory into a bucket, and lists, verifies and
+// restores them. The bucket format is specified in FORMAT.md at the
+// repository root; this package is its only writer.
+//
+// The CLI, the collector extension and the receiver all drive the same API:
+//
+//	repo, err := snapshot.Open(ctx, bucket, keys)        // keys: Keys{} when unencrypted
+//	m, err := repo.Snapshot(ctx, snapshot.SnapshotOptions{PersistDir: dir})
+//	list, err := repo.List(ctx)                           // newest first
+//	m, err := repo.Manifest(ctx, "latest")
+//	res, err := repo.Verify(ctx, id, snapshot.VerifyOptions{ReadData: true})
+//	res, err := repo.Restore(ctx, id, snapshot.RestoreOptions{Target: dir})
+//	st, err := repo.Status(ctx)
+//
+// Encryption: GenerateKeys makes a writer key (age recipient + auth key, for
+// the process that takes snapshots; it cannot decrypt) and a reader key (age
+// identity + auth key, kept offline, needed to restore). LoadWriterKey and
+// LoadReaderKey read them.
+//
+// Guarantees: a snapshot exists only once its manifest is stored, and the
+// manifest is written after every block it lists; cancelling a context
+// stops any operation and leaves at most unreferenced blocks. Restore checks
+// every byte against the manifest and replaces its target only after the
+// restored database has passed its checks.
+//
+// The engine never prints: progress goes to a Progress callback and logs to
+// an optional *slog.Logger. It imports nothing of the collector.
+package snapshot

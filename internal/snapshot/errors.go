@@ -1,0 +1,37 @@
+package snapshot
+
+import (
+	"errors"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
+)
+
+// Errors callers can test with errors.Is. Returned errors wrap them with
+// the object, file or key concerned and what to do.
+var (
+	// ErrNoRepository: the bucket holds no config.json under its prefix.
+	ErrNoRepository = errors.New("no snapshot repository here")
+	// ErrNotFound: no snapshot with the given id.
+	ErrNotFound = errors.New("snapshot not found")
+	// ErrKeyRequired: the repository is encrypted and the operation needs a
+	// key that was not given (or the writer key where the reader key is needed).
+	ErrKeyRequired = errors.New("key required")
+	// ErrWrongKey: the given key does not belong to this repository, or a key
+	// was given for an unencrypted repository.
+	ErrWrongKey = errors.New("key does not match the repository")
+	// ErrCorrupt: an object failed its hash, authentication or decoding: it
+	// was damaged, truncated or altered.
+	ErrCorrupt = errors.New("corrupt or altered object")
+	// ErrMissing: an object a snapshot references does not exist.
+	ErrMissing = errors.New("object missing")
+	// ErrTargetNotEmpty: the restore target holds files and Force was not set.
+	ErrTargetNotEmpty = errors.New("restore target is not empty")
+	// ErrKeptChanging: the persist directory changed during every capture
+	// attempt (Chroma kept persisting).
+	ErrKeptChanging = errors.New("persist directory kept changing")
+	// ErrNotChroma: the directory is not a Chroma persist directory.
+	ErrNotChroma = chromadb.ErrNotChroma
+	// ErrRestoreCheck: the restored database failed its integrity check or
+	// does not match the manifest.
+	ErrRestoreCheck = errors.New("restored data failed its check")
+)

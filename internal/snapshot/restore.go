@@ -1,0 +1,468 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
+)
+
+// RestoreOptions configure a restore.
+type RestoreOptions struct {
+	// Target is the folder to restore into: it must not exist or be empty,
+	// unless Force is set. Stop Chroma before restoring over its folder.
+	Target string
+	// Force replaces a non-empty Target. The old contents are moved aside and
+	// deleted only once the restored copy has passed its checks.
+	Force bool
+	// Concurrency is the number of parallel block downloads; default
+	// 2*GOMAXPROCS (at least 4).
+	Concurrency int
+	Progress    Progress
+	Logger      *slog.Logger
+}
+
+// RestoreResult describes a completed restore.
+type RestoreResult struct {
+	ID     string
+	Target string
+	Files  int
+	Bytes  int64
+	// Blocks counts the distinct blocks downloaded.
+	Blocks      int
+	Collections int
+	Records     int64
+	Duration    time.Duration
+	// Download covers fetching, checking and writing blocks; Sync the
+	// fsyncs; Check the restored database's checks.
+	Download, Sync, Check time.Duration
+}
+
+// Restore writes snapshot id ("latest" for the newest) into opts.Target.
+//
+// Every block is checked against its SHA-256 in the authenticated manifest
+// as it streams in. The files are written into a temporary folder beside the
+// target, given their sizes, modes and mtimes, and fsynced; the restored
+// database must pass PRAGMA integrity_check and match the manifest's
+// collections, record counts and vector max_seq_ids. Only then is the folder
+// renamed into place. On any failure the target is left untouched and the
+// temporary folder removed.
+func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions) (*RestoreResult, error) {
+	start := time.Now()
+	log := discardLogger(opts.Logger)
+	cfg, err := r.requireReader("restore")
+	if err != nil {
+		return nil, err
+	}
+	if opts.Target == "" {
+		return nil, errors.New("restore: no target folder given")
+	}
+	target, err := filepath.Abs(opts.Target)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	if err := checkTarget(target, opts.Force); err != nil {
+		return nil, err
+	}
+	if id, err = r.resolveID(ctx, id); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	m, err := r.readManifest(ctx, cfg, id)
+	if err != nil {
+		return nil, fmt.Errorf("restore %s: %w", id, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return nil, fmt.Errorf("restore %s: create parent of %s: %w", id, target, err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(target), "."+filepath.Base(target)+".restore-")
+	if err != nil {
+		return nil, fmt.Errorf("restore %s: create a temporary folder beside %s: %w", id, target, err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, fmt.Errorf("restore %s: %w", id, err)
+	}
+
+	progress := newProgress(opts.Progress)
+	var total int64
+	for _, f := range m.Files {
+		total += f.Size
+	}
+	progress.addTotal(total)
+	progress.phase(PhaseRestore)
+	res := &RestoreResult{
+		ID: id, Target: target, Files: len(m.Files), Bytes: total,
+		Collections: len(m.Chroma.Collections), Records: m.Records(),
+	}
+	if err := r.restoreFiles(ctx, m, tmp, defaultConcurrency(opts.Concurrency), progress, res); err != nil {
+		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w", id, target, target, err)
+	}
+	progress.phase(PhaseCheck)
+	checkStart := time.Now()
+	if err := checkRestored(ctx, m, tmp); err != nil {
+		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w", id, target, target, err)
+	}
+	res.Check = time.Since(checkStart)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("restore %s cancelled; %s was left untouched: %w", id, target, err)
+	}
+	if err := swapInto(tmp, target, opts.Force, log); err != nil {
+		return nil, fmt.Errorf("restore %s: %w", id, err)
+	}
+	done = true
+	res.Duration = time.Since(start)
+	log.Info("snapshot restored", "id", id, "target", target, "bytes", total, "duration", res.Duration,
+		"download", res.Download, "sync", res.Sync, "check", res.Check)
+	return res, nil
+}
+
+func checkTarget(target string, force bool) error {
+	st, err := os.Lstat(target)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("restore target %s: %w", target, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("restore target %s exists and is not a folder", target)
+	}
+	if force {
+		return nil
+	}
+	empty, err := dirEmpty(target)
+	if err != nil {
+		return fmt.Errorf("restore target %s: %w", target, err)
+	}
+	if !empty {
+		return fmt.Errorf("%w: %s holds files; restore into a new or empty folder, or replace it with force (stop Chroma first)", ErrTargetNotEmpty, target)
+	}
+	return nil
+}
+
+func dirEmpty(dir string) (bool, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	if err == io.EOF {
+		return true, nil
+	}
+	return false, err
+}
+
+// blockUse is one place a block goes: block index of file.
+type blockUse struct {
+	file  int
+	index int
+	n     int
+}
+
+// maxOpenFiles bounds how many restored files are open at once: a persist
+// directory with many collections has five files per vector segment.
+const maxOpenFiles = 256
+
+// restoreFiles creates the files in dir and fills them, in batches of at
+// most maxOpenFiles files.
+func (r *Repository) restoreFiles(ctx context.Context, m *Manifest, dir string, workers int, progress *progressReporter, res *RestoreResult) error {
+	start := time.Now()
+	dirs := map[string]bool{dir: true}
+	for lo := 0; lo < len(m.Files); lo += maxOpenFiles {
+		hi := min(lo+maxOpenFiles, len(m.Files))
+		blocks, synced, err := r.restoreBatch(ctx, m, dir, lo, hi, workers, progress, dirs)
+		res.Blocks += blocks
+		res.Sync += synced
+		if err != nil {
+			return err
+		}
+	}
+	syncStart := time.Now()
+	for _, d := range sortedKeys(dirs) {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	res.Sync += time.Since(syncStart)
+	res.Download = time.Since(start) - res.Sync
+	return nil
+}
+
+// restoreBatch restores files [lo, hi) of m, downloading each distinct
+// block once and writing it wherever it occurs in these files; it returns
+// the blocks downloaded and the time spent in fsync.
+func (r *Repository) restoreBatch(ctx context.Context, m *Manifest, dir string, lo, hi, workers int, progress *progressReporter, dirs map[string]bool) (int, time.Duration, error) {
+	files := make([]*os.File, len(m.Files))
+	defer func() {
+		for _, f := range files {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}()
+	uses := make(map[Hash][]blockUse)
+	var order []Hash
+	for i := lo; i < hi; i++ {
+		f := m.Files[i]
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return 0, 0, fmt.Errorf("create folder for %s: %w", f.Path, err)
+		}
+		for d := filepath.Dir(p); d != dir && !dirs[d]; d = filepath.Dir(d) {
+			dirs[d] = true
+		}
+		fh, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return 0, 0, fmt.Errorf("create %s: %w", p, err)
+		}
+		files[i] = fh
+		if err := preallocate(fh, f.Size); err != nil {
+			return 0, 0, fmt.Errorf("size %s: %w", p, err)
+		}
+		for j, h := range f.Blocks {
+			if _, ok := uses[h]; !ok {
+				order = append(order, h)
+			}
+			uses[h] = append(uses[h], blockUse{file: i, index: j, n: blockLen(f.Size, m.BlockSize, j)})
+		}
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	jobs := make(chan Hash)
+	var wg sync.WaitGroup
+	for range min(workers, max(len(order), 1)) {
+		codec, err := newBlockCodec(r.keys, m.BlockSize)
+		if err != nil {
+			cancel(err)
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer codec.close()
+			var buf bytes.Buffer
+			for h := range jobs {
+				if err := r.restoreBlock(ctx, m, files, codec, &buf, h, uses[h], progress); err != nil {
+					cancel(err)
+				}
+			}
+		}()
+	}
+feed:
+	for _, h := range order {
+		select {
+		case jobs <- h:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return 0, 0, err
+	}
+
+	syncStart := time.Now()
+	for i := lo; i < hi; i++ {
+		f := m.Files[i]
+		fh := files[i]
+		files[i] = nil
+		if err := fh.Sync(); err != nil {
+			fh.Close()
+			return 0, 0, fmt.Errorf("fsync %s: %w", f.Path, err)
+		}
+		if err := fh.Close(); err != nil {
+			return 0, 0, fmt.Errorf("write %s: %w", f.Path, err)
+		}
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := os.Chmod(p, fs.FileMode(f.Mode).Perm()); err != nil {
+			return 0, 0, fmt.Errorf("set mode of %s: %w", f.Path, err)
+		}
+		if err := os.Chtimes(p, f.ModTime, f.ModTime); err != nil {
+			return 0, 0, fmt.Errorf("set mtime of %s: %w", f.Path, err)
+		}
+	}
+	return len(order), time.Since(syncStart), nil
+}
+
+// restoreBlock downloads one block, checks it and writes it at every use.
+func (r *Repository) restoreBlock(ctx context.Context, m *Manifest, files []*os.File, codec *blockCodec, buf *bytes.Buffer, h Hash, uses []blockUse, progress *progressReporter) error {
+	first := m.Files[uses[0].file]
+	key := blockKey(objectName(r.keys.authKey, h))
+	where := fmt.Sprintf("block %d of %s (object %s)", uses[0].index, first.Path, key)
+	if err := r.fetchObject(ctx, key, m.BlockSize, buf); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	plain, err := codec.decode(buf.Bytes(), h, uses[0].n)
+	if err != nil {
+		return fmt.Errorf("%s in %s: %w", where, r.bucket, err)
+	}
+	for _, u := range uses {
+		if u.n != len(plain) {
+			return fmt.Errorf("%w: block %d of %s: manifest lists content of %d bytes where %d fit", ErrCorrupt, u.index, m.Files[u.file].Path, len(plain), u.n)
+		}
+		if _, err := files[u.file].WriteAt(plain, int64(u.index)*int64(m.BlockSize)); err != nil {
+			return fmt.Errorf("write %s: %w", m.Files[u.file].Path, err)
+		}
+		progress.add(int64(len(plain)))
+	}
+	return nil
+}
+
+// fetchObject reads a block object into buf, refusing anything larger than
+// a block of blockSize can encode to.
+func (r *Repository) fetchObject(ctx context.Context, key string, blockSize int, buf *bytes.Buffer) error {
+	rc, err := r.bucket.Read(ctx, key)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotExist) {
+			return fmt.Errorf("%w: %s does not exist in %s; the snapshot is damaged: restore another one", ErrMissing, key, r.bucket)
+		}
+		return fmt.Errorf("read %s in %s: %w%s", key, r.bucket, err, storageHint(err))
+	}
+	defer rc.Close()
+	// Room for the codec byte, age's per-chunk tags and recipient stanzas.
+	limit := int64(blockSize) + int64(blockSize)/64 + 1<<20
+	buf.Reset()
+	n, err := buf.ReadFrom(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return fmt.Errorf("read %s in %s: %w%s", key, r.bucket, err, storageHint(err))
+	}
+	if n > limit {
+		return fmt.Errorf("%w: %s is larger than any block of this snapshot can be", ErrCorrupt, key)
+	}
+	return nil
+}
+
+// checkRestored runs the checks a restored persist directory must pass.
+func checkRestored(ctx context.Context, m *Manifest, dir string) error {
+	for _, name := range []string{"-journal", "-wal", "-shm"} {
+		if err := os.Remove(filepath.Join(dir, chromadb.DatabaseFile+name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove stale %s%s: %w", chromadb.DatabaseFile, name, err)
+		}
+	}
+	dbPath := filepath.Join(dir, chromadb.DatabaseFile)
+	db, err := chromadb.OpenCopy(ctx, dbPath)
+	if err != nil {
+		return fmt.Errorf("%w: open the restored %s: %v", ErrRestoreCheck, chromadb.DatabaseFile, err)
+	}
+	defer db.Close()
+	if err := db.IntegrityCheck(ctx); err != nil {
+		return fmt.Errorf("%w: %v", ErrRestoreCheck, err)
+	}
+	facts, err := db.Facts(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrRestoreCheck, err)
+	}
+	got := make(map[string]int64, len(facts.Collections))
+	for _, c := range facts.Collections {
+		got[c.ID] = c.Records
+	}
+	if len(got) != len(m.Chroma.Collections) {
+		return fmt.Errorf("%w: restored database has %d collections, the manifest %d", ErrRestoreCheck, len(got), len(m.Chroma.Collections))
+	}
+	for _, c := range m.Chroma.Collections {
+		n, ok := got[c.ID]
+		if !ok {
+			return fmt.Errorf("%w: collection %q (%s) is missing from the restored database", ErrRestoreCheck, c.Name, c.ID)
+		}
+		if n != c.Records {
+			return fmt.Errorf("%w: collection %q has %d records restored, the manifest says %d", ErrRestoreCheck, c.Name, n, c.Records)
+		}
+	}
+	vec := facts.VectorSeqIDs()
+	for _, s := range m.Chroma.Segments {
+		if s.Scope != chromadb.ScopeVector {
+			continue
+		}
+		if seq, ok := vec[s.ID]; !ok || seq != s.MaxSeqID {
+			return fmt.Errorf("%w: vector segment %s has max_seq_id %d restored, the manifest says %d", ErrRestoreCheck, s.ID, seq, s.MaxSeqID)
+		}
+	}
+	return nil
+}
+
+// swapInto moves the restored folder tmp to target. A non-empty target
+// (force) is moved aside first and removed once the swap succeeded.
+func swapInto(tmp, target string, force bool, log *slog.Logger) error {
+	parent := filepath.Dir(target)
+	st, err := os.Lstat(target)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.Rename(tmp, target); err != nil {
+			return fmt.Errorf("move restored folder to %s: %w", target, err)
+		}
+		return syncDir(parent)
+	case err != nil:
+		return fmt.Errorf("restore target %s: %w", target, err)
+	case !st.IsDir():
+		return fmt.Errorf("restore target %s exists and is not a folder", target)
+	}
+	empty, err := dirEmpty(target)
+	if err != nil {
+		return fmt.Errorf("restore target %s: %w", target, err)
+	}
+	if empty {
+		if err := os.Remove(target); err != nil {
+			return fmt.Errorf("replace empty folder %s: %w", target, err)
+		}
+		if err := os.Rename(tmp, target); err != nil {
+			return fmt.Errorf("move restored folder to %s: %w", target, err)
+		}
+		return syncDir(parent)
+	}
+	if !force {
+		return fmt.Errorf("%w: %s received files during the restore; nothing was changed", ErrTargetNotEmpty, target)
+	}
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	old := filepath.Join(parent, "."+filepath.Base(target)+".old-"+hex.EncodeToString(b))
+	if err := os.Rename(target, old); err != nil {
+		return fmt.Errorf("move %s aside: %w", target, err)
+	}
+	if err := os.Rename(tmp, target); err != nil {
+		if backErr := os.Rename(old, target); backErr != nil {
+			return fmt.Errorf("move restored folder to %s: %w; and moving the old contents back from %s failed: %v", target, err, old, backErr)
+		}
+		return fmt.Errorf("move restored folder to %s (old contents put back): %w", target, err)
+	}
+	if err := syncDir(parent); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(old); err != nil {
+		log.Warn("restored, but removing the previous contents failed; delete them by hand", "path", old, "error", err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("fsync folder %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync folder %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+package snapshot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
+)
+
+// RestoreTestRecord is status/restore-test.json (FORMAT.md), written by the
+// scheduled restore test.
+type RestoreTestRecord struct {
+	Format     int       `json:"format"`
+	SnapshotID string    `json:"snapshot_id"`
+	Instance   string    `json:"instance,omitempty"`
+	Started    time.Time `json:"started"`
+	Finished   time.Time `json:"finished"`
+	Success    bool      `json:"success"`
+	Error      string    `json:"error,omitempty"`
+	// LastSuccess is the finish time of the most recent passing test (the
+	// latest attempt's, when it passed); zero if none ever passed.
+	LastSuccess           time.Time `json:"last_success,omitzero"`
+	LastSuccessSnapshotID string    `json:"last_success_snapshot_id,omitempty"`
+	Bytes                 int64     `json:"bytes"`
+	Collections           int       `json:"collections"`
+	Records               int64     `json:"records"`
+}
+
+// RestoreTestKey is the object key of the restore-test record.
+const RestoreTestKey = restoreTestKey
+
+// Status summarizes a repository for operators and metrics. It needs no
+// key; with the reader key (or unencrypted) Newest carries its manifest.
+type Status struct {
+	Initialized  bool
+	Encrypted    bool
+	RepositoryID string
+	BlockSize    int
+	// Snapshots counts manifests; Newest is the newest one, nil if none.
+	Snapshots int
+	Newest    *Summary
+	// BlockObjects and BlockBytes cover blocks/ (including blocks no snapshot
+	// references yet); SnapshotBytes covers snapshots/.
+	BlockObjects  int64
+	BlockBytes    int64
+	SnapshotBytes int64
+	// RestoreTest is the last restore-test record, nil if none;
+	// RestoreTestErr says why it could not be read.
+	RestoreTest    *RestoreTestRecord
+	RestoreTestErr error
+}
+
+// TotalBytes is what snapshots occupy in the bucket.
+func (s *Status) TotalBytes() int64 { return s.BlockBytes + s.SnapshotBytes }
+
+// Status lists the repository and reads its restore-test record.
+func (r *Repository) Status(ctx context.Context) (*Status, error) {
+	st := &Status{Encrypted: r.Encrypted()}
+	cfg := r.config()
+	if cfg == nil {
+		// Another writer may have created it since Open.
+		c, err := r.readConfig(ctx)
+		switch {
+		case err == nil:
+			if err := r.checkKeys(c); err != nil {
+				return nil, err
+			}
+			r.mu.Lock()
+			if r.cfg == nil {
+				r.cfg = c
+			}
+			cfg = r.cfg
+			r.mu.Unlock()
+		case !errors.Is(err, storage.ErrNotExist):
+			return nil, err
+		}
+	}
+	if cfg != nil {
+		st.Initialized, st.Encrypted = true, cfg.Encrypted
+		st.RepositoryID, st.BlockSize = cfg.RepositoryID, cfg.BlockSize
+	}
+	objs, err := r.listManifestObjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.Snapshots = len(objs)
+	for _, o := range objs {
+		st.SnapshotBytes += o.size
+	}
+	if len(objs) > 0 {
+		o := objs[0]
+		st.Newest = &Summary{ID: o.id, Created: o.created, ManifestSize: o.size}
+		if cfg != nil && (!cfg.Encrypted || r.keys.CanRead()) {
+			st.Newest.Manifest, st.Newest.Err = r.readManifest(ctx, cfg, o.id)
+		}
+	}
+	for info, err := range r.bucket.List(ctx, blocksPrefix) {
+		if err != nil {
+			return nil, fmt.Errorf("list %s in %s: %w%s", blocksPrefix, r.bucket, err, storageHint(err))
+		}
+		st.BlockObjects++
+		st.BlockBytes += info.Size
+	}
+	st.RestoreTest, st.RestoreTestErr = r.readRestoreTest(ctx)
+	return st, nil
+}
+
+func (r *Repository) readRestoreTest(ctx context.Context) (*RestoreTestRecord, error) {
+	rc, err := r.bucket.Read(ctx, restoreTestKey)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read %s in %s: %w", restoreTestKey, r.bucket, err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxConfigSize))
+	if err != nil {
+		return nil, fmt.Errorf("read %s in %s: %w", restoreTestKey, r.bucket, err)
+	}
+	var rec RestoreTestRecord
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return nil, fmt.Errorf("%w: %s in %s: %v", ErrCorrupt, restoreTestKey, r.bucket, err)
+	}
+	return &rec, nil
+}

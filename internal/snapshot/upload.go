@@ -1,0 +1,248 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
+)
+
+// uploader is the streaming block pipeline of a snapshot: one reader at a
+// time feeds fixed-size blocks from files; workers hash each block, skip it
+// when its object already exists (in the bucket, or earlier in this run),
+// and otherwise compress, encrypt and store it. Memory is bounded by the
+// buffer pool: about (2*workers+2) blocks, whatever the data size.
+type uploader struct {
+	bucket    storage.Bucket
+	keys      Keys
+	blockSize int
+	progress  *progressReporter
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	existing map[Hash]struct{} // object names in the bucket before the run; read-only
+
+	mu       sync.Mutex
+	claimed  map[Hash]struct{} // object names a worker took on in this run
+	uploaded map[Hash]int64    // object names stored in this run -> stored bytes
+
+	jobs      chan blockJob
+	pool      chan []byte
+	workers   sync.WaitGroup
+	closed    bool
+	finishErr error
+}
+
+type blockJob struct {
+	buf  []byte
+	n    int
+	out  *Hash
+	file *fileRead
+}
+
+// fileRead is the outcome of streaming one file into the pipeline. Its
+// hashes are complete once wait returns.
+type fileRead struct {
+	size    int64
+	hashes  []*Hash
+	pending sync.WaitGroup
+}
+
+func (f *fileRead) wait() { f.pending.Wait() }
+
+// blocks returns the block hashes; call only after wait.
+func (f *fileRead) blocks() []Hash {
+	out := make([]Hash, len(f.hashes))
+	for i, h := range f.hashes {
+		out[i] = *h
+	}
+	return out
+}
+
+func defaultConcurrency(n int) int {
+	if n > 0 {
+		return min(n, 64)
+	}
+	return max(2*runtime.GOMAXPROCS(0), 4)
+}
+
+var errUploaderFinished = errors.New("uploader finished")
+
+// newUploader lists the blocks already stored and starts the workers.
+func newUploader(ctx context.Context, bucket storage.Bucket, keys Keys, blockSize, workers int, progress *progressReporter) (*uploader, error) {
+	existing, err := listBlockNames(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	u := &uploader{
+		bucket:    bucket,
+		keys:      keys,
+		blockSize: blockSize,
+		progress:  progress,
+		existing:  existing,
+		claimed:   make(map[Hash]struct{}),
+		uploaded:  make(map[Hash]int64),
+		jobs:      make(chan blockJob, workers),
+		pool:      make(chan []byte, workers+2),
+	}
+	u.ctx, u.cancel = context.WithCancelCause(ctx)
+	for range cap(u.pool) {
+		u.pool <- make([]byte, blockSize)
+	}
+	for range workers {
+		codec, err := newBlockCodec(keys, blockSize)
+		if err != nil {
+			u.cancel(err)
+			u.finish()
+			return nil, fmt.Errorf("start compressor: %w", err)
+		}
+		u.workers.Add(1)
+		go u.work(codec)
+	}
+	return u, nil
+}
+
+// listBlockNames lists blocks/ once into a set of object names.
+func listBlockNames(ctx context.Context, bucket storage.Bucket) (map[Hash]struct{}, error) {
+	names := make(map[Hash]struct{})
+	for info, err := range bucket.List(ctx, blocksPrefix) {
+		if err != nil {
+			return nil, fmt.Errorf("list %s in %s: %w", blocksPrefix, bucket, err)
+		}
+		if n, ok := parseBlockKey(info.Key); ok {
+			names[n] = struct{}{}
+		}
+	}
+	return names, nil
+}
+
+// readFile streams r into the pipeline block by block. It returns once
+// every block is queued; call wait on the result for the hashes.
+func (u *uploader) readFile(r io.Reader) (*fileRead, error) {
+	fr := &fileRead{}
+	for {
+		var buf []byte
+		select {
+		case buf = <-u.pool:
+		case <-u.ctx.Done():
+			return nil, context.Cause(u.ctx)
+		}
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			h := new(Hash)
+			fr.hashes = append(fr.hashes, h)
+			fr.size += int64(n)
+			fr.pending.Add(1)
+			select {
+			case u.jobs <- blockJob{buf: buf, n: n, out: h, file: fr}:
+			case <-u.ctx.Done():
+				fr.pending.Done()
+				u.pool <- buf
+				return nil, context.Cause(u.ctx)
+			}
+		} else {
+			u.pool <- buf
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return fr, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (u *uploader) work(codec *blockCodec) {
+	defer u.workers.Done()
+	defer codec.close()
+	for job := range u.jobs {
+		if u.ctx.Err() == nil {
+			if err := u.store(codec, job); err != nil {
+				u.cancel(err)
+			}
+		}
+		job.file.pending.Done()
+		u.pool <- job.buf
+	}
+}
+
+func (u *uploader) store(codec *blockCodec, job blockJob) error {
+	data := job.buf[:job.n]
+	*job.out = sha256.Sum256(data)
+	u.progress.add(int64(job.n))
+	name := objectName(u.keys.authKey, *job.out)
+	if _, ok := u.existing[name]; ok {
+		return nil
+	}
+	u.mu.Lock()
+	_, dup := u.claimed[name]
+	u.claimed[name] = struct{}{}
+	u.mu.Unlock()
+	if dup {
+		return nil
+	}
+	obj, err := codec.encode(data)
+	if err != nil {
+		return fmt.Errorf("encode block %s: %w", blockKey(name), err)
+	}
+	key := blockKey(name)
+	if err := u.bucket.Write(u.ctx, key, bytes.NewReader(obj), int64(len(obj))); err != nil {
+		if cause := context.Cause(u.ctx); cause != nil {
+			return cause
+		}
+		return fmt.Errorf("store block %s in %s: %w%s", key, u.bucket, err, storageHint(err))
+	}
+	u.mu.Lock()
+	u.uploaded[name] = int64(len(obj))
+	u.mu.Unlock()
+	return nil
+}
+
+// finish waits for every queued block and returns the first error. After
+// finish, every block a successful run read is stored.
+func (u *uploader) finish() error {
+	if u.closed {
+		return u.finishErr
+	}
+	u.closed = true
+	close(u.jobs)
+	u.workers.Wait()
+	u.finishErr = context.Cause(u.ctx)
+	u.cancel(errUploaderFinished)
+	return u.finishErr
+}
+
+// abort stops the workers after a failure elsewhere.
+func (u *uploader) abort(err error) {
+	u.cancel(err)
+	u.finish()
+}
+
+// tally counts, over the distinct blocks of a snapshot, those this run
+// stored (and their stored bytes) and those that were already present.
+func (u *uploader) tally(files []File) (newBlocks, reused int, added int64) {
+	seen := make(map[Hash]struct{})
+	for _, f := range files {
+		for _, h := range f.Blocks {
+			name := objectName(u.keys.authKey, h)
+			if _, ok := seen[name]; ok {
+				continue
+			}
+			seen[name] = struct{}{}
+			if n, ok := u.uploaded[name]; ok {
+				newBlocks++
+				added += n
+			} else {
+				reused++
+			}
+		}
+	}
+	return newBlocks, reused, added
+}
