@@ -13,7 +13,7 @@ CHROMA    := $(TOOLS)/npm/node_modules/.bin/chroma
 VERSITYGW := $(BIN)/versitygw
 
 # Tests that need a real Chroma or S3 server fail instead of skipping.
-TEST_ENV := REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
+TEST_ENV := AWS_EC2_METADATA_DISABLED=true REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
 FUZZTIME ?= 20s
 
 .PHONY: all build run test unit-test fuzz vet check-generated generate tools bench clean

@@ -16,8 +16,10 @@ done
 # The distribution adds operator subcommands and an embedded default config to
 # the collector's command: route the generated main through newCommand.
 sed -i 's/cmd := otelcol.NewCommand(params)/cmd := newCommand(params)/' cmd/otelcol-chroma/main.go
-grep -q 'cmd := newCommand(params)' cmd/otelcol-chroma/main.go || {
-  echo "generate: the OCB main.go no longer has the line to patch; update scripts/generate.sh" >&2
+# Exit codes tell a failed operation (1) from a wrong command line (2).
+sed -i 's/\t\tos.Exit(1)$/\t\tos.Exit(exitCode(err))/' cmd/otelcol-chroma/main.go
+grep -q 'cmd := newCommand(params)' cmd/otelcol-chroma/main.go && grep -q 'os.Exit(exitCode(err))' cmd/otelcol-chroma/main.go || {
+  echo "generate: the OCB main.go no longer has the lines to patch; update scripts/generate.sh" >&2
   exit 1
 }
 gofmt -w cmd/otelcol-chroma/main.go cmd/otelcol-chroma/main_others.go cmd/otelcol-chroma/main_windows.go cmd/otelcol-chroma/components.go

@@ -47,7 +47,7 @@ func main() {
 	if err := run(set); err != nil {
 		// The error message is logged by cobra, so we intentionally
 		// avoid logging it again here to prevent duplicate output.
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 

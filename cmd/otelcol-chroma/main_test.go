@@ -135,4 +135,3 @@ func metricValue(output, name string) string {
 	}
 	return value
 }
-

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
+)
+
+// Exit codes of the operator subcommands.
+const (
+	exitFailed = 1 // the operation failed (see the message)
+	exitUsage  = 2 // the command line was wrong; nothing was done
+)
+
+// usageError marks a wrong command line: exit code 2.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+func usageErrorf(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// exitCode maps an error returned by the command to the process exit code.
+func exitCode(err error) int {
+	if errors.As(err, new(usageError)) {
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// snapshotFlags are the settings every snapshot subcommand shares: a collector
+// config to read them from, and flags that override it.
+type snapshotFlags struct {
+	providers []confmap.ProviderFactory
+	version   string // recorded in snapshot manifests
+
+	configs     []string
+	extension   string
+	bucket      string
+	persistDir  string
+	writerKey   string
+	readerKey   string
+	scratchDir  string
+	concurrency int
+	instance    string
+	verbose     bool
+}
+
+func newSnapshotCommand(providers []confmap.ProviderFactory, version string) *cobra.Command {
+	f := &snapshotFlags{providers: providers, version: version}
+	cmd := &cobra.Command{
+		Use:   "snapshot",
+		Short: "Take, list, verify and restore snapshots of a Chroma persist directory",
+		Long: `Take, list, verify and restore snapshots of a Chroma persist directory.
+
+Settings come from the snapshot settings of a collector config (--config, under
+extensions: snapshot) and from flags, which override them. A restore on a fresh
+machine needs only the binary, the bucket URL and the reader key:
+
+  otelcol-chroma snapshot restore latest --bucket s3://bucket/prefix \
+      --reader-key reader.key --to /data
+
+S3 credentials come from bucket::access_key_id/secret_access_key in the
+config, or from the AWS SDK's default chain (AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, shared config, IRSA, instance roles).
+
+Exit codes: 0 success, 1 failure, 2 wrong command line.`,
+		SilenceUsage:  true,
+		SilenceErrors: false,
+		Args:          noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usageErrorf("missing subcommand: one of now, list, status, verify, restore, keygen")
+		},
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringArrayVar(&f.configs, "config", nil, "collector config to read the snapshot settings from (repeatable; same URIs as the collector's --config)")
+	pf.StringVar(&f.extension, "extension", "", "which extensions::snapshot/<name> to use when the config has several")
+	pf.StringVar(&f.bucket, "bucket", "", "bucket URL: file:///path or s3://bucket/prefix?endpoint=...&region=...&path_style=true")
+	pf.StringVar(&f.persistDir, "persist-directory", "", "Chroma's persist directory")
+	pf.StringVar(&f.writerKey, "writer-key", "", "writer key file (encrypts snapshots)")
+	pf.StringVar(&f.readerKey, "reader-key", "", "reader key file (decrypts snapshots: restore, verify, list details)")
+	pf.StringVar(&f.scratchDir, "scratch-directory", "", "folder for the temporary copy of chroma.sqlite3 (default: system temp dir)")
+	pf.IntVar(&f.concurrency, "concurrency", 0, "blocks processed or transferred at once (default: 2 per CPU, at least 4)")
+	pf.StringVar(&f.instance, "instance", "", "deployment name recorded in snapshots")
+	pf.BoolVarP(&f.verbose, "verbose", "v", false, "log details")
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+
+	cmd.AddCommand(
+		newSnapshotNowCommand(f),
+		newSnapshotListCommand(f),
+		newSnapshotStatusCommand(f),
+		newSnapshotVerifyCommand(f),
+		newSnapshotRestoreCommand(f),
+		newSnapshotKeygenCommand(),
+	)
+	return cmd
+}
+
+func noArgs(_ *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("unexpected argument %q", args[0])
+	}
+	return nil
+}
+
+// snapshotIDArg accepts an optional snapshot id, "latest" by default.
+func snapshotIDArg(_ *cobra.Command, args []string) error {
+	if len(args) > 1 {
+		return usageErrorf("takes one snapshot id (or latest), got %d arguments", len(args))
+	}
+	return nil
+}
+
+func idOrLatest(args []string) string {
+	if len(args) == 1 {
+		return args[0]
+	}
+	return "latest"
+}
+
+// settings resolves the snapshot settings: the config first, flags over it.
+func (f *snapshotFlags) settings(ctx context.Context) (snapshotconfig.Settings, error) {
+	var s snapshotconfig.Settings
+	if len(f.configs) > 0 {
+		var err error
+		s, _, err = snapshotconfig.FromCollectorConfig(ctx, f.configs, f.providers, f.extension)
+		if err != nil {
+			return s, err
+		}
+	} else if f.extension != "" {
+		return s, usageErrorf("--extension needs --config")
+	}
+	override := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	override(&s.Bucket.URL, f.bucket)
+	override(&s.PersistDirectory, f.persistDir)
+	override(&s.Encryption.WriterKeyFile, f.writerKey)
+	override(&s.Encryption.ReaderKeyFile, f.readerKey)
+	override(&s.ScratchDirectory, f.scratchDir)
+	override(&s.Instance, f.instance)
+	if f.concurrency != 0 {
+		s.Concurrency = f.concurrency
+	}
+	if s.Bucket.URL == "" {
+		return s, usageErrorf("no bucket: pass --bucket URL, or --config with extensions::snapshot::bucket::url")
+	}
+	if err := s.Validate(); err != nil {
+		return s, usageError{err}
+	}
+	return s, nil
+}
+
+// openRepository opens the bucket and the snapshot repository in it.
+func (f *snapshotFlags) openRepository(ctx context.Context, s *snapshotconfig.Settings, keys snapshot.Keys) (*snapshot.Repository, storage.Bucket, error) {
+	bucket, err := s.OpenBucket(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	repo, err := snapshot.Open(ctx, bucket, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	return repo, bucket, nil
+}
+
+func (f *snapshotFlags) logger(w io.Writer) *slog.Logger {
+	level := slog.LevelWarn
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// signalContext is cancelled by SIGINT or SIGTERM: the engine then stops
+// cleanly, leaving no half-written snapshot.
+func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	if parent == nil {
+		parent = context.Background()
+	}
+	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
+)
+
+// listEntry is one snapshot in `snapshot list --json`.
+type listEntry struct {
+	ID          string    `json:"id"`
+	Time        time.Time `json:"time"`
+	Size        *int64    `json:"size_bytes,omitempty"`
+	Added       *int64    `json:"added_bytes,omitempty"`
+	Collections *int      `json:"collections,omitempty"`
+	Records     *int64    `json:"records,omitempty"`
+	Instance    string    `json:"instance,omitempty"`
+	Error       string    `json:"error,omitempty"`
+}
+
+func newSnapshotListCommand(f *snapshotFlags) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the snapshots in the bucket, newest first",
+		Long: `List the snapshots in the bucket, newest first: time, id, logical size, bytes
+the snapshot added to the bucket, collections and records.
+
+In an encrypted bucket the details need the reader key; without it only ids
+and times are shown.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			s, err := f.settings(ctx)
+			if err != nil {
+				return err
+			}
+			keys, err := s.ReaderKeys()
+			if err != nil {
+				return err
+			}
+			repo, _, err := f.openRepository(ctx, &s, keys)
+			if err != nil {
+				return err
+			}
+			list, err := repo.List(ctx)
+			if err != nil {
+				return err
+			}
+			entries := make([]listEntry, 0, len(list))
+			for _, sum := range list {
+				entries = append(entries, toListEntry(sum))
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), entries)
+			}
+			writeListTable(cmd.OutOrStdout(), entries, repo.Encrypted() && !keys.CanRead())
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func toListEntry(sum snapshot.Summary) listEntry {
+	e := listEntry{ID: sum.ID, Time: sum.Created}
+	if sum.Err != nil {
+		e.Error = sum.Err.Error()
+	}
+	if m := sum.Manifest; m != nil {
+		e.Time = m.Created
+		size, added, colls, recs := m.Stats.LogicalBytes, m.Stats.AddedBytes, len(m.Chroma.Collections), m.Records()
+		e.Size, e.Added, e.Collections, e.Records = &size, &added, &colls, &recs
+		e.Instance = m.Instance
+	}
+	return e
+}
+
+func writeListTable(w io.Writer, entries []listEntry, noReaderKey bool) {
+	if len(entries) == 0 {
+		fmt.Fprintln(w, "no snapshots")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME (UTC)\tID\tSIZE\tADDED\tCOLLECTIONS\tRECORDS\t")
+	for _, e := range entries {
+		if e.Error != "" {
+			fmt.Fprintf(tw, "%s\t%s\tDAMAGED: %s\t\t\t\t\n", e.Time.UTC().Format(time.DateTime), e.ID, e.Error)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", e.Time.UTC().Format(time.DateTime), e.ID,
+			optBytes(e.Size), optBytes(e.Added), optInt(e.Collections), optInt(e.Records))
+	}
+	tw.Flush()
+	if noReaderKey {
+		fmt.Fprintln(w, "(encrypted: pass --reader-key to see sizes, collections and records)")
+	}
+}
+
+func optBytes(p *int64) string {
+	if p == nil {
+		return "-"
+	}
+	return humanBytes(*p)
+}
+
+func optInt[T int | int64](p *T) string {
+	if p == nil {
+		return "-"
+	}
+	return fmt.Sprint(*p)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

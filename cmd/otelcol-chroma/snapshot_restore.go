@@ -1,0 +1,68 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
+)
+
+func newSnapshotRestoreCommand(f *snapshotFlags) *cobra.Command {
+	var target string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "restore [ID|latest] --to DIR",
+		Short: "Restore a snapshot into a directory Chroma can open",
+		Long: `Restore a snapshot (default: latest) into DIR.
+
+Stop Chroma first when restoring over its persist directory. DIR must be empty
+or missing unless --force is given. The snapshot is written to a temporary
+folder beside DIR, every block checked against the manifest, the database
+checked (PRAGMA integrity_check, record counts against the manifest), and only
+then renamed into place; with --force the old contents are removed after that.`,
+		Args: snapshotIDArg,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if target == "" {
+				return usageErrorf("restore needs --to DIR")
+			}
+			ctx, stop := signalContext(cmd.Context())
+			defer stop()
+			s, err := f.settings(ctx)
+			if err != nil {
+				return err
+			}
+			keys, err := s.ReaderKeys()
+			if err != nil {
+				return err
+			}
+			repo, _, err := f.openRepository(ctx, &s, keys)
+			if err != nil {
+				return err
+			}
+			progress := newProgressPrinter(cmd.ErrOrStderr())
+			res, err := repo.Restore(ctx, idOrLatest(args), snapshot.RestoreOptions{
+				Target:      target,
+				Force:       force,
+				Concurrency: s.Concurrency,
+				Progress:    progress,
+				Logger:      f.logger(cmd.ErrOrStderr()),
+			})
+			progress.Done()
+			if errors.Is(err, snapshot.ErrTargetNotEmpty) {
+				return fmt.Errorf("%w\nrestore into a new or empty folder, or pass --force to replace it (stop Chroma first)", err)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "restored snapshot %s into %s: %d files, %s, %d collections, %d records; integrity check and record counts passed (%s)\n",
+				res.ID, res.Target, res.Files, humanBytes(res.Bytes), res.Collections, res.Records, res.Duration.Round(time.Millisecond))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&target, "to", "", "directory to restore into (required)")
+	cmd.Flags().BoolVar(&force, "force", false, "replace a non-empty directory")
+	return cmd
+}

@@ -1,0 +1,113 @@
+// Package snapshotconfig holds the snapshot settings shared by the operator
+// subcommands and the collector components: where the persist directory and
+// the bucket are, and which key encrypts or decrypts.
+//
+// In a collector configuration they live under `extensions: snapshot:` (or
+// `snapshot/<name>`), so that one file configures the scheduled snapshots and
+// the operator's `otelcol-chroma snapshot ...` commands alike.
+package snapshotconfig // import "github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.opentelemetry.io/collector/config/configopaque"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
+)
+
+// Settings configure snapshots of one Chroma persist directory.
+type Settings struct {
+	// PersistDirectory is Chroma's persist directory.
+	PersistDirectory string `mapstructure:"persist_directory"`
+	// Bucket is where snapshots are stored.
+	Bucket BucketSettings `mapstructure:"bucket"`
+	// Encryption names the key files; without them snapshots are stored
+	// unencrypted (still verified by hashes).
+	Encryption EncryptionSettings `mapstructure:"encryption"`
+	// ScratchDirectory holds the temporary copy of chroma.sqlite3 during a
+	// snapshot (needs free space for one copy). Default: the system temp dir.
+	ScratchDirectory string `mapstructure:"scratch_directory"`
+	// Concurrency is the number of blocks processed or transferred at once.
+	// Default: 2 per CPU, at least 4.
+	Concurrency int `mapstructure:"concurrency"`
+	// Instance labels snapshots with the deployment's name.
+	Instance string `mapstructure:"instance"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// BucketSettings locate the bucket and hold its credentials.
+type BucketSettings struct {
+	// URL is file:///path or s3://bucket/prefix?endpoint=...&region=...&path_style=true.
+	URL string `mapstructure:"url"`
+	// AccessKeyID and SecretAccessKey are S3 credentials; when empty the AWS
+	// SDK's default chain is used (environment, shared config, IRSA, instance role).
+	AccessKeyID     string              `mapstructure:"access_key_id"`
+	SecretAccessKey configopaque.String `mapstructure:"secret_access_key"`
+	SessionToken    configopaque.String `mapstructure:"session_token"`
+}
+
+// EncryptionSettings name the key files made by `otelcol-chroma snapshot keygen`.
+type EncryptionSettings struct {
+	// WriterKeyFile encrypts snapshots; it cannot decrypt them.
+	WriterKeyFile string `mapstructure:"writer_key_file"`
+	// ReaderKeyFile decrypts snapshots (restore, verify, list details). Keep
+	// it offline; a pod that only takes snapshots does not need it.
+	ReaderKeyFile string `mapstructure:"reader_key_file"`
+}
+
+// Validate checks settings that every use needs.
+func (s *Settings) Validate() error {
+	var errs []error
+	if strings.TrimSpace(s.Bucket.URL) == "" {
+		errs = append(errs, errors.New(`"bucket::url" is required: file:///path or s3://bucket/prefix`))
+	}
+	if s.Concurrency < 0 {
+		errs = append(errs, errors.New(`"concurrency" must not be negative`))
+	}
+	if s.Bucket.AccessKeyID != "" && s.Bucket.SecretAccessKey == "" {
+		errs = append(errs, errors.New(`"bucket::secret_access_key" is required with "bucket::access_key_id"`))
+	}
+	return errors.Join(errs...)
+}
+
+// OpenBucket opens the configured bucket (without contacting it).
+func (s *Settings) OpenBucket(ctx context.Context) (storage.Bucket, error) {
+	return storage.Open(ctx, s.Bucket.URL, storage.Options{
+		AccessKeyID:     s.Bucket.AccessKeyID,
+		SecretAccessKey: string(s.Bucket.SecretAccessKey),
+		SessionToken:    string(s.Bucket.SessionToken),
+	})
+}
+
+// WriterKeys returns the keys for taking snapshots: the writer key, or none
+// when encryption is not configured.
+func (s *Settings) WriterKeys() (snapshot.Keys, error) {
+	if s.Encryption.WriterKeyFile == "" {
+		return snapshot.Keys{}, nil
+	}
+	k, err := snapshot.LoadWriterKey(s.Encryption.WriterKeyFile)
+	if err != nil {
+		return snapshot.Keys{}, fmt.Errorf("encryption::writer_key_file: %w", err)
+	}
+	return k, nil
+}
+
+// ReaderKeys returns the keys for reading snapshots: the reader key if
+// configured, else the writer key (enough to list snapshot ids and times),
+// else none.
+func (s *Settings) ReaderKeys() (snapshot.Keys, error) {
+	if s.Encryption.ReaderKeyFile == "" {
+		return s.WriterKeys()
+	}
+	k, err := snapshot.LoadReaderKey(s.Encryption.ReaderKeyFile)
+	if err != nil {
+		return snapshot.Keys{}, fmt.Errorf("encryption::reader_key_file: %w", err)
+	}
+	return k, nil
+}
