@@ -131,12 +131,13 @@ func (r *Repository) readConfig(ctx context.Context) (*repoConfig, error) {
 		if errors.Is(err, storage.ErrNotExist) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("read %s in %s: %w", configKey, r.bucket, err)
+		// The bucket's error already names the operation, object and bucket.
+		return nil, fmt.Errorf("open the snapshot repository: %w%s", err, storageHint(err))
 	}
 	defer rc.Close()
 	data, err := io.ReadAll(io.LimitReader(rc, maxConfigSize))
 	if err != nil {
-		return nil, fmt.Errorf("read %s in %s: %w", configKey, r.bucket, err)
+		return nil, fmt.Errorf("read %s in %s: %w%s", configKey, r.bucket, err, storageHint(err))
 	}
 	var cfg repoConfig
 	if err := json.Unmarshal(data, &cfg); err != nil {
@@ -277,5 +278,5 @@ func storageHint(err error) string {
 	if strings.Contains(err.Error(), "context canceled") {
 		return ""
 	}
-	return " (the bucket may be unreachable; retry later)"
+	return " (cannot reach the bucket: check its endpoint and the network, then retry)"
 }

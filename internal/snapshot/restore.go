@@ -86,7 +86,7 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return nil, fmt.Errorf("restore %s: create parent of %s: %w", id, target, err)
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(target), "."+filepath.Base(target)+".restore-")
+	tmp, release, err := lockedTempDir(filepath.Dir(target), "."+filepath.Base(target)+".restore-")
 	if err != nil {
 		return nil, fmt.Errorf("restore %s: create a temporary folder beside %s: %w", id, target, err)
 	}
@@ -95,6 +95,7 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 		if !done {
 			os.RemoveAll(tmp)
 		}
+		release()
 	}()
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("restore %s: %w", id, err)

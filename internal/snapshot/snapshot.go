@@ -101,11 +101,14 @@ func (r *Repository) Snapshot(ctx context.Context, opts SnapshotOptions) (*Manif
 	if scratchParent == "" {
 		scratchParent = os.TempDir()
 	}
-	scratch, err := os.MkdirTemp(scratchParent, "otelcol-chroma-snapshot-")
+	scratch, release, err := lockedTempDir(scratchParent, "otelcol-chroma-snapshot-")
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: create scratch folder in %s: %w", scratchParent, err)
 	}
-	defer os.RemoveAll(scratch)
+	defer func() {
+		os.RemoveAll(scratch)
+		release()
+	}()
 
 	progress := newProgress(opts.Progress)
 	up, err := newUploader(ctx, r.bucket, r.keys, cfg.BlockSize, defaultConcurrency(opts.Concurrency), progress)

@@ -115,6 +115,9 @@ func openS3(ctx context.Context, u *url.URL, shown string, opts Options) (Bucket
 		AccessKeyID:     opts.AccessKeyID,
 		SecretAccessKey: opts.SecretAccessKey,
 		SessionToken:    opts.SessionToken,
+		// Open wraps the bucket with WithRetry, which backs off between
+		// attempts; the SDK's own retries on top would multiply them.
+		MaxAttempts: 1,
 	}
 	q := u.Query()
 	for name, values := range q {
