@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -23,6 +25,20 @@ const (
 	exitFailed = 1 // the operation failed (see the message)
 	exitUsage  = 2 // the command line was wrong; nothing was done
 )
+
+// setMemoryLimit bounds Go memory for a snapshot or restore with this many
+// blocks in flight. Each holds a few block-sized buffers; without a soft limit
+// the garbage collector lets the heap grow to twice what is live. GOMEMLIMIT
+// overrides it.
+func setMemoryLimit(concurrency int) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	if concurrency <= 0 {
+		concurrency = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	debug.SetMemoryLimit(int64(24<<20 + concurrency*(4<<20)))
+}
 
 // usageError marks a wrong command line: exit code 2.
 type usageError struct{ error }
@@ -79,6 +95,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line.`,
 		SilenceUsage:  true,
 		SilenceErrors: false,
 		Args:          noArgs,
+
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return usageErrorf("missing subcommand: one of now, list, status, verify, restore, keygen")
 		},
@@ -161,6 +178,7 @@ func (f *snapshotFlags) settings(ctx context.Context) (snapshotconfig.Settings, 
 	if err := s.Validate(); err != nil {
 		return s, usageError{err}
 	}
+	setMemoryLimit(s.Concurrency)
 	return s, nil
 }
 

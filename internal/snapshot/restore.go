@@ -112,15 +112,31 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 		ID: id, Target: target, Files: len(m.Files), Bytes: total,
 		Collections: len(m.Chroma.Collections), Records: m.Records(),
 	}
-	if err := r.restoreFiles(ctx, m, tmp, defaultConcurrency(opts.Concurrency), progress, res); err != nil {
+	// chroma.sqlite3 first: its checks (integrity_check is the slow part) run
+	// while the segment files download.
+	dbFirst, others := splitDatabase(m)
+	workers := defaultConcurrency(opts.Concurrency)
+	if err := r.restoreFiles(ctx, dbFirst, tmp, workers, progress, res); err != nil {
+		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w", id, target, target, err)
+	}
+	checkCtx, cancelCheck := context.WithCancel(ctx)
+	defer cancelCheck()
+	checked := make(chan error, 1)
+	checkStart := time.Now()
+	go func() {
+		err := checkRestored(checkCtx, m, tmp)
+		res.Check = time.Since(checkStart)
+		checked <- err
+	}()
+	if err := r.restoreFiles(ctx, others, tmp, workers, progress, res); err != nil {
+		cancelCheck()
+		<-checked
 		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w", id, target, target, err)
 	}
 	progress.phase(PhaseCheck)
-	checkStart := time.Now()
-	if err := checkRestored(ctx, m, tmp); err != nil {
+	if err := <-checked; err != nil {
 		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w", id, target, target, err)
 	}
-	res.Check = time.Since(checkStart)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("restore %s cancelled; %s was left untouched: %w", id, target, err)
 	}
@@ -132,6 +148,21 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	log.Info("snapshot restored", "id", id, "target", target, "bytes", total, "duration", res.Duration,
 		"download", res.Download, "sync", res.Sync, "check", res.Check)
 	return res, nil
+}
+
+// splitDatabase returns two views of m: one with only chroma.sqlite3, one
+// with every other file.
+func splitDatabase(m *Manifest) (db, others *Manifest) {
+	a, b := *m, *m
+	a.Files, b.Files = nil, nil
+	for _, f := range m.Files {
+		if f.Path == chromadb.DatabaseFile {
+			a.Files = append(a.Files, f)
+		} else {
+			b.Files = append(b.Files, f)
+		}
+	}
+	return &a, &b
 }
 
 func checkTarget(target string, force bool) error {
@@ -186,12 +217,13 @@ const maxOpenFiles = 256
 // most maxOpenFiles files.
 func (r *Repository) restoreFiles(ctx context.Context, m *Manifest, dir string, workers int, progress *progressReporter, res *RestoreResult) error {
 	start := time.Now()
+	var sync time.Duration
 	dirs := map[string]bool{dir: true}
 	for lo := 0; lo < len(m.Files); lo += maxOpenFiles {
 		hi := min(lo+maxOpenFiles, len(m.Files))
 		blocks, synced, err := r.restoreBatch(ctx, m, dir, lo, hi, workers, progress, dirs)
 		res.Blocks += blocks
-		res.Sync += synced
+		sync += synced
 		if err != nil {
 			return err
 		}
@@ -202,8 +234,9 @@ func (r *Repository) restoreFiles(ctx context.Context, m *Manifest, dir string, 
 			return err
 		}
 	}
-	res.Sync += time.Since(syncStart)
-	res.Download = time.Since(start) - res.Sync
+	sync += time.Since(syncStart)
+	res.Sync += sync
+	res.Download += time.Since(start) - sync
 	return nil
 }
 
@@ -321,9 +354,11 @@ func (r *Repository) restoreBlock(ctx context.Context, m *Manifest, files []*os.
 		if u.n != len(plain) {
 			return fmt.Errorf("%w: block %d of %s: manifest lists content of %d bytes where %d fit", ErrCorrupt, u.index, m.Files[u.file].Path, len(plain), u.n)
 		}
-		if _, err := files[u.file].WriteAt(plain, int64(u.index)*int64(m.BlockSize)); err != nil {
+		off := int64(u.index) * int64(m.BlockSize)
+		if _, err := files[u.file].WriteAt(plain, off); err != nil {
 			return fmt.Errorf("write %s: %w", m.Files[u.file].Path, err)
 		}
+		startWriteback(files[u.file], off, int64(len(plain)))
 		progress.add(int64(len(plain)))
 	}
 	return nil
