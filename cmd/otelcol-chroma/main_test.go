@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -68,6 +70,7 @@ func TestRunsEmbeddedDefaultConfig(t *testing.T) {
 	persist := chromatest.CopyDemo(t)
 	want := chromatest.DemoExpected(t)
 	health := freeAddr(t)
+	otlpHTTP := freeAddr(t)
 
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
@@ -76,7 +79,7 @@ func TestRunsEmbeddedDefaultConfig(t *testing.T) {
 		"CHROMA_INSTANCE=demo-test",
 		"DEBUG_VERBOSITY=detailed",
 		"OTLP_GRPC_ENDPOINT="+freeAddr(t),
-		"OTLP_HTTP_ENDPOINT="+freeAddr(t),
+		"OTLP_HTTP_ENDPOINT="+otlpHTTP,
 		"HEALTH_CHECK_ENDPOINT="+health,
 	)
 	var out syncBuffer
@@ -106,6 +109,19 @@ func TestRunsEmbeddedDefaultConfig(t *testing.T) {
 	assert.Contains(t, out.String(), "demo-test")
 	assert.NotContains(t, out.String(), persist, "no path in the telemetry or the logs")
 
+	// Chroma's real telemetry, with planted secrets, goes through the vendor
+	// policy before it is printed.
+	sent := replayCorpus(t, "http://"+otlpHTTP)
+	require.Eventually(t, func() bool {
+		return strings.Contains(out.String(), "GET /api/v2/heartbeat") &&
+			strings.Contains(out.String(), "http.route")
+	}, time.Minute, 50*time.Millisecond, "the scrubbed spans were never printed; output:\n%s", &out)
+	require.Positive(t, sent)
+	lower := strings.ToLower(out.String())
+	for _, secret := range []string{"canary", "/home/runner", "127.0.0.1:80"} {
+		assert.NotContains(t, lower, secret, "a planted value reached the output")
+	}
+
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	select {
 	case err := <-done:
@@ -114,6 +130,34 @@ func TestRunsEmbeddedDefaultConfig(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatalf("collector did not stop within a minute of SIGINT")
 	}
+}
+
+// replayCorpus posts the traces and metrics a real Chroma server exported
+// (../shared/corpus) to an OTLP/HTTP endpoint and returns how many requests
+// were accepted.
+func replayCorpus(t *testing.T, endpoint string) int {
+	t.Helper()
+	root, err := chromatest.RepoRoot()
+	require.NoError(t, err)
+	data, err := os.ReadFile(filepath.Join(root, "..", "shared", "corpus", "chroma-1.0.1", "run1-default.otlp.jsonl"))
+	require.NoError(t, err, "the telemetry corpus is expected in ../shared beside the repository")
+	sent := 0
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var rec struct {
+			Signal string          `json:"signal"`
+			Body   json.RawMessage `json:"otlp_json"`
+		}
+		require.NoError(t, json.Unmarshal(line, &rec))
+		resp, err := http.Post(endpoint+"/v1/"+rec.Signal, "application/json", bytes.NewReader(rec.Body))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "OTLP/HTTP %s", rec.Signal)
+		sent++
+	}
+	return sent
 }
 
 // metricValue finds the last "Value: N" the debug exporter printed for a metric.
