@@ -16,7 +16,7 @@ VERSITYGW := $(BIN)/versitygw
 TEST_ENV := AWS_EC2_METADATA_DISABLED=true REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
 FUZZTIME ?= 20s
 
-.PHONY: all build run test unit-test fuzz vet check-generated generate tools bench clean
+.PHONY: all build run test unit-test fuzz vet check-generated generate tools bench bench-compare clean
 
 all: build
 
@@ -82,6 +82,14 @@ $(VERSITYGW):
 ## bench: Go benchmarks of every component (figures go to BENCHMARKS.md)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-compare: the side-by-side runs: scrub against contrib's redaction
+## processor (~13 min) and snapshots against restic at 0.5 and 2 GiB (~35 min)
+bench-compare: tools
+	@command -v restic >/dev/null && command -v jq >/dev/null && [ -x /usr/bin/time ] || \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends restic jq time; }
+	scripts/bench-scrub.sh
+	scripts/bench-snapshot.sh
 
 clean:
 	rm -rf bin .scratch
