@@ -17,7 +17,6 @@ import (
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
-	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
 // Exit codes of the operator subcommands.
@@ -183,16 +182,27 @@ func (f *snapshotFlags) settings(ctx context.Context) (snapshotconfig.Settings, 
 }
 
 // openRepository opens the bucket and the snapshot repository in it.
-func (f *snapshotFlags) openRepository(ctx context.Context, s *snapshotconfig.Settings, keys snapshot.Keys) (*snapshot.Repository, storage.Bucket, error) {
+func (f *snapshotFlags) openRepository(ctx context.Context, s *snapshotconfig.Settings, keys snapshot.Keys) (*snapshot.Repository, error) {
 	bucket, err := s.OpenBucket(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	repo, err := snapshot.Open(ctx, bucket, keys)
+	return snapshot.Open(ctx, bucket, keys)
+}
+
+// openForReading resolves the settings and opens the repository with the
+// reader key (or, without one, whatever key is configured).
+func (f *snapshotFlags) openForReading(ctx context.Context) (*snapshot.Repository, snapshotconfig.Settings, snapshot.Keys, error) {
+	s, err := f.settings(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, s, snapshot.Keys{}, err
 	}
-	return repo, bucket, nil
+	keys, err := s.ReaderKeys()
+	if err != nil {
+		return nil, s, keys, err
+	}
+	repo, err := f.openRepository(ctx, &s, keys)
+	return repo, s, keys, err
 }
 
 func (f *snapshotFlags) logger(w io.Writer) *slog.Logger {

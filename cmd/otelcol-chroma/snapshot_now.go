@@ -33,7 +33,7 @@ written, after every block; an interrupted run leaves nothing that lists.`,
 			if err != nil {
 				return err
 			}
-			repo, _, err := f.openRepository(ctx, &s, keys)
+			repo, err := f.openRepository(ctx, &s, keys)
 			if err != nil {
 				return err
 			}

@@ -30,15 +30,7 @@ then renamed into place; with --force the old contents are removed after that.`,
 			}
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
-			s, err := f.settings(ctx)
-			if err != nil {
-				return err
-			}
-			keys, err := s.ReaderKeys()
-			if err != nil {
-				return err
-			}
-			repo, _, err := f.openRepository(ctx, &s, keys)
+			repo, s, _, err := f.openForReading(ctx)
 			if err != nil {
 				return err
 			}

@@ -42,15 +42,7 @@ func newSnapshotStatusCommand(f *snapshotFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
-			s, err := f.settings(ctx)
-			if err != nil {
-				return err
-			}
-			keys, err := s.ReaderKeys()
-			if err != nil {
-				return err
-			}
-			repo, _, err := f.openRepository(ctx, &s, keys)
+			repo, _, _, err := f.openForReading(ctx)
 			if err != nil {
 				return err
 			}

@@ -20,15 +20,7 @@ downloaded, decrypted, decompressed and hashed against the manifest.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
-			s, err := f.settings(ctx)
-			if err != nil {
-				return err
-			}
-			keys, err := s.ReaderKeys()
-			if err != nil {
-				return err
-			}
-			repo, _, err := f.openRepository(ctx, &s, keys)
+			repo, s, _, err := f.openForReading(ctx)
 			if err != nil {
 				return err
 			}
