@@ -160,3 +160,27 @@ func requireChromaMatches(ctx context.Context, t *testing.T, c *chromatest.Clien
 		}
 	}
 }
+
+// A persist directory a real Chroma created and never filled (no collections,
+// no segment folders) snapshots and restores into a directory Chroma opens.
+func TestEmptyChromaRoundTrip(t *testing.T) {
+	bin := chromatest.Binary(t)
+	ctx := testContext(t)
+	src := t.TempDir()
+	srv := chromatest.Start(t, chromatest.Options{PersistDir: src, Binary: bin})
+	if n, err := srv.Client.CountCollections(ctx); err != nil || n != 0 {
+		t.Fatalf("a new Chroma has %d collections (%v)", n, err)
+	}
+	// Snapshot while the server runs, as the product does.
+	repo := mustOpen(t, newBucket(t), Keys{})
+	m := takeSnapshot(t, repo, src)
+	if len(m.Chroma.Collections) != 0 || m.Records() != 0 {
+		t.Fatalf("manifest of an empty Chroma lists %d collections, %d records", len(m.Chroma.Collections), m.Records())
+	}
+	target := restoreTo(t, repo, m.ID)
+	restored := chromatest.Start(t, chromatest.Options{PersistDir: target, Binary: bin})
+	requireChromaMatches(ctx, t, restored.Client, m)
+	if _, err := restored.Client.CreateCollection(ctx, "after-restore"); err != nil {
+		t.Fatalf("the restored empty Chroma does not take writes: %v", err)
+	}
+}
