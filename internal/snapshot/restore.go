@@ -281,36 +281,11 @@ func (r *Repository) restoreBatch(ctx context.Context, m *Manifest, dir string, 
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	jobs := make(chan Hash)
-	var wg sync.WaitGroup
-	for range min(workers, max(len(order), 1)) {
-		codec, err := newBlockCodec(r.keys, m.BlockSize)
-		if err != nil {
+	r.forEachBlock(ctx, m.BlockSize, order, workers, func(codec *blockCodec, buf *bytes.Buffer, h Hash) {
+		if err := r.restoreBlock(ctx, m, files, codec, buf, h, uses[h], progress); err != nil {
 			cancel(err)
-			break
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer codec.close()
-			var buf bytes.Buffer
-			for h := range jobs {
-				if err := r.restoreBlock(ctx, m, files, codec, &buf, h, uses[h], progress); err != nil {
-					cancel(err)
-				}
-			}
-		}()
-	}
-feed:
-	for _, h := range order {
-		select {
-		case jobs <- h:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(jobs)
-	wg.Wait()
+	}, func(err error) { cancel(err) })
 	if err := context.Cause(ctx); err != nil {
 		return 0, 0, err
 	}
@@ -336,6 +311,40 @@ feed:
 		}
 	}
 	return len(order), time.Since(syncStart), nil
+}
+
+// forEachBlock runs fn for each hash in order on up to workers goroutines,
+// each with its own codec and download buffer, and stops feeding work once
+// ctx is done. A codec that cannot be made is reported through fail.
+func (r *Repository) forEachBlock(ctx context.Context, blockSize int, order []Hash, workers int, fn func(*blockCodec, *bytes.Buffer, Hash), fail func(error)) {
+	jobs := make(chan Hash)
+	var wg sync.WaitGroup
+	for range min(workers, max(len(order), 1)) {
+		codec, err := newBlockCodec(r.keys, blockSize)
+		if err != nil {
+			fail(err)
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer codec.close()
+			var buf bytes.Buffer
+			for h := range jobs {
+				fn(codec, &buf, h)
+			}
+		}()
+	}
+feed:
+	for _, h := range order {
+		select {
+		case jobs <- h:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
 }
 
 // restoreBlock downloads one block, checks it and writes it at every use.

@@ -109,42 +109,17 @@ func (r *Repository) Verify(ctx context.Context, id string, opts VerifyOptions) 
 }
 
 func (r *Repository) verifyData(ctx context.Context, m *Manifest, order []Hash, uses map[Hash][]blockUse, workers int, progress *progressReporter, report func(error)) {
-	jobs := make(chan Hash)
-	var wg sync.WaitGroup
-	for range min(workers, max(len(order), 1)) {
-		codec, err := newBlockCodec(r.keys, m.BlockSize)
-		if err != nil {
-			report(err)
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer codec.close()
-			var buf bytes.Buffer
-			for h := range jobs {
-				u := uses[h][0]
-				key := blockKey(objectName(r.keys.authKey, h))
-				where := fmt.Sprintf("block %d of %s (object %s)", u.index, m.Files[u.file].Path, key)
-				if err := r.fetchObject(ctx, key, m.BlockSize, &buf); err != nil {
-					if ctx.Err() == nil {
-						report(fmt.Errorf("%s: %w", where, err))
-					}
-				} else if _, err := codec.decode(buf.Bytes(), h, u.n); err != nil {
-					report(fmt.Errorf("%s: %w", where, err))
-				}
-				progress.add(int64(u.n) * int64(len(uses[h])))
+	r.forEachBlock(ctx, m.BlockSize, order, workers, func(codec *blockCodec, buf *bytes.Buffer, h Hash) {
+		u := uses[h][0]
+		key := blockKey(objectName(r.keys.authKey, h))
+		where := fmt.Sprintf("block %d of %s (object %s)", u.index, m.Files[u.file].Path, key)
+		if err := r.fetchObject(ctx, key, m.BlockSize, buf); err != nil {
+			if ctx.Err() == nil {
+				report(fmt.Errorf("%s: %w", where, err))
 			}
-		}()
-	}
-feed:
-	for _, h := range order {
-		select {
-		case jobs <- h:
-		case <-ctx.Done():
-			break feed
+		} else if _, err := codec.decode(buf.Bytes(), h, u.n); err != nil {
+			report(fmt.Errorf("%s: %w", where, err))
 		}
-	}
-	close(jobs)
-	wg.Wait()
+		progress.add(int64(u.n) * int64(len(uses[h])))
+	}, report)
 }
