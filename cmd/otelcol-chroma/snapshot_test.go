@@ -103,6 +103,11 @@ func TestSnapshotCLIRoundTrip(t *testing.T) {
 	assert.NoFileExists(t, marker)
 	_, r = counts(t, target)
 	assert.Equal(t, int64(want.Records), r)
+
+	quick := filepath.Join(t.TempDir(), "quick")
+	assert.Contains(t, mustCLI(t, "restore", "--bucket", bucket, "--to", quick, "--quick-check"), "record counts passed")
+	_, r = counts(t, quick)
+	assert.Equal(t, int64(want.Records), r)
 }
 
 func TestSnapshotCLIEncrypted(t *testing.T) {

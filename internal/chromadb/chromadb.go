@@ -350,27 +350,33 @@ func (d *DB) Facts(ctx context.Context) (*Facts, error) {
 
 // IntegrityCheck runs PRAGMA integrity_check and returns an error listing
 // the first problems it reports.
-func (d *DB) IntegrityCheck(ctx context.Context) error {
-	rows, err := d.db.QueryContext(ctx, `PRAGMA integrity_check(20)`)
+func (d *DB) IntegrityCheck(ctx context.Context) error { return d.check(ctx, "integrity_check") }
+
+// QuickCheck runs PRAGMA quick_check: integrity_check without comparing every
+// index with its table, several times faster on a large database.
+func (d *DB) QuickCheck(ctx context.Context) error { return d.check(ctx, "quick_check") }
+
+func (d *DB) check(ctx context.Context, pragma string) error {
+	rows, err := d.db.QueryContext(ctx, `PRAGMA `+pragma+`(20)`)
 	if err != nil {
-		return fmt.Errorf("integrity check of %s: %w", d.path, err)
+		return fmt.Errorf("%s of %s: %w", pragma, d.path, err)
 	}
 	defer rows.Close()
 	var problems []string
 	for rows.Next() {
 		var line string
 		if err := rows.Scan(&line); err != nil {
-			return fmt.Errorf("integrity check of %s: %w", d.path, err)
+			return fmt.Errorf("%s of %s: %w", pragma, d.path, err)
 		}
 		if line != "ok" {
 			problems = append(problems, line)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("integrity check of %s: %w", d.path, err)
+		return fmt.Errorf("%s of %s: %w", pragma, d.path, err)
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("integrity check of %s failed: %s", d.path, strings.Join(problems, "; "))
+		return fmt.Errorf("%s of %s failed: %s", pragma, d.path, strings.Join(problems, "; "))
 	}
 	return nil
 }

@@ -194,3 +194,43 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+func TestChecksFindCorruption(t *testing.T) {
+	ctx := testContext(t)
+	path := newDB(t)
+	db, err := Open(ctx, path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QuickCheck(ctx); err != nil {
+		t.Fatalf("quick_check of a sound database: %v", err)
+	}
+	db.Close()
+
+	// Overwrite the b-tree page of a table with garbage.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const page = 4096
+	if len(data) < 3*page {
+		t.Fatalf("test database has only %d bytes", len(data))
+	}
+	for i := 2 * page; i < 3*page; i++ {
+		data[i] = 0x5a
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err = OpenCopy(ctx, path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer db.Close()
+	if err := db.QuickCheck(ctx); err == nil {
+		t.Error("quick_check found nothing in a database with a page of garbage")
+	}
+	if err := db.IntegrityCheck(ctx); err == nil {
+		t.Error("integrity_check found nothing in a database with a page of garbage")
+	}
+}
