@@ -33,7 +33,7 @@ type blockCodec struct {
 	dec     *zstd.Decoder
 	payload []byte
 	sealed  bytes.Buffer
-	opened  bytes.Buffer
+	opened  []byte
 	plain   []byte
 }
 
@@ -94,10 +94,11 @@ func (c *blockCodec) compress(p []byte) []byte {
 func (c *blockCodec) decode(obj []byte, want Hash, wantLen int) ([]byte, error) {
 	payload := obj
 	if c.keys.Encrypted() {
-		if err := ageDecrypt(&c.opened, obj, c.keys, int64(c.maxSize)+1+ageOverhead); err != nil {
+		var err error
+		if c.opened, err = ageOpen(c.opened[:0], obj, c.keys, c.maxSize+1+ageOverhead); err != nil {
 			return nil, err
 		}
-		payload = c.opened.Bytes()
+		payload = c.opened
 	}
 	if len(payload) == 0 {
 		return nil, fmt.Errorf("%w: empty block payload", ErrCorrupt)
