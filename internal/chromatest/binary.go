@@ -8,11 +8,12 @@
 package chromatest
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 )
 
 // EnvBinary names the environment variable that overrides the path of the
@@ -66,24 +67,8 @@ func FindBinary() (string, error) {
 	return p, nil
 }
 
-// RepoRoot returns the nearest directory at or above the working directory
-// that holds a go.mod file.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if fi, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil && !fi.IsDir() {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod found at or above the working directory")
-		}
-		dir = parent
-	}
-}
+// RepoRoot returns the directory of the repository's go.mod.
+func RepoRoot() (string, error) { return testutil.RepoRoot() }
 
 func checkExecutable(p string) error {
 	fi, err := os.Stat(p)

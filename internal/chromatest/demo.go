@@ -54,7 +54,7 @@ func DemoExpected(t testing.TB) DemoCounts {
 }
 
 // CopyDir copies the regular files and folders below src into dst, keeping
-// file modes.
+// file modes and modification times.
 func CopyDir(src, dst string) error {
 	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -73,7 +73,10 @@ func CopyDir(src, dst string) error {
 		case d.IsDir():
 			return os.MkdirAll(target, info.Mode().Perm()|0o700)
 		case d.Type().IsRegular():
-			return copyFile(path, target, info.Mode().Perm())
+			if err := copyFile(path, target, info.Mode().Perm()); err != nil {
+				return err
+			}
+			return os.Chtimes(target, info.ModTime(), info.ModTime())
 		}
 		return nil
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 )
 
 const (
@@ -145,7 +146,7 @@ func Launch(opts Options) (*Server, error) {
 var errExitedEarly = errors.New("chroma exited before it was ready")
 
 func launchOnce(opts Options) (*Server, error) {
-	port, err := freePort()
+	port, err := testutil.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -299,15 +300,6 @@ func (s *Server) Logs() string {
 		return fmt.Sprintf("(read %s: %v)", s.LogPath, err)
 	}
 	return string(b)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func tail(s string, n int) string {

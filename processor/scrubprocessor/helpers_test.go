@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 	"github.com/otelcol-chroma/otelcol-chroma/processor/scrubprocessor/internal/detect"
 	"github.com/otelcol-chroma/otelcol-chroma/processor/scrubprocessor/internal/metadata"
 )
@@ -27,18 +28,8 @@ import (
 // fails when REQUIRE_REAL_COMPONENTS=1 and the corpus is missing.
 func corpusDir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
+	dir, err := testutil.RepoRoot()
 	require.NoError(tb, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
 	c := filepath.Join(dir, "..", "shared", "corpus", "chroma-1.0.1")
 	if _, err := os.Stat(filepath.Join(c, "README.md")); err != nil {
 		if os.Getenv("REQUIRE_REAL_COMPONENTS") == "1" {

@@ -47,6 +47,8 @@ import (
 	"sync"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 )
 
 const (
@@ -148,7 +150,7 @@ func generate(ctx context.Context, o options) error {
 	if err := requireEmpty(o.dir); err != nil {
 		return err
 	}
-	if err := copyTree(o.src, o.dir); err != nil {
+	if err := chromatest.CopyDir(o.src, o.dir); err != nil {
 		return err
 	}
 	rng := rand.New(rand.NewPCG(o.seed, 0x63686d61))
@@ -199,46 +201,6 @@ func requireEmpty(dir string) error {
 		return fmt.Errorf("%s is not empty", dir)
 	}
 	return nil
-}
-
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		out := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(out, 0o755)
-		case !info.Mode().IsRegular():
-			return nil
-		}
-		in, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		w, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, info.Mode().Perm())
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(w, in); err != nil {
-			w.Close()
-			return err
-		}
-		if err := w.Close(); err != nil {
-			return err
-		}
-		return os.Chtimes(out, info.ModTime(), info.ModTime())
-	})
 }
 
 func treeSize(dir string) (int64, error) {

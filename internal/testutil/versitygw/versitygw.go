@@ -27,6 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 )
 
 const (
@@ -69,7 +71,7 @@ func Binary() (path, hint string) {
 		}
 		return "", fmt.Sprintf("VERSITYGW_BIN=%s is not an executable file", p)
 	}
-	root, err := repoRoot()
+	root, err := testutil.RepoRoot()
 	if err != nil {
 		return "", fmt.Sprintf("versitygw not found (%v); %s", err, hint)
 	}
@@ -91,7 +93,7 @@ func Start(t testing.TB) *Server {
 		}
 		t.Skip(hint)
 	}
-	port, err := freePort()
+	port, err := testutil.FreePort()
 	if err != nil {
 		t.Fatalf("versitygw: find a free port: %v", err)
 	}
@@ -274,15 +276,6 @@ func (s *Server) logTail() string {
 	return string(data)
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func randomHex(t testing.TB, n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -294,23 +287,4 @@ func randomHex(t testing.TB, n int) string {
 func isExecutable(p string) bool {
 	info, err := os.Stat(p)
 	return err == nil && info.Mode().IsRegular() && info.Mode()&0o111 != 0
-}
-
-// repoRoot walks up from the working directory (a test's package folder) to
-// the folder holding go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
