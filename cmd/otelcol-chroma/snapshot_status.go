@@ -74,8 +74,7 @@ func toStatusReport(st *snapshot.Status, now time.Time) statusReport {
 	if st.Newest != nil {
 		e := toListEntry(*st.Newest)
 		r.Newest = &e
-		r.newestAgeDur = now.Sub(e.Time)
-		age := r.newestAgeDur.Seconds()
+		age := now.Sub(e.Time).Seconds()
 		r.NewestAge = &age
 	}
 	if t := st.RestoreTest; t != nil {
@@ -99,7 +98,7 @@ func writeStatus(w io.Writer, r statusReport) {
 	fmt.Fprintf(w, "encrypted:        %s\n", enc)
 	fmt.Fprintf(w, "snapshots:        %d\n", r.Snapshots)
 	if r.Newest != nil {
-		fmt.Fprintf(w, "newest:           %s at %s (%s ago)", r.Newest.ID, r.Newest.Time.UTC().Format(time.DateTime), r.newestAgeDur.Round(time.Second))
+		fmt.Fprintf(w, "newest:           %s at %s (%s ago)", r.Newest.ID, r.Newest.Time.UTC().Format(time.DateTime), r.now.Sub(r.Newest.Time).Round(time.Second))
 		if r.Newest.Records != nil {
 			fmt.Fprintf(w, ", %d collections, %d records, %s", *r.Newest.Collections, *r.Newest.Records, humanBytes(*r.Newest.Size))
 		}

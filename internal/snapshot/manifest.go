@@ -300,6 +300,20 @@ func (r *Repository) readManifest(ctx context.Context, cfg *repoConfig, id strin
 	return m, nil
 }
 
+// loadManifest resolves id ("latest" for the newest) and reads its manifest,
+// naming the operation (what) in errors.
+func (r *Repository) loadManifest(ctx context.Context, cfg *repoConfig, what, id string) (*Manifest, error) {
+	resolved, err := r.resolveID(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	m, err := r.readManifest(ctx, cfg, resolved)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, resolved, err)
+	}
+	return m, nil
+}
+
 // Manifest returns the manifest of snapshot id ("latest" for the newest).
 func (r *Repository) Manifest(ctx context.Context, id string) (*Manifest, error) {
 	cfg, err := r.requireReader("reading a manifest")

@@ -62,7 +62,8 @@ type RestoreResult struct {
 // Every block is checked against its SHA-256 in the authenticated manifest
 // as it streams in. The files are written into a temporary folder beside the
 // target, given their sizes, modes and mtimes, and fsynced; the restored
-// database must pass PRAGMA integrity_check and match the manifest's
+// database must pass PRAGMA integrity_check (quick_check with
+// opts.QuickCheck) and match the manifest's
 // collections, record counts and vector max_seq_ids. Only then is the folder
 // renamed into place. On any failure the target is left untouched and the
 // temporary folder removed.
@@ -83,13 +84,11 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	if err := checkTarget(target, opts.Force); err != nil {
 		return nil, err
 	}
-	if id, err = r.resolveID(ctx, id); err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
-	}
-	m, err := r.readManifest(ctx, cfg, id)
+	m, err := r.loadManifest(ctx, cfg, "restore", id)
 	if err != nil {
-		return nil, fmt.Errorf("restore %s: %w", id, err)
+		return nil, err
 	}
+	id = m.ID
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return nil, fmt.Errorf("restore %s: create parent of %s: %w", id, target, err)
 	}

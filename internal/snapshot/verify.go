@@ -43,13 +43,11 @@ func (r *Repository) Verify(ctx context.Context, id string, opts VerifyOptions) 
 	if err != nil {
 		return nil, err
 	}
-	if id, err = r.resolveID(ctx, id); err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
-	}
-	m, err := r.readManifest(ctx, cfg, id)
+	m, err := r.loadManifest(ctx, cfg, "verify", id)
 	if err != nil {
-		return nil, fmt.Errorf("verify %s: %w", id, err)
+		return nil, err
 	}
+	id = m.ID
 	res := &VerifyResult{ID: id, Files: len(m.Files), ReadData: opts.ReadData}
 	uses := make(map[Hash][]blockUse)
 	var order []Hash
