@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/directio"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
@@ -250,11 +251,11 @@ func (r *Repository) restoreFiles(ctx context.Context, m *Manifest, dir string, 
 // block once and writing it wherever it occurs in these files; it returns
 // the blocks downloaded and the time spent in fsync.
 func (r *Repository) restoreBatch(ctx context.Context, m *Manifest, dir string, lo, hi, workers int, progress *progressReporter, dirs map[string]bool) (int, time.Duration, error) {
-	files := make([]*os.File, len(m.Files))
+	files := make([]*restoreFile, len(m.Files))
 	defer func() {
 		for _, f := range files {
 			if f != nil {
-				f.Close()
+				f.close()
 			}
 		}
 	}()
@@ -269,14 +270,13 @@ func (r *Repository) restoreBatch(ctx context.Context, m *Manifest, dir string, 
 		for d := filepath.Dir(p); d != dir && !dirs[d]; d = filepath.Dir(d) {
 			dirs[d] = true
 		}
-		fh, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		// The database is read by the checks right after: keep it in the
+		// page cache.
+		rf, err := createRestoreFile(p, f.Size, f.Path != chromadb.DatabaseFile)
 		if err != nil {
-			return 0, 0, fmt.Errorf("create %s: %w", p, err)
+			return 0, 0, err
 		}
-		files[i] = fh
-		if err := preallocate(fh, f.Size); err != nil {
-			return 0, 0, fmt.Errorf("size %s: %w", p, err)
-		}
+		files[i] = rf
 		for j, h := range f.Blocks {
 			if _, ok := uses[h]; !ok {
 				order = append(order, h)
@@ -287,8 +287,8 @@ func (r *Repository) restoreBatch(ctx context.Context, m *Manifest, dir string, 
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	r.forEachBlock(ctx, m.BlockSize, order, workers, func(codec *blockCodec, buf *bytes.Buffer, h Hash) {
-		if err := r.restoreBlock(ctx, m, files, codec, buf, h, uses[h], progress); err != nil {
+	r.forEachBlock(ctx, m.BlockSize, order, workers, func(w *blockWorker, h Hash) {
+		if err := r.restoreBlock(ctx, m, files, w, h, uses[h], progress); err != nil {
 			cancel(err)
 		}
 	}, func(err error) { cancel(err) })
@@ -299,30 +299,27 @@ func (r *Repository) restoreBatch(ctx context.Context, m *Manifest, dir string, 
 	syncStart := time.Now()
 	for i := lo; i < hi; i++ {
 		f := m.Files[i]
-		fh := files[i]
+		rf := files[i]
 		files[i] = nil
-		if err := fh.Sync(); err != nil {
-			fh.Close()
-			return 0, 0, fmt.Errorf("fsync %s: %w", f.Path, err)
-		}
-		if err := fh.Close(); err != nil {
-			return 0, 0, fmt.Errorf("write %s: %w", f.Path, err)
-		}
-		p := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if err := os.Chmod(p, fs.FileMode(f.Mode).Perm()); err != nil {
-			return 0, 0, fmt.Errorf("set mode of %s: %w", f.Path, err)
-		}
-		if err := os.Chtimes(p, f.ModTime, f.ModTime); err != nil {
-			return 0, 0, fmt.Errorf("set mtime of %s: %w", f.Path, err)
+		if err := rf.finish(fs.FileMode(f.Mode), f.ModTime); err != nil {
+			return 0, 0, err
 		}
 	}
 	return len(order), time.Since(syncStart), nil
 }
 
+// blockWorker is what each block worker owns: a codec, a download buffer
+// and a buffer for direct writes.
+type blockWorker struct {
+	codec   *blockCodec
+	buf     bytes.Buffer
+	aligned directio.Buffer
+}
+
 // forEachBlock runs fn for each hash in order on up to workers goroutines,
 // each with its own codec and download buffer, and stops feeding work once
 // ctx is done. A codec that cannot be made is reported through fail.
-func (r *Repository) forEachBlock(ctx context.Context, blockSize int, order []Hash, workers int, fn func(*blockCodec, *bytes.Buffer, Hash), fail func(error)) {
+func (r *Repository) forEachBlock(ctx context.Context, blockSize int, order []Hash, workers int, fn func(*blockWorker, Hash), fail func(error)) {
 	jobs := make(chan Hash)
 	var wg sync.WaitGroup
 	for range min(workers, max(len(order), 1)) {
@@ -335,9 +332,9 @@ func (r *Repository) forEachBlock(ctx context.Context, blockSize int, order []Ha
 		go func() {
 			defer wg.Done()
 			defer codec.close()
-			var buf bytes.Buffer
+			w := &blockWorker{codec: codec}
 			for h := range jobs {
-				fn(codec, &buf, h)
+				fn(w, h)
 			}
 		}()
 	}
@@ -354,14 +351,14 @@ feed:
 }
 
 // restoreBlock downloads one block, checks it and writes it at every use.
-func (r *Repository) restoreBlock(ctx context.Context, m *Manifest, files []*os.File, codec *blockCodec, buf *bytes.Buffer, h Hash, uses []blockUse, progress *progressReporter) error {
+func (r *Repository) restoreBlock(ctx context.Context, m *Manifest, files []*restoreFile, w *blockWorker, h Hash, uses []blockUse, progress *progressReporter) error {
 	first := m.Files[uses[0].file]
 	key := blockKey(objectName(r.keys.authKey, h))
 	where := fmt.Sprintf("block %d of %s (object %s)", uses[0].index, first.Path, key)
-	if err := r.fetchObject(ctx, key, m.BlockSize, buf); err != nil {
+	if err := r.fetchObject(ctx, key, m.BlockSize, &w.buf); err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}
-	plain, err := codec.decode(buf.Bytes(), h, uses[0].n)
+	plain, err := w.codec.decode(w.buf.Bytes(), h, uses[0].n)
 	if err != nil {
 		return fmt.Errorf("%s in %s: %w", where, r.bucket, err)
 	}
@@ -369,11 +366,9 @@ func (r *Repository) restoreBlock(ctx context.Context, m *Manifest, files []*os.
 		if u.n != len(plain) {
 			return fmt.Errorf("%w: block %d of %s: manifest lists content of %d bytes where %d fit", ErrCorrupt, u.index, m.Files[u.file].Path, len(plain), u.n)
 		}
-		off := int64(u.index) * int64(m.BlockSize)
-		if _, err := files[u.file].WriteAt(plain, off); err != nil {
-			return fmt.Errorf("write %s: %w", m.Files[u.file].Path, err)
+		if err := files[u.file].writeBlock(plain, int64(u.index)*int64(m.BlockSize), &w.aligned); err != nil {
+			return err
 		}
-		startWriteback(files[u.file], off, int64(len(plain)))
 		progress.add(int64(len(plain)))
 	}
 	return nil
@@ -420,12 +415,22 @@ func checkRestored(ctx context.Context, m *Manifest, dir string, quick bool) err
 	if quick {
 		check = db.QuickCheck
 	}
-	if err := check(ctx); err != nil {
-		return fmt.Errorf("%w: %v", ErrRestoreCheck, err)
-	}
-	facts, err := db.Facts(ctx)
+	// The facts come from a second connection while the check runs: on a
+	// large database the check is the longest part of a restore.
+	var facts *chromadb.Facts
+	var factsErr error
+	gathered := make(chan struct{})
+	go func() {
+		defer close(gathered)
+		facts, factsErr = db.Facts(ctx)
+	}()
+	err = check(ctx)
+	<-gathered
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrRestoreCheck, err)
+	}
+	if factsErr != nil {
+		return fmt.Errorf("%w: %v", ErrRestoreCheck, factsErr)
 	}
 	got := make(map[string]int64, len(facts.Collections))
 	for _, c := range facts.Collections {

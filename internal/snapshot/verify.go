@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -107,15 +106,15 @@ func (r *Repository) Verify(ctx context.Context, id string, opts VerifyOptions) 
 }
 
 func (r *Repository) verifyData(ctx context.Context, m *Manifest, order []Hash, uses map[Hash][]blockUse, workers int, progress *progressReporter, report func(error)) {
-	r.forEachBlock(ctx, m.BlockSize, order, workers, func(codec *blockCodec, buf *bytes.Buffer, h Hash) {
+	r.forEachBlock(ctx, m.BlockSize, order, workers, func(w *blockWorker, h Hash) {
 		u := uses[h][0]
 		key := blockKey(objectName(r.keys.authKey, h))
 		where := fmt.Sprintf("block %d of %s (object %s)", u.index, m.Files[u.file].Path, key)
-		if err := r.fetchObject(ctx, key, m.BlockSize, buf); err != nil {
+		if err := r.fetchObject(ctx, key, m.BlockSize, &w.buf); err != nil {
 			if ctx.Err() == nil {
 				report(fmt.Errorf("%s: %w", where, err))
 			}
-		} else if _, err := codec.decode(buf.Bytes(), h, u.n); err != nil {
+		} else if _, err := w.codec.decode(w.buf.Bytes(), h, u.n); err != nil {
 			report(fmt.Errorf("%s: %w", where, err))
 		}
 		progress.add(int64(u.n) * int64(len(uses[h])))
