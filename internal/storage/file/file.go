@@ -8,6 +8,11 @@
 // most a temporary file, which List never reports and a later Write of the
 // same folder does not trip over.
 //
+// Objects of block size (64 KiB to 8 MiB) are written with direct I/O where
+// the file system supports it, so storing a snapshot neither copies it
+// through the page cache nor evicts the pages of the database being backed
+// up.
+//
 // Unlike object stores, a filesystem cannot hold both "a" and "a/b"; writing
 // one when the other exists fails.
 package file
@@ -197,12 +202,18 @@ func (b *Bucket) writeTemp(ctx context.Context, key, p string, r io.Reader, size
 		}
 	}
 	tmp := f.Name()
+	var err error
 	fail := func(err error) (string, error) {
 		f.Close()
 		os.Remove(tmp)
 		return "", err
 	}
-	n, err := io.Copy(f, &ctxReader{ctx: ctx, r: r})
+	var n int64
+	if size >= directMin && size <= directMax {
+		n, err = copyDirect(f, r, size)
+	} else {
+		n, err = io.Copy(f, &ctxReader{ctx: ctx, r: r})
+	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fail(ctxErr)

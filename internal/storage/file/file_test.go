@@ -147,3 +147,64 @@ func TestNewOnAFile(t *testing.T) {
 type errorReader struct{}
 
 func (errorReader) Read([]byte) (int, error) { return 0, errors.New("source broke") }
+
+// Objects of block size are written with direct I/O; every size around the
+// alignment and the direct range must come back byte for byte, and readers
+// that give too little or too much must fail the write and leave nothing.
+func TestWriteSizesAroundDirectIO(t *testing.T) {
+	b := newBucket(t)
+	ctx := t.Context()
+	sizes := []int{64<<10 - 1, 64 << 10, 64<<10 + 1, 1<<20 + 1, 1<<20 + 4096, 8 << 20, 8<<20 + 1}
+	for i, n := range sizes {
+		want := make([]byte, n)
+		for j := range want {
+			want[j] = byte(j*7 + i)
+		}
+		key := "blocks/" + strings.Repeat("a", i+1)
+		// bytes.Reader and a reader that gives one byte less per call.
+		readers := []io.Reader{bytes.NewReader(want), io.LimitReader(onebyte{bytes.NewReader(want)}, int64(n))}
+		for r, src := range readers {
+			if err := b.Write(ctx, key, src, int64(n)); err != nil {
+				t.Fatalf("size %d reader %d: %v", n, r, err)
+			}
+			rc, err := b.Read(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("size %d reader %d: read back %d bytes, different from the %d written", n, r, len(got), n)
+			}
+		}
+		for _, c := range []struct {
+			name string
+			data []byte
+		}{{"short", want[:n-1]}, {"long", append(want, 'x')}} {
+			err := b.Write(ctx, "d/"+c.name, bytes.NewReader(c.data), int64(n))
+			if !errors.Is(err, storage.ErrPermanent) {
+				t.Fatalf("size %d, %s reader: Write = %v, want a permanent error", n, c.name, err)
+			}
+			if _, err := b.Stat(ctx, "d/"+c.name); !errors.Is(err, storage.ErrNotExist) {
+				t.Fatalf("size %d, %s reader: object exists after the failed write (%v)", n, c.name, err)
+			}
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(b.Root(), "d"))
+	if err == nil && len(entries) > 0 {
+		t.Fatalf("failed writes left %d files", len(entries))
+	}
+}
+
+// onebyte reads at most one byte less than asked, to exercise short reads.
+type onebyte struct{ r io.Reader }
+
+func (o onebyte) Read(p []byte) (int, error) {
+	if len(p) > 1 {
+		p = p[:len(p)-1]
+	}
+	return o.r.Read(p)
+}
