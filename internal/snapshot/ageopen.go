@@ -20,13 +20,14 @@ const (
 	ageChunkSize        = 64 << 10
 )
 
-// ageOpen decrypts an age file held in memory, appending the plaintext to
-// dst. It does what age.Decrypt does, header included (age parses and
-// authenticates the header and unwraps the file key), but decrypts the
-// payload in place into one reused buffer: age's reader allocates a buffer
-// per 64 KiB chunk, which for restores of many 1 MiB blocks is most of the
-// garbage the process makes. Plaintexts longer than limit are refused.
-func ageOpen(dst, file []byte, k Keys, limit int) ([]byte, error) {
+// ageOpen decrypts an age file held in memory, in place: the plaintext
+// overwrites file from its start, and the returned slice aliases file. It
+// does what age.Decrypt does, header included (age parses and authenticates
+// the header and unwraps the file key), but allocates no buffers: age's
+// reader allocates one per 64 KiB chunk, which for restores of many 1 MiB
+// blocks is most of the garbage the process would make. Plaintexts longer
+// than limit are refused. On error, file's content is undefined.
+func ageOpen(file []byte, k Keys, limit int) ([]byte, error) {
 	mark := bytes.Index(file, []byte("\n--- "))
 	if mark < 0 {
 		return nil, fmt.Errorf("%w: decrypt: no age header", ErrCorrupt)
@@ -55,24 +56,30 @@ func ageOpen(dst, file []byte, k Keys, limit int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sealed := payload[agePayloadNonceSize:]
+	// Each chunk is opened where it lies, then moved down to the end of the
+	// plaintext so far; the plaintext never catches up with the chunks not
+	// yet read, since every sealed chunk is longer than its plaintext.
+	at := headerEnd + agePayloadNonceSize
+	out := 0
 	var nonce [chacha20poly1305.NonceSize]byte
 	for {
-		n := min(len(sealed), ageChunkSize+chacha20poly1305.Overhead)
-		chunk := sealed[:n]
-		sealed = sealed[n:]
-		last := len(sealed) == 0
+		n := min(len(file)-at, ageChunkSize+chacha20poly1305.Overhead)
+		chunk := file[at : at+n]
+		at += n
+		last := at == len(file)
 		if last {
 			nonce[len(nonce)-1] = 1
 		}
-		if dst, err = aead.Open(dst, nonce[:], chunk, nil); err != nil {
+		plain, err := aead.Open(chunk[:0], nonce[:], chunk, nil)
+		if err != nil {
 			return nil, fmt.Errorf("%w: decrypt: a payload chunk does not authenticate (damaged, truncated or altered)", ErrCorrupt)
 		}
-		if len(dst) > limit {
+		if out+len(plain) > limit {
 			return nil, fmt.Errorf("%w: decrypted size exceeds %d bytes", ErrCorrupt, limit)
 		}
+		out += copy(file[out:], plain)
 		if last {
-			return dst, nil
+			return file[:out], nil
 		}
 		for i := len(nonce) - 2; i >= 0; i-- {
 			nonce[i]++

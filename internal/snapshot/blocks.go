@@ -33,7 +33,6 @@ type blockCodec struct {
 	dec     *zstd.Decoder
 	payload []byte
 	sealed  bytes.Buffer
-	opened  []byte
 	plain   []byte
 }
 
@@ -90,15 +89,15 @@ func (c *blockCodec) compress(p []byte) []byte {
 }
 
 // decode turns a stored object back into plaintext, checks its length and
-// SHA-256, and returns it (valid until the next call).
+// SHA-256, and returns it (valid until the next call). An encrypted object is
+// decrypted in place: obj is overwritten, and the result may alias it.
 func (c *blockCodec) decode(obj []byte, want Hash, wantLen int) ([]byte, error) {
 	payload := obj
 	if c.keys.Encrypted() {
 		var err error
-		if c.opened, err = ageOpen(c.opened[:0], obj, c.keys, c.maxSize+1+ageOverhead); err != nil {
+		if payload, err = ageOpen(obj, c.keys, c.maxSize+1+ageOverhead); err != nil {
 			return nil, err
 		}
-		payload = c.opened
 	}
 	if len(payload) == 0 {
 		return nil, fmt.Errorf("%w: empty block payload", ErrCorrupt)
