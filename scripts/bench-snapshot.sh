@@ -13,6 +13,7 @@
 #   MUTATE     percent of 1 MiB blocks changed before the incremental (1)
 #   RACY_WAIT  seconds between the change and the incremental (3): the
 #              engine reads a file modified less than 2 s before twice
+#   REPORT     where the report goes (default scripts/bench-snapshot.md)
 #
 # For each data kind and size: one generated persist directory; per tool and
 # run a fresh copy of it, a full backup, the same deterministic change
@@ -30,7 +31,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SCRATCH=$ROOT/.scratch/bench
-REPORT=$ROOT/scripts/bench-snapshot.md
+REPORT=${REPORT:-$ROOT/scripts/bench-snapshot.md}
 REPEAT=${REPEAT:-3}
 SEED=${SEED:-42}
 MUTATE=${MUTATE:-1}
@@ -46,6 +47,7 @@ COMMAND="scripts/bench-snapshot.sh ${SIZES[*]}"
 [ "$SEED" != 42 ] && COMMAND="SEED=$SEED $COMMAND"
 [ "$MUTATE" != 1 ] && COMMAND="MUTATE=$MUTATE $COMMAND"
 [ "$RACY_WAIT" != 3 ] && COMMAND="RACY_WAIT=$RACY_WAIT $COMMAND"
+[ "$REPORT" != "$ROOT/scripts/bench-snapshot.md" ] && COMMAND="REPORT=${REPORT#"$ROOT"/} $COMMAND"
 
 log() { printf '%s bench: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() {
@@ -199,6 +201,16 @@ run_tool() {
 		fi
 	fi
 	echo "$tool $changed $full_repo $((after - before)) $added_cli $verdict" >>"$RUN/bytes"
+
+	# Restore again with the faster database check (restic: its one restore).
+	rm -rf "$target"
+	if [ "$tool" = restic ]; then
+		awk '$1 == "restic.restore" {$1 = "restic.restore-qc"; print}' "$RUN/times" >>"$RUN/times"
+	else
+		warm "$repo"
+		timed "$tool.restore-qc" "$OURS" snapshot restore latest --quick-check --bucket "file://$repo" --to "$target" "${rkeys[@]}"
+		tree_sums "$target" | cmp -s "$RUN/$tool.src" - || die "$tool: restore --quick-check differs from the source"
+	fi
 	rm -rf "${dir:?}/$tool"
 }
 
@@ -258,7 +270,7 @@ for kind in "${KINDS[@]}"; do
 		changed=$(b restic 2)
 		speed_line="" rss_line=""
 		verdict() { if [ "$1" = 1 ]; then echo met; else echo MISSED; fi; }
-		for op in full incremental restore restore+sync; do
+		for op in full incremental restore restore+sync restore-qc; do
 			rs=$(t restic "$op") os=$(t ours "$op") es=$(t ours-enc "$op")
 			speed=$(awk -v r="$rs" -v o="$os" -v e="$es" 'BEGIN {printf "%.2fx / %.2fx", r / o, r / e}')
 			row="| $kind | $size | $op | $rs | $os | $es | $speed | $(c restic "$op") / $(c ours "$op") / $(c ours-enc "$op") | $(m restic "$op") | $(m ours "$op") | $(m ours-enc "$op") |"
@@ -279,7 +291,7 @@ for kind in "${KINDS[@]}"; do
 			so=$(awk -v r="$rs" -v v="$os" 'BEGIN {print (r / v >= 2)}')
 			se=$(awk -v r="$rs" -v v="$es" 'BEGIN {print (r / v >= 2)}')
 			speed_line="$speed_line; $op $(verdict "$so") / $(verdict "$se") ($speed)"
-			if [ "$op" != restore+sync ]; then
+			if [ "$op" != restore+sync ] && [ "$op" != restore-qc ]; then
 				mo=$(m ours "$op") me=$(m ours-enc "$op")
 				rss_line="$rss_line; $op $(verdict $((mo <= 100))) / $(verdict $((me <= 100))) ($mo / $me MiB)"
 				echo "$kind ours $op $size $mo" >>"$SCRATCH/rss"
@@ -318,7 +330,7 @@ fi
 	cat "$SCRATCH/report.head"
 	cat "$TABLE"
 	echo
-	echo "Speedup: restic's wall time over ours (unencrypted / encrypted). CPU: user + system seconds. RSS: GNU time's peak resident set (for ours about 33 MiB of it are pages of the 75 MB binary). Added: growth of the repository folder (\`du -sb\`) during the incremental; \"cli\" is the snapshot's own added_bytes (\`snapshot list --json\`). Full rows show the repository size after the full backup. restore+sync: the restore plus a \`sync\` right after it (restic leaves what it restored unflushed; ours fsyncs every file before it returns)."
+	echo "Speedup: restic's wall time over ours (unencrypted / encrypted). CPU: user + system seconds. RSS: GNU time's peak resident set (for ours about 33 MiB of it are pages of the 75 MB binary). Added: growth of the repository folder (\`du -sb\`) during the incremental; \"cli\" is the snapshot's own added_bytes (\`snapshot list --json\`). Full rows show the repository size after the full backup. restore+sync: the restore plus a \`sync\` right after it (restic leaves what it restored unflushed; ours fsyncs every file before it returns). restore-qc: ours with \`--quick-check\` (PRAGMA quick_check instead of integrity_check), against restic's one restore."
 	echo
 	echo "Load average (1, 5, 15 min) at the start and end of each size:"
 	echo
