@@ -84,7 +84,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 ## bench-compare: the side-by-side runs: scrub against contrib's redaction
-## processor (~13 min) and snapshots against restic at 0.5 and 2 GiB (~35 min)
+## processor (~13 min) and snapshots against restic at 0.5 and 2 GiB (~30 min)
 bench-compare: tools
 	@command -v restic >/dev/null && command -v jq >/dev/null && [ -x /usr/bin/time ] || \
 	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends restic jq time; }
