@@ -365,6 +365,16 @@ func (b *Bucket) opError(ctx context.Context, op, key string, err error) error {
 // classify turns an SDK error into ErrNotExist, a wrapped ErrPermanent with
 // advice, or the error itself (transient).
 func classify(bucket string, err error) error {
+	// Credentials are resolved before any request is sent, so no status or
+	// code of the store's can be involved.
+	if isCredentialsError(err) {
+		advice := fmt.Sprintf("no usable credentials for bucket %s: set the access key and secret, or configure the AWS credential chain (AWS_* variables, IRSA, instance role)", bucket)
+		if credentialsAbsent(err) {
+			return permanent(advice, err)
+		}
+		// Possibly transient (an instance-metadata hiccup), so not permanent.
+		return fmt.Errorf("%s: %w", advice, err)
+	}
 	code, status := errorCode(err)
 	switch code {
 	case "NoSuchKey", "NotFound":
@@ -386,11 +396,6 @@ func classify(bucket string, err error) error {
 	case "ExpiredToken", "RequestTimeout", "SlowDown", "ConditionalRequestConflict", "OperationAborted":
 		return err // transient: refreshed credentials, retry, or back off
 	}
-	if code == "" && status == 0 && isCredentialsError(err) {
-		// Possibly transient (an instance-metadata hiccup), so not permanent,
-		// but most often missing configuration.
-		return fmt.Errorf("no usable credentials for bucket %s: set the access key and secret, or configure the AWS credential chain (AWS_* variables, IRSA, instance role): %w", bucket, err)
-	}
 	switch {
 	case status == http.StatusNotFound && code == "":
 		return fmt.Errorf("%w (%w)", base.ErrNotExist, err)
@@ -410,6 +415,17 @@ func classify(bucket string, err error) error {
 func isCredentialsError(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "get identity") || strings.Contains(msg, "retrieve credentials")
+}
+
+// credentialsAbsent recognizes a credential chain that ended with nothing to
+// try: empty static keys, or instance metadata switched off
+// (AWS_EC2_METADATA_DISABLED) after every other source came up empty. No
+// retry changes that.
+func credentialsAbsent(err error) bool {
+	if _, ok := errors.AsType[*credentials.StaticCredentialsEmptyError](err); ok {
+		return true
+	}
+	return strings.Contains(err.Error(), "access disabled to EC2 IMDS")
 }
 
 func permanent(advice string, err error) error {

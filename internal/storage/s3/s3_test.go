@@ -266,6 +266,10 @@ func TestDefaultCredentialChain(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no usable credentials for bucket "+gw.Bucket) {
 		t.Fatalf("Stat without credentials: %v", err)
 	}
+	// Nothing left in the chain to try: no retry can help.
+	if !errors.Is(err, storage.ErrPermanent) {
+		t.Fatalf("Stat without credentials and without instance metadata: %v, want a permanent error", err)
+	}
 
 	t.Setenv("AWS_ACCESS_KEY_ID", gw.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", gw.Secret)
