@@ -58,30 +58,34 @@ func createRestoreFile(path string, size int64, direct bool) (*restoreFile, erro
 // writeBlock writes p at off. scratch is the calling worker's aligned
 // buffer, used when p is not aligned for a direct write.
 func (rf *restoreFile) writeBlock(p []byte, off int64, scratch *directio.Buffer) error {
-	if rf.direct.Load() && off%directio.Align == 0 {
-		q := p
-		if !directio.IsAligned(q) {
-			q = scratch.Fill(p)
-		}
-		_, err := directWriteAt(rf.f, q, off)
-		if err == nil {
-			if len(q) > len(p) {
-				rf.padded.Store(true)
+	if rf.direct.Load() {
+		if off%directio.Align == 0 {
+			q := p
+			if !directio.IsAligned(q) {
+				q = scratch.Fill(p)
 			}
-			return nil
+			_, err := directWriteAt(rf.f, q, off)
+			if err == nil {
+				if len(q) > len(p) {
+					rf.padded.Store(true)
+				}
+				return nil
+			}
+			if !errors.Is(err, syscall.EINVAL) {
+				return err // names the file and the operation
+			}
 		}
-		if !errors.Is(err, syscall.EINVAL) {
-			return fmt.Errorf("write %s: %w", rf.path, err)
-		}
-		// The file system turned an aligned direct write down: write this
-		// file through the page cache instead.
+		// A block at an unaligned offset (a block size that is not a
+		// multiple of the alignment), or a file system that turned an
+		// aligned direct write down: write this file through the page
+		// cache from here on.
 		rf.direct.Store(false)
 		if err := directio.Set(rf.f, false); err != nil {
 			return fmt.Errorf("write %s: %w", rf.path, err)
 		}
 	}
 	if _, err := rf.f.WriteAt(p, off); err != nil {
-		return fmt.Errorf("write %s: %w", rf.path, err)
+		return err // names the file and the operation
 	}
 	startWriteback(rf.f, off, int64(len(p)))
 	return nil

@@ -79,6 +79,23 @@ func TestRestoreFileDirectWithPartialLastBlock(t *testing.T) {
 	}
 }
 
+// A repository's block size need not be a multiple of the direct-I/O
+// alignment: blocks at unaligned offsets go through the page cache.
+func TestRestoreFileWithUnalignedBlockSize(t *testing.T) {
+	const blockSize = 100_000
+	content := bytes.Repeat([]byte("hnswlib!"), 15*blockSize/8+5)
+	path := filepath.Join(t.TempDir(), "data_level0.bin")
+	rf := writeFileInBlocks(t, path, content, blockSize, true)
+	if rf.direct.Load() {
+		t.Fatal("still direct after a write at an unaligned offset")
+	}
+	mtime := time.Unix(1750000000, 0)
+	if err := rf.finish(0o644, mtime); err != nil {
+		t.Fatal(err)
+	}
+	checkRestoredFile(t, path, content, 0o644, mtime)
+}
+
 func TestRestoreFileFallsBackWhenDirectWritesAreRefused(t *testing.T) {
 	calls := 0
 	directWriteAt = func(f *os.File, p []byte, off int64) (int, error) {
