@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,6 +86,7 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	if err := checkTarget(target, opts.Force); err != nil {
 		return nil, err
 	}
+	warnSetAside(target, log)
 	m, err := r.loadManifest(ctx, cfg, "restore", id)
 	if err != nil {
 		return nil, err
@@ -489,7 +491,7 @@ func swapInto(tmp, target string, force bool, log *slog.Logger) error {
 	if _, err := rand.Read(b); err != nil {
 		return err
 	}
-	old := filepath.Join(parent, "."+filepath.Base(target)+".old-"+hex.EncodeToString(b))
+	old := setAsidePrefix(target) + hex.EncodeToString(b)
 	if err := os.Rename(target, old); err != nil {
 		return fmt.Errorf("move %s aside: %w", target, err)
 	}
@@ -506,6 +508,29 @@ func swapInto(tmp, target string, force bool, log *slog.Logger) error {
 		log.Warn("restored, but removing the previous contents failed; delete them by hand", "path", old, "error", err)
 	}
 	return nil
+}
+
+// setAsidePrefix is where a restore with force moves the target's old
+// contents (plus a random suffix) until the restored folder is in place.
+func setAsidePrefix(target string) string {
+	return filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".old-")
+}
+
+// warnSetAside logs the folders that a restore with force, killed between
+// moving the old contents aside and removing them, left beside target. They
+// hold the contents that restore replaced; only the operator may delete them.
+func warnSetAside(target string, log *slog.Logger) {
+	prefix := filepath.Base(setAsidePrefix(target))
+	entries, err := os.ReadDir(filepath.Dir(target))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), prefix) {
+			log.Warn("an interrupted restore with --force left the contents it replaced; delete the folder once they are not needed",
+				"path", filepath.Join(filepath.Dir(target), e.Name()))
+		}
+	}
 }
 
 func syncDir(dir string) error {

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -436,6 +437,46 @@ func TestRestoreTarget(t *testing.T) {
 	requireSameTree(t, fx.dir, target)
 	if left := leftovers(t, parent, "chroma", "empty"); len(left) != 0 {
 		t.Fatalf("failed restore left %v", left)
+	}
+}
+
+// A restore with force killed after moving the old contents aside leaves
+// them in a hidden folder: the next restore into that target names it, and
+// leaves it alone.
+func TestRestoreWarnsOfSetAsideContents(t *testing.T) {
+	ctx := testContext(t)
+	fx := newFixture(t, fixtureOpts{collections: 1})
+	repo := mustOpen(t, newBucket(t), Keys{})
+	m := takeSnapshot(t, repo, fx.dir)
+
+	parent := t.TempDir()
+	target := filepath.Join(parent, "chroma")
+	setAside := filepath.Join(parent, ".chroma.old-0a1b2c3d")
+	other := filepath.Join(parent, ".chromadb.old-0a1b2c3d")
+	for _, d := range []string{setAside, other} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "chroma.sqlite3"), []byte("replaced"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if _, err := repo.Restore(ctx, m.ID, RestoreOptions{Target: target, Logger: logger}); err != nil {
+		t.Fatal(err)
+	}
+	requireSameTree(t, fx.dir, target)
+	if !strings.Contains(logs.String(), "path="+setAside) {
+		t.Fatalf("restore did not name %s; logs:\n%s", setAside, logs.String())
+	}
+	if strings.Contains(logs.String(), other) {
+		t.Fatalf("restore named another target's folder; logs:\n%s", logs.String())
+	}
+	for _, d := range []string{setAside, other} {
+		if got, err := os.ReadFile(filepath.Join(d, "chroma.sqlite3")); err != nil || string(got) != "replaced" {
+			t.Fatalf("%s changed: %q, %v", d, got, err)
+		}
 	}
 }
 
