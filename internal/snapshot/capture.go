@@ -100,6 +100,20 @@ func (c *captureRun) captureOnce(ctx context.Context, live *chromadb.DB, attempt
 	if attempt == 1 {
 		c.progress.addTotal(c.estimateSize(before))
 	}
+	scratchDB := filepath.Join(c.scratch, fmt.Sprintf("chroma-%d.sqlite3", attempt))
+	waitPrefill := func() {}
+	if journalMode != "wal" {
+		waitPrefill = c.prefill(ctx, scratchDB)
+	}
+	// Every return waits for the prefill, and an attempt that does not
+	// succeed removes its scratch copy.
+	succeeded := false
+	defer func() {
+		waitPrefill()
+		if !succeeded {
+			os.Remove(scratchDB)
+		}
+	}()
 
 	// Step 2.
 	c.progress.phase(PhaseSegments)
@@ -128,9 +142,10 @@ func (c *captureRun) captureOnce(ctx context.Context, live *chromadb.DB, attempt
 		c.afterSegments(attempt)
 	}
 
-	// Step 3.
+	// Step 3. The prefill's descriptor on the live file must be closed
+	// before the read lock is taken (see WithReadLock).
 	c.progress.phase(PhaseSQLite)
-	scratchDB := filepath.Join(c.scratch, fmt.Sprintf("chroma-%d.sqlite3", attempt))
+	waitPrefill()
 	start = time.Now()
 	dbFile, method, stall, err := c.copySQLite(ctx, live, journalMode, scratchDB)
 	c.sqliteTime += time.Since(start)
@@ -153,9 +168,6 @@ func (c *captureRun) captureOnce(ctx context.Context, live *chromadb.DB, attempt
 	if !maps.Equal(before, after) {
 		c.log.Info("Chroma persisted a vector segment during the capture; starting it again",
 			"attempt", attempt, "before", before, "after", after)
-		if err := os.Remove(scratchDB); err != nil {
-			return false, fmt.Errorf("remove scratch copy: %w", err)
-		}
 		return false, nil
 	}
 
@@ -169,7 +181,37 @@ func (c *captureRun) captureOnce(ctx context.Context, live *chromadb.DB, attempt
 
 	c.segFiles, c.dbFile, c.scratchDB = files, dbFile, scratchDB
 	c.journalMode, c.copyMethod, c.facts = journalMode, method, facts
+	succeeded = true
 	return true, nil
+}
+
+// prefill copies the live database to dst in the background, without any
+// lock, and returns a function that waits for it to end. The copy may be
+// torn: it only puts dst's pages in the page cache, so that the copy made
+// under the read lock overwrites them in place instead of allocating them
+// while Chroma's writers wait. Allocating page cache for a large database
+// can take several times longer than the copy itself (on a VM whose free
+// memory was handed back to the host, for example), and the writers would
+// wait all that time. A failed prefill is not an error: the copy under the
+// lock writes the whole file either way.
+func (c *captureRun) prefill(ctx context.Context, dst string) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		src, err := os.Open(c.dbPath)
+		if err != nil {
+			return
+		}
+		defer src.Close()
+		fi, err := src.Stat()
+		if err != nil {
+			return
+		}
+		if err := copyFileCtx(ctx, dst, src, fi.Size()); err != nil {
+			c.log.Debug("prefilling the scratch copy stopped; the copy under the read lock writes it whole", "error", err)
+		}
+	}()
+	return func() { <-done }
 }
 
 // checkSegmentID refuses a segment id that is not a plain folder name, so a
@@ -410,11 +452,12 @@ func (c *captureRun) copySQLite(ctx context.Context, live *chromadb.DB, journalM
 	return f, CopyUnderReadLock, stall, nil
 }
 
-// copyFileCtx copies size bytes of src into a new file dst, in chunks so a
-// cancellation is noticed; os.File's ReadFrom uses copy_file_range where
-// the kernel offers it.
+// copyFileCtx copies size bytes of src into dst, in chunks so a
+// cancellation is noticed, and cuts dst to size. dst is created, or
+// overwritten in place when it exists (a prefilled scratch copy); os.File's
+// ReadFrom uses copy_file_range where the kernel offers it.
 func copyFileCtx(ctx context.Context, dst string, src *os.File, size int64) error {
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("create scratch copy: %w", err)
 	}
@@ -433,6 +476,10 @@ func copyFileCtx(ctx context.Context, dst string, src *os.File, size int64) erro
 			}
 			return fmt.Errorf("write scratch copy %s: %w", dst, err)
 		}
+	}
+	if err := out.Truncate(size); err != nil {
+		out.Close()
+		return fmt.Errorf("write scratch copy %s: %w", dst, err)
 	}
 	if err := out.Close(); err != nil {
 		return fmt.Errorf("write scratch copy %s: %w", dst, err)

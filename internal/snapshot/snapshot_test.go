@@ -579,6 +579,58 @@ func TestSeqIDMovedRetries(t *testing.T) {
 	}
 }
 
+// The scratch copy of chroma.sqlite3 is prefilled without a lock, then
+// overwritten under the read lock. A database that shrank and changed in
+// between must still be captured exactly as it was under the lock.
+func TestSQLiteChangedAfterPrefill(t *testing.T) {
+	ctx := testContext(t)
+	fx := newFixture(t, fixtureOpts{collections: 1})
+	fx.exec(t, func(db *sql.DB) error {
+		_, err := db.Exec(`CREATE TABLE filler (b BLOB); INSERT INTO filler VALUES (randomblob(1048576))`)
+		return err
+	})
+	st, err := os.Stat(fx.dbPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	scratch := t.TempDir()
+	repo := mustOpen(t, newBucket(t), Keys{})
+	m, err := repo.Snapshot(ctx, SnapshotOptions{
+		PersistDir: fx.dir, ScratchDir: scratch,
+		afterSegments: func(int) {
+			// Wait for the prefill to have copied the whole file.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				got, _ := filepath.Glob(filepath.Join(scratch, "*", "chroma-1.sqlite3"))
+				if len(got) == 1 {
+					if fi, err := os.Stat(got[0]); err == nil && fi.Size() == st.Size() {
+						break
+					}
+				}
+				if time.Now().After(deadline) {
+					t.Error("the scratch copy was not prefilled")
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			fx.exec(t, func(db *sql.DB) error {
+				_, err := db.Exec(`DROP TABLE filler; VACUUM`)
+				return err
+			})
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after, err := os.Stat(fx.dbPath()); err != nil || after.Size() >= st.Size() {
+		t.Fatalf("the database did not shrink: %v, %v", after, err)
+	}
+	if m.Stats.CaptureRetries != 0 {
+		t.Errorf("capture retries = %d, want 0", m.Stats.CaptureRetries)
+	}
+	requireSameTree(t, fx.dir, restoreTo(t, repo, m.ID))
+}
+
 func TestNotChroma(t *testing.T) {
 	ctx := testContext(t)
 	b := newBucket(t)
