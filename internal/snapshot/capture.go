@@ -198,16 +198,11 @@ func (c *captureRun) prefill(ctx context.Context, dst string) (wait func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		src, err := os.Open(c.dbPath)
-		if err != nil {
-			return
+		src, _, err := c.copyLiveDB(ctx, dst)
+		if src != nil {
+			src.Close()
 		}
-		defer src.Close()
-		fi, err := src.Stat()
 		if err != nil {
-			return
-		}
-		if err := copyFileCtx(ctx, dst, src, fi.Size()); err != nil {
 			c.log.Debug("prefilling the scratch copy stopped; the copy under the read lock writes it whole", "error", err)
 		}
 	}()
@@ -434,22 +429,33 @@ func (c *captureRun) copySQLite(ctx context.Context, live *chromadb.DB, journalM
 		}
 	}()
 	stall, err = live.WithReadLock(ctx, func(ctx context.Context) error {
+		var fi fs.FileInfo
 		var err error
-		src, err = os.Open(c.dbPath)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", c.dbPath, err)
+		src, fi, err = c.copyLiveDB(ctx, dst)
+		if fi != nil {
+			f.mode, f.modTime = fi.Mode().Perm(), fi.ModTime()
 		}
-		fi, err := src.Stat()
-		if err != nil {
-			return fmt.Errorf("stat %s: %w", c.dbPath, err)
-		}
-		f.mode, f.modTime = fi.Mode().Perm(), fi.ModTime()
-		return copyFileCtx(ctx, dst, src, fi.Size())
+		return err
 	})
 	if err != nil {
 		return f, "", stall, fmt.Errorf("copy %s: %w", c.dbPath, err)
 	}
 	return f, CopyUnderReadLock, stall, nil
+}
+
+// copyLiveDB copies the live database file to dst. It returns the
+// descriptor it opened on the live file, left open for the caller to close
+// (never while holding the read lock, see WithReadLock), and the file's info.
+func (c *captureRun) copyLiveDB(ctx context.Context, dst string) (*os.File, fs.FileInfo, error) {
+	src, err := os.Open(c.dbPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", c.dbPath, err)
+	}
+	fi, err := src.Stat()
+	if err != nil {
+		return src, nil, fmt.Errorf("stat %s: %w", c.dbPath, err)
+	}
+	return src, fi, copyFileCtx(ctx, dst, src, fi.Size())
 }
 
 // copyFileCtx copies size bytes of src into dst, in chunks so a

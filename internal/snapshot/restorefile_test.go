@@ -33,8 +33,13 @@ func writeFileInBlocks(t *testing.T, path string, content []byte, blockSize int,
 	return rf
 }
 
-func checkRestoredFile(t *testing.T, path string, want []byte, mode fs.FileMode, mtime time.Time) {
+// finishAndCheck finishes rf with mode and mtime, then checks the file at
+// path holds want and carries them.
+func finishAndCheck(t *testing.T, rf *restoreFile, path string, want []byte, mode fs.FileMode, mtime time.Time) {
 	t.Helper()
+	if err := rf.finish(mode, mtime); err != nil {
+		t.Fatal(err)
+	}
 	got, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -72,10 +77,7 @@ func TestRestoreFileDirectWithPartialLastBlock(t *testing.T) {
 		if wantDirect && size%directio.Align != 0 && !rf.padded.Load() {
 			t.Fatalf("size %d: the partial last block was not padded", size)
 		}
-		if err := rf.finish(0o644, mtime); err != nil {
-			t.Fatal(err)
-		}
-		checkRestoredFile(t, path, content, 0o644, mtime)
+		finishAndCheck(t, rf, path, content, 0o644, mtime)
 	}
 }
 
@@ -90,10 +92,7 @@ func TestRestoreFileWithUnalignedBlockSize(t *testing.T) {
 		t.Fatal("still direct after a write at an unaligned offset")
 	}
 	mtime := time.Unix(1750000000, 0)
-	if err := rf.finish(0o644, mtime); err != nil {
-		t.Fatal(err)
-	}
-	checkRestoredFile(t, path, content, 0o644, mtime)
+	finishAndCheck(t, rf, path, content, 0o644, mtime)
 }
 
 func TestRestoreFileFallsBackWhenDirectWritesAreRefused(t *testing.T) {
@@ -117,10 +116,7 @@ func TestRestoreFileFallsBackWhenDirectWritesAreRefused(t *testing.T) {
 		t.Fatal("still direct after a refused write")
 	}
 	mtime := time.Unix(1700000000, 0)
-	if err := rf.finish(0o600, mtime); err != nil {
-		t.Fatal(err)
-	}
-	checkRestoredFile(t, path, content, 0o600, mtime)
+	finishAndCheck(t, rf, path, content, 0o600, mtime)
 }
 
 func TestRestoreFileNeverDirectForTheDatabase(t *testing.T) {
