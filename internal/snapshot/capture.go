@@ -64,7 +64,6 @@ type captureRun struct {
 	// results of the successful attempt
 	segFiles    []capturedFile
 	dbFile      capturedFile
-	scratchDB   string
 	journalMode string
 	copyMethod  string
 	facts       *chromadb.Facts
@@ -105,11 +104,16 @@ func (c *captureRun) captureOnce(ctx context.Context, live *chromadb.DB, attempt
 	if journalMode != "wal" {
 		waitPrefill = c.prefill(ctx, scratchDB)
 	}
-	// Every return waits for the prefill, and an attempt that does not
-	// succeed removes its scratch copy.
+	// Every return waits for the prefill and for the copy's stream into
+	// the pipeline, and an attempt that does not succeed removes its
+	// scratch copy.
 	succeeded := false
+	var dbRead *pendingRead
 	defer func() {
 		waitPrefill()
+		if dbRead != nil {
+			dbRead.wait()
+		}
 		if !succeeded {
 			os.Remove(scratchDB)
 		}
@@ -153,6 +157,10 @@ func (c *captureRun) captureOnce(ctx context.Context, live *chromadb.DB, attempt
 	if err != nil {
 		return false, err
 	}
+	// The copy is hashed and stored while step 4 reads its facts. If this
+	// attempt turns out inconsistent, the blocks it stored belong to no
+	// snapshot, like those of its segment files.
+	dbRead = c.startRead(scratchDB)
 
 	// Step 4.
 	cp, err := chromadb.OpenCopy(ctx, scratchDB)
@@ -179,7 +187,10 @@ func (c *captureRun) captureOnce(ctx context.Context, live *chromadb.DB, attempt
 		}
 	}
 
-	c.segFiles, c.dbFile, c.scratchDB = files, dbFile, scratchDB
+	if dbFile.read, err = dbRead.wait(); err != nil {
+		return false, err
+	}
+	c.segFiles, c.dbFile = files, dbFile
 	c.journalMode, c.copyMethod, c.facts = journalMode, method, facts
 	succeeded = true
 	return true, nil
@@ -207,6 +218,38 @@ func (c *captureRun) prefill(ctx context.Context, dst string) (wait func()) {
 		}
 	}()
 	return func() { <-done }
+}
+
+// pendingRead is a file being streamed into the pipeline in the background.
+type pendingRead struct {
+	done chan struct{}
+	read *fileRead
+	err  error
+}
+
+// startRead streams the file at path into the pipeline in the background.
+func (c *captureRun) startRead(path string) *pendingRead {
+	p := &pendingRead{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		fh, err := os.Open(path)
+		if err != nil {
+			p.err = fmt.Errorf("open scratch copy: %w", err)
+			return
+		}
+		defer fh.Close()
+		if p.read, err = c.up.readFile(fh); err != nil {
+			p.err = fmt.Errorf("read scratch copy %s: %w", path, err)
+		}
+	}()
+	return p
+}
+
+// wait returns once every block of the file is queued; call wait on the
+// result for the hashes.
+func (p *pendingRead) wait() (*fileRead, error) {
+	<-p.done
+	return p.read, p.err
 }
 
 // checkSegmentID refuses a segment id that is not a plain folder name, so a

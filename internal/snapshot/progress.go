@@ -13,7 +13,7 @@ const (
 	PhaseInspect  Phase = "inspect"       // reading the live database's facts
 	PhaseSegments Phase = "copy-segments" // streaming HNSW segment folders
 	PhaseSQLite   Phase = "copy-sqlite"   // copying chroma.sqlite3 under the read lock
-	PhaseUpload   Phase = "upload"        // streaming the SQLite copy, finishing uploads
+	PhaseUpload   Phase = "upload"        // finishing the uploads
 	PhaseManifest Phase = "manifest"      // writing the manifest
 	PhaseRestore  Phase = "restore"       // downloading and writing blocks
 	PhaseCheck    Phase = "check"         // checking the restored database

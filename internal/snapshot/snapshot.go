@@ -130,10 +130,6 @@ func (r *Repository) Snapshot(ctx context.Context, opts SnapshotOptions) (*Manif
 		return nil, r.snapshotErr(ctx, persist, up, err)
 	}
 	progress.phase(PhaseUpload)
-	if err := run.readDB(); err != nil {
-		up.abort(err)
-		return nil, r.snapshotErr(ctx, persist, up, err)
-	}
 	if err := up.finish(); err != nil {
 		return nil, r.snapshotErr(ctx, persist, up, err)
 	}
@@ -193,21 +189,6 @@ func (r *Repository) snapshotErr(ctx context.Context, persist string, up *upload
 		err = cause
 	}
 	return fmt.Errorf("snapshot of %s failed; no snapshot was written: %w", persist, err)
-}
-
-// readDB streams the scratch SQLite copy into the pipeline.
-func (c *captureRun) readDB() error {
-	fh, err := os.Open(c.scratchDB)
-	if err != nil {
-		return fmt.Errorf("open scratch copy: %w", err)
-	}
-	defer fh.Close()
-	read, err := c.up.readFile(fh)
-	if err != nil {
-		return fmt.Errorf("read scratch copy %s: %w", c.scratchDB, err)
-	}
-	c.dbFile.read = read
-	return nil
 }
 
 func toolVersion(v string) string {

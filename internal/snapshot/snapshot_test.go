@@ -546,10 +546,18 @@ func TestSeqIDMovedRetries(t *testing.T) {
 	repo := mustOpen(t, newBucket(t), Keys{})
 	m, err := repo.Snapshot(ctx, SnapshotOptions{
 		PersistDir: fx.dir, ScratchDir: t.TempDir(),
-		// Chroma persists collection 1 after its folder was copied.
+		// Chroma persists collection 1 after its folder was copied. Then
+		// the database changes once more before the second attempt copies
+		// it: the snapshot must hold that copy, not the first attempt's.
 		afterSegments: func(attempt int) {
-			if attempt == 1 {
+			switch attempt {
+			case 1:
 				fx.persist(t, 1, 50)
+			case 2:
+				fx.exec(t, func(db *sql.DB) error {
+					_, err := db.Exec(`CREATE TABLE later (v INTEGER); INSERT INTO later VALUES (2)`)
+					return err
+				})
 			}
 		},
 	})
