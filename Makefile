@@ -6,6 +6,8 @@ ROOT  := $(abspath .)
 TOOLS := $(ROOT)/.tools
 BIN   := $(TOOLS)/bin
 GO    ?= go
+# chroma.sqlite3 is read with SQLite's C library, through cgo: a C compiler (gcc) is needed.
+export CGO_ENABLED := 1
 
 MDATAGEN  := $(BIN)/mdatagen
 BUILDER   := $(BIN)/builder

@@ -25,7 +25,7 @@ import (
 	"testing"
 	"time"
 
-	_ "modernc.org/sqlite"
+	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
@@ -771,7 +771,7 @@ func TestSnapshotCorruptionAndBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		otherDB := t.TempDir()
-		db, err := sql.Open("sqlite", filepath.Join(otherDB, "chroma.sqlite3"))
+		db, err := sql.Open("sqlite3", filepath.Join(otherDB, "chroma.sqlite3"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -52,7 +52,7 @@ INSERT INTO embeddings_queue VALUES
 func newDB(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), DatabaseFile)
-	db, err := sql.Open("sqlite", path)
+	db, err := sql.Open("sqlite3", path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestWithReadLockBlocksWriters(t *testing.T) {
 	defer db.Close()
 
 	write := func() error {
-		w, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
+		w, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=0")
 		if err != nil {
 			return err
 		}

@@ -120,7 +120,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 		f.persist(t, i, o.records)
 	}
 	if o.wal {
-		db, err := sql.Open("sqlite", f.dsn())
+		db, err := sql.Open("sqlite3", f.dsn())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,13 +144,13 @@ func (f *fixture) uuid() string {
 func (f *fixture) dbPath() string { return filepath.Join(f.dir, "chroma.sqlite3") }
 
 func (f *fixture) dsn() string {
-	return "file:" + (&url.URL{Path: f.dbPath()}).EscapedPath() + "?_pragma=busy_timeout(10000)"
+	return "file:" + (&url.URL{Path: f.dbPath()}).EscapedPath() + "?_busy_timeout=10000"
 }
 
 // exec runs fn on a short-lived read-write connection, as Chroma's writer would.
 func (f *fixture) exec(t testing.TB, fn func(db *sql.DB) error) {
 	t.Helper()
-	db, err := sql.Open("sqlite", f.dsn())
+	db, err := sql.Open("sqlite3", f.dsn())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -648,7 +648,7 @@ func TestNotChroma(t *testing.T) {
 		t.Fatal(err)
 	}
 	otherDB := t.TempDir()
-	db, err := sql.Open("sqlite", filepath.Join(otherDB, "chroma.sqlite3"))
+	db, err := sql.Open("sqlite3", filepath.Join(otherDB, "chroma.sqlite3"))
 	if err != nil {
 		t.Fatal(err)
 	}

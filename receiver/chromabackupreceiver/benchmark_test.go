@@ -24,7 +24,7 @@ const (
 func largePersistDir(b *testing.B) string {
 	b.Helper()
 	dir := chromatest.CopyDemo(b)
-	db, err := sql.Open("sqlite", filepath.Join(dir, "chroma.sqlite3"))
+	db, err := sql.Open("sqlite3", filepath.Join(dir, "chroma.sqlite3"))
 	require.NoError(b, err)
 	defer db.Close()
 	var segment string

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/mattn/go-sqlite3"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/pmetrictest"
 	"github.com/stretchr/testify/assert"
@@ -19,7 +20,6 @@ import (
 	"go.opentelemetry.io/collector/scraper/scrapererror"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
-	_ "modernc.org/sqlite"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 	"github.com/otelcol-chroma/otelcol-chroma/receiver/chromabackupreceiver/internal/metadata"
@@ -116,7 +116,7 @@ func TestScrapeSeesChanges(t *testing.T) {
 	_, err := s.scrape(context.Background())
 	require.NoError(t, err)
 
-	db, err := sql.Open("sqlite", filepath.Join(dir, "chroma.sqlite3"))
+	db, err := sql.Open("sqlite3", filepath.Join(dir, "chroma.sqlite3"))
 	require.NoError(t, err)
 	defer db.Close()
 	_, err = db.Exec(`DELETE FROM embeddings WHERE id IN (SELECT id FROM embeddings LIMIT 10)`)
@@ -171,7 +171,7 @@ func TestScrapeBadInput(t *testing.T) {
 			name: "a SQLite database that is not Chroma's",
 			setup: func(t *testing.T) string {
 				dir := t.TempDir()
-				db, err := sql.Open("sqlite", filepath.Join(dir, "chroma.sqlite3"))
+				db, err := sql.Open("sqlite3", filepath.Join(dir, "chroma.sqlite3"))
 				require.NoError(t, err)
 				_, err = db.Exec(`CREATE TABLE t (x)`)
 				require.NoError(t, err)
@@ -211,7 +211,7 @@ func TestScrapeLockedDatabase(t *testing.T) {
 	s.probe.busyTimeout = 50 * time.Millisecond
 
 	// A writer in the middle of a commit holds an exclusive lock.
-	db, err := sql.Open("sqlite", filepath.Join(dir, "chroma.sqlite3"))
+	db, err := sql.Open("sqlite3", filepath.Join(dir, "chroma.sqlite3"))
 	require.NoError(t, err)
 	defer db.Close()
 	conn, err := db.Conn(context.Background())

@@ -46,7 +46,7 @@ import (
 	"strings"
 	"sync"
 
-	_ "modernc.org/sqlite"
+	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 )
@@ -227,14 +227,17 @@ func openRW(path string) (*sql.DB, error) {
 		return nil, err
 	}
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(5000)")
-	q.Add("_pragma", "synchronous(OFF)")
-	q.Add("_pragma", "cache_size(-65536)")
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: abs}).EscapedPath()+"?"+q.Encode())
+	q.Set("_busy_timeout", "5000")
+	q.Set("_synchronous", "OFF")
+	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: abs}).EscapedPath()+"?"+q.Encode())
 	if err != nil {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`PRAGMA cache_size = -65536`); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
