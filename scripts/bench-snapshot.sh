@@ -330,7 +330,7 @@ fi
 	cat "$SCRATCH/report.head"
 	cat "$TABLE"
 	echo
-	echo "Speedup: restic's wall time over ours (unencrypted / encrypted). CPU: user + system seconds. RSS: GNU time's peak resident set (for ours about 33 MiB of it are pages of the 75 MB binary). Added: growth of the repository folder (\`du -sb\`) during the incremental; \"cli\" is the snapshot's own added_bytes (\`snapshot list --json\`). Full rows show the repository size after the full backup. restore+sync: the restore plus a \`sync\` right after it (restic leaves what it restored unflushed; ours fsyncs every file before it returns). restore-qc: ours with \`--quick-check\` (PRAGMA quick_check instead of integrity_check), against restic's one restore."
+	echo "Speedup: restic's wall time over ours (unencrypted / encrypted). CPU: user + system seconds. RSS: GNU time's peak resident set (for ours 32-50 MiB of it are pages of the 72 MB binary itself, more when the binary was just written). Added: growth of the repository folder (\`du -sb\`) during the incremental; \"cli\" is the snapshot's own added_bytes (\`snapshot list --json\`). Full rows show the repository size after the full backup. restore+sync: the restore plus a \`sync\` right after it (restic leaves what it restored unflushed; ours fsyncs every file before it returns). restore-qc: ours with \`--quick-check\` (PRAGMA quick_check instead of integrity_check), against restic's one restore."
 	echo
 	echo "Load average (1, 5, 15 min) at the start and end of each size:"
 	echo
