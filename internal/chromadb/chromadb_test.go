@@ -100,6 +100,52 @@ func TestFacts(t *testing.T) {
 	}
 }
 
+// Pending entries count in log order across every topic of a collection,
+// from each collection's own position, with the topics named in the query
+// or, past maxTopicFilter, filtered in Go.
+func TestPendingAcrossTopics(t *testing.T) {
+	ctx := testContext(t)
+	path := newDB(t)
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`
+INSERT INTO collections VALUES ('c3', 'gamma', 3, 'db', '{}');
+INSERT INTO segments VALUES ('m3', 'urn:chroma:segment/metadata/sqlite', 'METADATA', 'c3');
+INSERT INTO embeddings (segment_id, embedding_id, seq_id) VALUES ('m3', 'p', 13);
+INSERT INTO max_seq_id VALUES ('m3', 14);
+INSERT INTO embeddings_queue VALUES
+	(13, 0, 'persistent://default/default/c3', 'p'),
+	(14, 0, 'persistent://default/default/c3', 'q'),  -- applied, though q is no row
+	(15, 2, 'persistent://archive/ns/c2', 'z'),       -- c2 under a second topic
+	(16, 0, 'persistent://default/default/c3', 'r'),
+	(17, 3, 'persistent://archive/ns/c2', 'x'),
+	(18, 0, 'persistent://default/default/c9', 'n'),  -- no such collection
+	(20, 0, 'persistent://default/default/c2', 'v'),
+	(21, 3, 'persistent://archive/ns/c2', 'v');       -- after the add under the other topic`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int{maxTopicFilter, 1} {
+		defer func(v int) { maxTopicFilter = v }(maxTopicFilter)
+		maxTopicFilter = limit
+		f, err := Inspect(ctx, filepath.Dir(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, c := range f.Collections {
+			got[c.ID] = c.Records
+		}
+		// c1 as in TestFacts: 4. c2: x +y (12) +z -x +v -v: 2. c3: p +r: 2.
+		if len(got) != 3 || got["c1"] != 4 || got["c2"] != 2 || got["c3"] != 2 {
+			t.Errorf("topic filter limit %d: records %v", limit, got)
+		}
+	}
+}
+
 func TestDecodeSeqID(t *testing.T) {
 	for _, tc := range []struct {
 		in   any
