@@ -128,8 +128,8 @@ INSERT INTO embeddings_queue VALUES
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func(v int) { maxTopicFilter = v }(maxTopicFilter)
 	for _, limit := range []int{maxTopicFilter, 1} {
-		defer func(v int) { maxTopicFilter = v }(maxTopicFilter)
 		maxTopicFilter = limit
 		f, err := Inspect(ctx, filepath.Dir(path))
 		if err != nil {
