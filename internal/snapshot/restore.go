@@ -18,6 +18,7 @@ import (
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/directio"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/durable"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
@@ -239,7 +240,7 @@ func (r *Repository) restoreFiles(ctx context.Context, m *Manifest, dir string, 
 	}
 	syncStart := time.Now()
 	for _, d := range sortedKeys(dirs) {
-		if err := syncDir(d); err != nil {
+		if err := durable.SyncDir(d); err != nil {
 			return err
 		}
 	}
@@ -464,7 +465,7 @@ func swapInto(tmp, target string, force bool, log *slog.Logger) error {
 		if err := os.Rename(tmp, target); err != nil {
 			return fmt.Errorf("move restored folder to %s: %w", target, err)
 		}
-		return syncDir(parent)
+		return durable.SyncDir(parent)
 	case err != nil:
 		return fmt.Errorf("restore target %s: %w", target, err)
 	case !st.IsDir():
@@ -481,7 +482,7 @@ func swapInto(tmp, target string, force bool, log *slog.Logger) error {
 		if err := os.Rename(tmp, target); err != nil {
 			return fmt.Errorf("move restored folder to %s: %w", target, err)
 		}
-		return syncDir(parent)
+		return durable.SyncDir(parent)
 	}
 	if !force {
 		return fmt.Errorf("%w: %s received files during the restore; nothing was changed", ErrTargetNotEmpty, target)
@@ -500,7 +501,7 @@ func swapInto(tmp, target string, force bool, log *slog.Logger) error {
 		}
 		return fmt.Errorf("move restored folder to %s (old contents put back): %w", target, err)
 	}
-	if err := syncDir(parent); err != nil {
+	if err := durable.SyncDir(parent); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(old); err != nil {
@@ -530,16 +531,4 @@ func warnSetAside(target string, log *slog.Logger) {
 				"path", filepath.Join(filepath.Dir(target), e.Name()))
 		}
 	}
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("fsync folder %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync folder %s: %w", dir, err)
-	}
-	return nil
 }
