@@ -23,7 +23,10 @@ or missing unless --force is given. The snapshot is written to a temporary
 folder beside DIR, every block checked against the manifest, the database
 checked (PRAGMA integrity_check, or quick_check with --quick-check; record
 counts against the manifest), and only then renamed into place; with --force
-the old contents are removed after that.`,
+the old contents are removed after that. When DIR is a mount point, the
+temporary folder is inside it and DIR's entries are swapped (lost+found
+stays); if that swap is interrupted, run the restore again before starting
+Chroma: it first puts DIR back to all old or all new contents.`,
 		Args: snapshotIDArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if target == "" {

@@ -101,7 +101,7 @@ func (r *Repository) Snapshot(ctx context.Context, opts SnapshotOptions) (*Manif
 	if scratchParent == "" {
 		scratchParent = os.TempDir()
 	}
-	scratch, release, err := lockedTempDir(scratchParent, "otelcol-chroma-snapshot-")
+	scratch, release, err := lockedTempDir(scratchParent, "otelcol-chroma-snapshot-", nil)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: create scratch folder in %s: %w", scratchParent, err)
 	}

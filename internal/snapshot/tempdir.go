@@ -20,9 +20,14 @@ const lockSuffix = ".lock"
 // release (the caller removes or renames the folder first). Folders and lock
 // files of the same prefix whose lock is free were left by a run that was
 // killed: they are removed first, so a kill -9 costs disk space only until
-// the next run.
-func lockedTempDir(parent, prefix string) (dir string, release func(), err error) {
-	removeStaleTempDirs(parent, prefix)
+// the next run. recoverStale, if not nil, replaces that removal: it is given
+// each stale folder (which may not exist) while its lock is held, and the
+// lock file is removed only if it succeeds.
+func lockedTempDir(parent, prefix string, recoverStale func(dir string) error) (dir string, release func(), err error) {
+	if recoverStale == nil {
+		recoverStale = removeTempDir
+	}
+	removeStaleTempDirs(parent, prefix, recoverStale)
 	for attempt := 0; ; attempt++ {
 		var rnd [8]byte
 		if _, err := rand.Read(rnd[:]); err != nil {
@@ -59,19 +64,24 @@ func lockedTempDir(parent, prefix string) (dir string, release func(), err error
 // a folder, whose lock nobody holds. A run killed between removing its folder
 // and its lock file leaves the lock file alone. Errors are ignored: the worst
 // case is a stale entry left for the next run.
-func removeStaleTempDirs(parent, prefix string) {
+func removeStaleTempDirs(parent, prefix string, recoverStale func(dir string) error) {
 	for _, dir := range staleTempDirCandidates(parent, prefix) {
 		l, err := lockFile(dir+lockSuffix, false)
 		if err != nil {
 			continue // held: a live run owns it
 		}
-		if l.named(dir + lockSuffix) {
-			if err := os.RemoveAll(dir); err == nil || errors.Is(err, fs.ErrNotExist) {
-				os.Remove(dir + lockSuffix)
-			}
+		if l.named(dir+lockSuffix) && recoverStale(dir) == nil {
+			os.Remove(dir + lockSuffix)
 		}
 		l.unlock()
 	}
+}
+
+func removeTempDir(dir string) error {
+	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // staleTempDirCandidates lists the temporary folders of prefix in parent,

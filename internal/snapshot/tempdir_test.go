@@ -29,7 +29,7 @@ func TestLockedTempDirRemovesOnlyStaleFolders(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A live run.
-	live, releaseLive, err := lockedTempDir(parent, prefix)
+	live, releaseLive, err := lockedTempDir(parent, prefix, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestLockedTempDirRemovesOnlyStaleFolders(t *testing.T) {
 		t.Fatalf("stale lock file still there (%v)", err)
 	}
 	// Another run must leave the live one alone.
-	other, releaseOther, err := lockedTempDir(parent, prefix)
+	other, releaseOther, err := lockedTempDir(parent, prefix, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestLockedTempDirRemovesOnlyStaleFolders(t *testing.T) {
 	releaseOther()
 	releaseLive()
 	// Released without removing the folder (as if killed after unlock): stale now.
-	_, releaseThird, err := lockedTempDir(parent, prefix)
+	_, releaseThird, err := lockedTempDir(parent, prefix, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,12 +71,8 @@ func TestLockedTempDirRemovesOnlyStaleFolders(t *testing.T) {
 const holdTempDirEnv = "SNAPSHOT_TEST_HOLD_TEMPDIR"
 
 func TestTempDirHelperProcess(t *testing.T) {
-	spec := os.Getenv(holdTempDirEnv)
-	if spec == "" {
-		t.Skip("runs only as the child of TestLockFilesOfKilledRunsAreRemoved")
-	}
-	parts := strings.Split(spec, "\n")
-	dir, _, err := lockedTempDir(parts[0], parts[1])
+	parts := helperProcessArgs(t, holdTempDirEnv, "TestLockFilesOfKilledRunsAreRemoved")
+	dir, _, err := lockedTempDir(parts[0], parts[1], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,11 +119,28 @@ func killHolder(t *testing.T, cmd *exec.Cmd) {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	err := cmd.Wait()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+	if err := cmd.Wait(); !diedOfSIGKILL(err) {
 		t.Fatalf("holder process did not die of SIGKILL: %v", err)
 	}
+}
+
+// helperProcessArgs returns the arguments a test running as a child process
+// gets through the environment variable env ("\n"-separated), and skips the
+// test when it runs on its own rather than as the child of parent.
+func helperProcessArgs(t *testing.T, env, parent string) []string {
+	t.Helper()
+	spec := os.Getenv(env)
+	if spec == "" {
+		t.Skip("runs only as the child process of " + parent)
+	}
+	return strings.Split(spec, "\n")
+}
+
+// diedOfSIGKILL reports whether err, from waiting for a child process, says
+// it was killed with SIGKILL.
+func diedOfSIGKILL(err error) bool {
+	var exit *exec.ExitError
+	return errors.As(err, &exit) && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL
 }
 
 // Runs killed with SIGKILL leave a folder and its lock file, or (killed
@@ -159,7 +172,7 @@ func TestLockFilesOfKilledRunsAreRemoved(t *testing.T) {
 		}
 	}
 
-	_, release, err := lockedTempDir(parent, prefix)
+	_, release, err := lockedTempDir(parent, prefix, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +181,7 @@ func TestLockFilesOfKilledRunsAreRemoved(t *testing.T) {
 
 	killHolder(t, withFolder)
 	killHolder(t, lockOnly)
-	dir, release, err := lockedTempDir(parent, prefix)
+	dir, release, err := lockedTempDir(parent, prefix, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
