@@ -1,6 +1,7 @@
 package chromadb
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -273,10 +274,50 @@ func TestChecksFindCorruption(t *testing.T) {
 		t.Fatalf("open: %v", err)
 	}
 	defer db.Close()
-	if err := db.QuickCheck(ctx); err == nil {
-		t.Error("quick_check found nothing in a database with a page of garbage")
+	err = db.QuickCheck(ctx)
+	var ce *CheckError
+	if !errors.Is(err, ErrDamaged) || !errors.As(err, &ce) || len(ce.Problems) == 0 || ce.Pragma != "quick_check" {
+		t.Errorf("quick_check of a database with a page of garbage = %v; want a CheckError matching ErrDamaged", err)
 	}
-	if err := db.IntegrityCheck(ctx); err == nil {
-		t.Error("integrity_check found nothing in a database with a page of garbage")
+	if err := db.IntegrityCheck(ctx); !errors.Is(err, ErrDamaged) {
+		t.Errorf("integrity_check of a database with a page of garbage = %v; want ErrDamaged", err)
+	}
+}
+
+// A query that meets a malformed page reports ErrDamaged, classified by
+// SQLite's result code.
+func TestMalformedPageIsDamaged(t *testing.T) {
+	ctx := testContext(t)
+	path := filepath.Join(chromatest.CopyDemo(t), DatabaseFile)
+	db, err := OpenCopy(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root int64
+	if err := db.db.QueryRowContext(ctx, `SELECT rootpage FROM sqlite_master WHERE name = 'collections'`).Scan(&root); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	overwritePage(t, path, root)
+	db, err = OpenCopy(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Facts(ctx); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("facts of a database whose collections page is garbage = %v; want ErrDamaged", err)
+	}
+}
+
+// overwritePage fills page n (1-based, 4096 bytes) of a database file with junk.
+func overwritePage(t *testing.T, path string, n int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0x5a, 0xc3}, 2048), (n-1)*4096); err != nil {
+		t.Fatal(err)
 	}
 }
