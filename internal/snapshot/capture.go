@@ -58,8 +58,9 @@ type captureRun struct {
 	log      *slog.Logger
 	progress *progressReporter
 	// Test hooks (see SnapshotOptions).
-	afterSegments func(attempt int)
-	afterFileRead func(path string)
+	afterSegments     func(attempt int)
+	afterFileRead     func(path string)
+	beforeSourceCheck func()
 
 	// results of the successful attempt
 	segFiles    []capturedFile
@@ -67,6 +68,7 @@ type captureRun struct {
 	journalMode string
 	copyMethod  string
 	facts       *chromadb.Facts
+	sourceCheck *SourceCheck
 
 	hnswTime, sqliteTime, stall time.Duration
 	attempts, rereads           int
@@ -162,17 +164,17 @@ func (c *captureRun) captureOnce(ctx context.Context, live *chromadb.DB, attempt
 	// snapshot, like those of its segment files.
 	dbRead = c.startRead(scratchDB)
 
-	// Step 4.
-	cp, err := chromadb.OpenCopy(ctx, scratchDB)
+	// Step 4, after the copy is checked.
+	check, facts, err := c.inspectCopy(ctx, scratchDB, journalMode)
 	if err != nil {
-		return false, fmt.Errorf("open the SQLite copy %s: %w", scratchDB, err)
-	}
-	facts, err := cp.Facts(ctx)
-	cp.Close()
-	if err != nil {
-		return false, fmt.Errorf("read the SQLite copy: %w", err)
+		return false, err
 	}
 	after := facts.VectorSeqIDs()
+	if facts.Segments == nil && !check.OK {
+		// The damage hides the copy's positions: keep what was read
+		// before, since this copy may be the only one left.
+		after = before
+	}
 	if !maps.Equal(before, after) {
 		c.log.Info("Chroma persisted a vector segment during the capture; starting it again",
 			"attempt", attempt, "before", before, "after", after)
@@ -191,9 +193,36 @@ func (c *captureRun) captureOnce(ctx context.Context, live *chromadb.DB, attempt
 		return false, err
 	}
 	c.segFiles, c.dbFile = files, dbFile
-	c.journalMode, c.copyMethod, c.facts = journalMode, method, facts
+	c.journalMode, c.copyMethod, c.facts, c.sourceCheck = journalMode, method, facts, check
 	succeeded = true
 	return true, nil
+}
+
+// inspectCopy checks the SQLite copy (outside the read lock) and reads its
+// facts. When the check finds damage and the facts cannot be read either,
+// the facts are those of an empty database: the bytes are kept anyway.
+func (c *captureRun) inspectCopy(ctx context.Context, scratchDB, journalMode string) (*SourceCheck, *chromadb.Facts, error) {
+	cp, err := chromadb.OpenCopy(ctx, scratchDB)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open the SQLite copy %s: %w", scratchDB, err)
+	}
+	defer cp.Close()
+	if c.beforeSourceCheck != nil {
+		c.beforeSourceCheck()
+	}
+	check, err := checkSource(ctx, cp)
+	if err != nil {
+		return nil, nil, err
+	}
+	facts, err := cp.Facts(ctx)
+	if err != nil {
+		if check.OK || !errors.Is(err, chromadb.ErrDamaged) {
+			return nil, nil, fmt.Errorf("read the SQLite copy: %w", err)
+		}
+		c.log.Warn("the damaged database copy hides its collections and segments; storing its bytes as they are", "error", err)
+		facts = &chromadb.Facts{JournalMode: journalMode}
+	}
+	return check, facts, nil
 }
 
 // prefill copies the live database to dst in the background, without any

@@ -48,8 +48,11 @@ type Manifest struct {
 	BlockSize  int         `json:"block_size"`
 	Files      []File      `json:"files"`
 	Chroma     ChromaFacts `json:"chroma"`
-	Timings    Timings     `json:"timings"`
-	Stats      Stats       `json:"stats"`
+	// SourceCheck is the check of the captured database; nil in manifests
+	// written before the check existed.
+	SourceCheck *SourceCheck `json:"source_check,omitempty"`
+	Timings     Timings      `json:"timings"`
+	Stats       Stats        `json:"stats"`
 }
 
 // File is one file of a snapshot.
@@ -335,7 +338,7 @@ func (r *Repository) resolveID(ctx context.Context, id string) (string, error) {
 		}
 		return id, nil
 	}
-	objs, err := r.listManifestObjects(ctx)
+	objs, err := r.latestListed(ctx)
 	if err != nil {
 		return "", err
 	}
