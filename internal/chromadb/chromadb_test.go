@@ -1,7 +1,6 @@
 package chromadb
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -288,36 +287,14 @@ func TestChecksFindCorruption(t *testing.T) {
 // SQLite's result code.
 func TestMalformedPageIsDamaged(t *testing.T) {
 	ctx := testContext(t)
-	path := filepath.Join(chromatest.CopyDemo(t), DatabaseFile)
-	db, err := OpenCopy(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var root int64
-	if err := db.db.QueryRowContext(ctx, `SELECT rootpage FROM sqlite_master WHERE name = 'collections'`).Scan(&root); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	overwritePage(t, path, root)
-	db, err = OpenCopy(ctx, path)
+	dir := chromatest.CopyDemo(t)
+	chromatest.DamageTable(t, dir, "collections")
+	db, err := OpenCopy(ctx, filepath.Join(dir, DatabaseFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	if _, err := db.Facts(ctx); !errors.Is(err, ErrDamaged) {
 		t.Fatalf("facts of a database whose collections page is garbage = %v; want ErrDamaged", err)
-	}
-}
-
-// overwritePage fills page n (1-based, 4096 bytes) of a database file with junk.
-func overwritePage(t *testing.T, path string, n int64) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteAt(bytes.Repeat([]byte{0x5a, 0xc3}, 2048), (n-1)*4096); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -9,42 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 )
-
-// damageTable overwrites the root page of a table of the database in dir
-// with junk, as a disk fault or a stray write would: Chroma itself fails on
-// such a database, while the tables the snapshot reads stay readable.
-func damageTable(t testing.TB, dir, table string) {
-	t.Helper()
-	path := filepath.Join(dir, chromadb.DatabaseFile)
-	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var root, pageSize int64
-	err = db.QueryRow(`SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&root)
-	if err == nil {
-		err = db.QueryRow(`PRAGMA page_size`).Scan(&pageSize)
-	}
-	db.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	junk := make([]byte, pageSize)
-	for i := range junk {
-		junk[i] = byte(i*7 + 3)
-	}
-	if _, err := f.WriteAt(junk, (root-1)*pageSize); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // A snapshot of a real Chroma persist directory whose chroma.sqlite3 has a
 // page of junk is stored (it may be the only copy), marked damaged, and
@@ -60,7 +26,7 @@ func TestSourceDamagedIsStoredAndReported(t *testing.T) {
 		t.Fatalf("snapshot of a sound database: source check %+v", good.SourceCheck)
 	}
 
-	damageTable(t, src, "embedding_metadata")
+	chromatest.DamageTable(t, src, "embedding_metadata")
 	m, err := repo.Snapshot(ctx, SnapshotOptions{PersistDir: src, ScratchDir: t.TempDir(), Instance: "test"})
 	if !errors.Is(err, ErrSourceCorrupt) || m == nil {
 		t.Fatalf("snapshot of a damaged database = %v, %v; want the stored manifest and ErrSourceCorrupt", m, err)
@@ -98,7 +64,7 @@ func TestSourceDamagedIsStoredAndReported(t *testing.T) {
 func TestSourceDamagedBeyondReading(t *testing.T) {
 	ctx := testContext(t)
 	src := chromatest.CopyDemo(t)
-	damageTable(t, src, "collections")
+	chromatest.DamageTable(t, src, "collections")
 	repo := mustOpen(t, newBucket(t), Keys{})
 	m, err := repo.Snapshot(ctx, SnapshotOptions{PersistDir: src, ScratchDir: t.TempDir()})
 	if !errors.Is(err, ErrSourceCorrupt) || m == nil || !m.SourceDamaged() {
