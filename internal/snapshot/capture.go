@@ -70,8 +70,8 @@ type captureRun struct {
 	facts       *chromadb.Facts
 	sourceCheck *SourceCheck
 
-	hnswTime, sqliteTime, stall time.Duration
-	attempts, rereads           int
+	hnswTime, sqliteTime, stall, checkTime time.Duration
+	attempts, rereads                      int
 }
 
 // capture runs the capture steps until one attempt is consistent.
@@ -210,7 +210,9 @@ func (c *captureRun) inspectCopy(ctx context.Context, scratchDB, journalMode str
 	if c.beforeSourceCheck != nil {
 		c.beforeSourceCheck()
 	}
+	start := time.Now()
 	check, err := checkSource(ctx, cp)
+	c.checkTime += time.Since(start)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -273,6 +273,7 @@ func (r *Repository) buildManifest(cfg *repoConfig, persist string, opts Snapsho
 		HNSWCopy:    run.hnswTime,
 		SQLiteCopy:  run.sqliteTime,
 		WriterStall: run.stall,
+		SourceCheck: run.checkTime,
 	}
 	if err := m.validate(m.ID, cfg.RepositoryID); err != nil {
 		return nil, fmt.Errorf("snapshot: built an invalid manifest: %w", err)

@@ -101,8 +101,8 @@ func TestSourceCheckDoesNotHoldTheLock(t *testing.T) {
 	if !ran || writeErr != nil {
 		t.Fatalf("a writer during the source check: ran %v, error %v; want it to commit at once", ran, writeErr)
 	}
-	if m.SourceCheck == nil || !m.SourceCheck.OK {
-		t.Fatalf("source check %+v", m.SourceCheck)
+	if m.SourceCheck == nil || !m.SourceCheck.OK || m.Timings.SourceCheck <= 0 {
+		t.Fatalf("source check %+v, timings %+v", m.SourceCheck, m.Timings)
 	}
 }
 
@@ -116,4 +116,34 @@ func TestManifestWithoutSourceCheck(t *testing.T) {
 	if m.SourceCheck != nil || m.SourceDamaged() {
 		t.Fatalf("older manifest reads as %+v", m.SourceCheck)
 	}
+}
+
+// A snapshot of a damaged database whose manifest predates the check (no
+// source_check) is refused by the restore's own check, and restores
+// byte-exact with NoCheck.
+func TestRestoreNoCheckWithoutSourceCheck(t *testing.T) {
+	ctx := testContext(t)
+	src := chromatest.CopyDemo(t)
+	chromatest.DamageTable(t, src, "embedding_metadata")
+	b := newBucket(t)
+	repo := mustOpen(t, b, Keys{})
+	m, err := repo.Snapshot(ctx, SnapshotOptions{PersistDir: src, ScratchDir: t.TempDir()})
+	if !errors.Is(err, ErrSourceCorrupt) {
+		t.Fatal(err)
+	}
+	m.SourceCheck = nil
+	obj, err := sealManifest(m, Keys{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeObject(t, b, manifestKey(m.ID), obj)
+
+	target := filepath.Join(t.TempDir(), "restored")
+	if _, err := repo.Restore(ctx, m.ID, RestoreOptions{Target: target}); !errors.Is(err, ErrRestoreCheck) {
+		t.Fatalf("restore of an unmarked damaged snapshot = %v; want ErrRestoreCheck", err)
+	}
+	if _, err := repo.Restore(ctx, m.ID, RestoreOptions{Target: target, NoCheck: true}); err != nil {
+		t.Fatal(err)
+	}
+	requireSameTree(t, src, target)
 }
