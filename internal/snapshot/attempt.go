@@ -16,8 +16,9 @@ import (
 const attemptsPrefix = "status/attempts/"
 
 // statusWriteTimeout bounds writing an attempt's record, which also runs
-// after the attempt's context has ended (a cancelled attempt is recorded too).
-const statusWriteTimeout = 15 * time.Second
+// after the attempt's context has ended (a cancelled attempt is recorded
+// too), so that a slow bucket never holds up a shutdown for long.
+const statusWriteTimeout = 5 * time.Second
 
 // Outcomes of an attempt.
 const (

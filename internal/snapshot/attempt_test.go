@@ -260,3 +260,22 @@ func TestVanishedNewestSnapshot(t *testing.T) {
 		})
 	}
 }
+
+// A cancelled attempt (a shutdown) is recorded too.
+func TestCancelledAttemptRecorded(t *testing.T) {
+	fx := newFixture(t, fixtureOpts{collections: 2, hnswBytes: 2 << 20})
+	b := newBucket(t)
+	repo := mustOpen(t, b, Keys{})
+	takeSnapshot(t, repo, fx.dir)
+	fx.persist(t, 0, 10)
+	fx.persist(t, 1, 10)
+	ctx, cancel := context.WithCancel(testContext(t))
+	cb := &cancellingBucket{Bucket: b, n: 1, cancel: cancel}
+	_, err := mustOpen(t, cb, Keys{}).Snapshot(ctx, SnapshotOptions{PersistDir: fx.dir, BlockSize: testBlockSize, ScratchDir: t.TempDir(), Instance: "test"})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled snapshot: %v", err)
+	}
+	if rec := attemptOf(t, repo, "test"); rec.ErrorClass != ClassCancelled || rec.ConsecutiveFailures != 1 || rec.Outcome != OutcomeFailure {
+		t.Fatalf("record of a cancelled attempt: %+v", rec)
+	}
+}
