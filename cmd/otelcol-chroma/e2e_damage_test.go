@@ -68,6 +68,7 @@ func TestCLISnapshotOfDamagedDatabase(t *testing.T) {
 	if _, err := os.Stat(target); !os.IsNotExist(err) {
 		t.Fatalf("a refused restore touched its target: %v", err)
 	}
+	requireFailure(t, runCLI(t, bin, env, withReader("snapshot", "restore", "--no-check", "--quick-check", "--to", target)...), exitUsage, "--no-check")
 	res = requireCLI(t, bin, env, withReader("snapshot", "restore", "--no-check", "--to", target)...)
 	requireOutput(t, res, "NOT checked")
 	if !strings.Contains(res.stderr, "damaged") {

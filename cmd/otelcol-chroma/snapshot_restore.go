@@ -33,6 +33,9 @@ is left.`,
 			if target == "" {
 				return usageErrorf("restore needs --to DIR")
 			}
+			if noCheck && quickCheck {
+				return usageErrorf("--no-check skips the checks --quick-check shortens: give one of them")
+			}
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			repo, s, _, err := f.openForReading(ctx)
