@@ -68,14 +68,15 @@ func ErrorClass(err error) string {
 // AttemptRecord is status/attempts/<instance>.json: the outcome of an
 // instance's latest snapshot attempt, readable without any key.
 type AttemptRecord struct {
-	Format       int       `json:"format"`
-	RepositoryID string    `json:"repository_id"`
-	Instance     string    `json:"instance,omitempty"`
-	Hostname     string    `json:"hostname"`
-	Started      time.Time `json:"started"`
-	Finished     time.Time `json:"finished"`
-	Outcome      string    `json:"outcome"`
-	ErrorClass   string    `json:"error_class,omitempty"`
+	Format       int    `json:"format"`
+	RepositoryID string `json:"repository_id"`
+	Instance     string `json:"instance,omitempty"`
+	// Hostname is recorded in unencrypted repositories only.
+	Hostname   string    `json:"hostname,omitempty"`
+	Started    time.Time `json:"started"`
+	Finished   time.Time `json:"finished"`
+	Outcome    string    `json:"outcome"`
+	ErrorClass string    `json:"error_class,omitempty"`
 	// Error is the message, in unencrypted repositories only: it may name
 	// paths and collections.
 	Error string `json:"error,omitempty"`
@@ -153,7 +154,9 @@ func (r *Repository) recordAttempt(ctx context.Context, opts SnapshotOptions, st
 	rec := newAttemptRecord(cfg, opts, host, start, m, err)
 	rec.carryForward(&prev)
 	if cfg.Encrypted {
-		rec.Error = ""
+		// Readable without a key: nothing beyond what the operator's
+		// instance label and the record's numbers say.
+		rec.Error, rec.Hostname = "", ""
 	}
 	if werr := r.writeStatus(ctx, key, rec); werr != nil {
 		log.Warn("could not write this attempt's status record", "key", key, "error", werr)

@@ -108,7 +108,7 @@ func TestAttemptRecordAuthenticated(t *testing.T) {
 
 	attempts, err := mustOpen(t, b, Keys{}).Attempts(ctx)
 	if err != nil || len(attempts) != 1 || attempts[0].Record == nil || attempts[0].Trust != TrustUnverified ||
-		attempts[0].Record.SnapshotID != m.ID || attempts[0].Record.Error != "" {
+		attempts[0].Record.SnapshotID != m.ID || attempts[0].Record.Error != "" || attempts[0].Record.Hostname != "" {
 		t.Fatalf("records read without a key: %+v, %v", attempts, err)
 	}
 	for _, k := range []Keys{writer, reader} {
