@@ -93,11 +93,10 @@ func (c *captureRun) captureOnce(ctx context.Context, live *chromadb.DB, attempt
 	if err != nil {
 		return false, err
 	}
-	segs, err := live.Segments(ctx)
+	before, err := c.vectorPositions(ctx, live)
 	if err != nil {
 		return false, err
 	}
-	before := chromadb.VectorSeqIDs(segs)
 	if attempt == 1 {
 		c.progress.addTotal(c.estimateSize(before))
 	}
@@ -218,13 +217,43 @@ func (c *captureRun) inspectCopy(ctx context.Context, scratchDB, journalMode str
 	}
 	facts, err := cp.Facts(ctx)
 	if err != nil {
-		if check.OK || !errors.Is(err, chromadb.ErrDamaged) {
+		if !errors.Is(err, chromadb.ErrDamaged) {
 			return nil, nil, fmt.Errorf("read the SQLite copy: %w", err)
+		}
+		if check.OK {
+			// Damage the check did not see is damage all the same.
+			check.OK, check.Problems = false, []string{err.Error()}
 		}
 		c.log.Warn("the damaged database copy hides its collections and segments; storing its bytes as they are", "error", err)
 		facts = &chromadb.Facts{JournalMode: journalMode}
 	}
 	return check, facts, nil
+}
+
+// vectorPositions reads the vector segments' max_seq_ids (step 1). When the
+// live database is too damaged to list its segments, every folder that can
+// be a segment's is taken, at position 0: the bytes are kept, and the copy's
+// check marks the snapshot damaged.
+func (c *captureRun) vectorPositions(ctx context.Context, live *chromadb.DB) (map[string]uint64, error) {
+	segs, err := live.Segments(ctx)
+	if err == nil {
+		return chromadb.VectorSeqIDs(segs), nil
+	}
+	if !errors.Is(err, chromadb.ErrDamaged) {
+		return nil, err
+	}
+	c.log.Warn("the live database is too damaged to list its segments; taking every segment folder as it is", "error", err)
+	entries, rerr := os.ReadDir(c.persist)
+	if rerr != nil {
+		return nil, fmt.Errorf("%w; and listing %s: %w", err, c.persist, rerr)
+	}
+	out := make(map[string]uint64)
+	for _, e := range entries {
+		if e.IsDir() && checkSegmentID(e.Name()) == nil && !strings.HasPrefix(e.Name(), ".") {
+			out[e.Name()] = 0
+		}
+	}
+	return out, nil
 }
 
 // prefill copies the live database to dst in the background, without any

@@ -60,21 +60,26 @@ func TestSourceDamagedIsStoredAndReported(t *testing.T) {
 	}
 }
 
-// When the damage hides even the collections, the bytes are still stored.
+// When the damage hides the collections, or even the segments of the live
+// database, the bytes are still stored, segment folders included.
 func TestSourceDamagedBeyondReading(t *testing.T) {
-	ctx := testContext(t)
-	src := chromatest.CopyDemo(t)
-	chromatest.DamageTable(t, src, "collections")
-	repo := mustOpen(t, newBucket(t), Keys{})
-	m, err := repo.Snapshot(ctx, SnapshotOptions{PersistDir: src, ScratchDir: t.TempDir()})
-	if !errors.Is(err, ErrSourceCorrupt) || m == nil || !m.SourceDamaged() {
-		t.Fatalf("snapshot = %v, %v; want a stored snapshot marked damaged", m, err)
+	for _, table := range []string{"collections", "segments"} {
+		t.Run(table, func(t *testing.T) {
+			ctx := testContext(t)
+			src := chromatest.CopyDemo(t)
+			chromatest.DamageTable(t, src, table)
+			repo := mustOpen(t, newBucket(t), Keys{})
+			m, err := repo.Snapshot(ctx, SnapshotOptions{PersistDir: src, ScratchDir: t.TempDir()})
+			if !errors.Is(err, ErrSourceCorrupt) || m == nil || !m.SourceDamaged() {
+				t.Fatalf("snapshot = %v, %v; want a stored snapshot marked damaged", m, err)
+			}
+			target := filepath.Join(t.TempDir(), "restored")
+			if _, err := repo.Restore(ctx, "latest", RestoreOptions{Target: target, NoCheck: true}); err != nil {
+				t.Fatal(err)
+			}
+			requireSameTree(t, src, target)
+		})
 	}
-	target := filepath.Join(t.TempDir(), "restored")
-	if _, err := repo.Restore(ctx, "latest", RestoreOptions{Target: target, NoCheck: true}); err != nil {
-		t.Fatal(err)
-	}
-	requireSameTree(t, src, target)
 }
 
 // The check runs on the private copy after the read lock is released:
