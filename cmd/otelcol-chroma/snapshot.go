@@ -181,15 +181,6 @@ func (f *snapshotFlags) settings(ctx context.Context) (snapshotconfig.Settings, 
 	return s, nil
 }
 
-// openRepository opens the bucket and the snapshot repository in it.
-func (f *snapshotFlags) openRepository(ctx context.Context, s *snapshotconfig.Settings, keys snapshot.Keys) (*snapshot.Repository, error) {
-	bucket, err := s.OpenBucket(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return snapshot.Open(ctx, bucket, keys)
-}
-
 // openForReading resolves the settings and opens the repository with the
 // reader key (or, without one, whatever key is configured).
 func (f *snapshotFlags) openForReading(ctx context.Context) (*snapshot.Repository, snapshotconfig.Settings, snapshot.Keys, error) {
@@ -201,7 +192,7 @@ func (f *snapshotFlags) openForReading(ctx context.Context) (*snapshot.Repositor
 	if err != nil {
 		return nil, s, keys, err
 	}
-	repo, err := f.openRepository(ctx, &s, keys)
+	repo, err := s.OpenRepository(ctx, keys)
 	return repo, s, keys, err
 }
 

@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
 )
 
 func newSnapshotNowCommand(f *snapshotFlags) *cobra.Command {
@@ -33,20 +31,16 @@ written, after every block; an interrupted run leaves nothing that lists.`,
 			if err != nil {
 				return err
 			}
-			repo, err := f.openRepository(ctx, &s, keys)
+			repo, err := s.OpenRepository(ctx, keys)
 			if err != nil {
 				return err
 			}
 			progress := newProgressPrinter(cmd.ErrOrStderr())
-			m, err := repo.Snapshot(ctx, snapshot.SnapshotOptions{
-				PersistDir:  s.PersistDirectory,
-				ScratchDir:  s.ScratchDirectory,
-				Concurrency: s.Concurrency,
-				Instance:    s.Instance,
-				ToolVersion: f.version,
-				Progress:    progress,
-				Logger:      f.logger(cmd.ErrOrStderr()),
-			})
+			opts := s.SnapshotOptions()
+			opts.ToolVersion = f.version
+			opts.Progress = progress
+			opts.Logger = f.logger(cmd.ErrOrStderr())
+			m, err := repo.Snapshot(ctx, opts)
 			progress.Done()
 			if err != nil {
 				return fmt.Errorf("snapshot of %s: %w", s.PersistDirectory, err)

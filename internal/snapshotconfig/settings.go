@@ -36,6 +36,8 @@ type Settings struct {
 	Concurrency int `mapstructure:"concurrency"`
 	// Instance labels snapshots with the deployment's name.
 	Instance string `mapstructure:"instance"`
+	// ScheduleSettings are read by the snapshot extension only.
+	ScheduleSettings `mapstructure:",squash"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -73,6 +75,7 @@ func (s *Settings) Validate() error {
 	if s.Bucket.AccessKeyID != "" && s.Bucket.SecretAccessKey == "" {
 		errs = append(errs, errors.New(`"bucket::secret_access_key" is required with "bucket::access_key_id"`))
 	}
+	errs = append(errs, s.validateSchedule())
 	return errors.Join(errs...)
 }
 
