@@ -1,0 +1,130 @@
+package snapshotextension // import "github.com/otelcol-chroma/otelcol-chroma/extension/snapshotextension"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-chroma/otelcol-chroma/extension/snapshotextension/internal/metadata"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
+)
+
+// Outcomes of an attempt (the outcome attribute of the attempt metrics).
+const (
+	outcomeSuccess  = "success"
+	outcomeFailure  = "failure"
+	outcomeCanceled = "canceled"
+)
+
+// attempts runs the jobs against the real engine: a snapshot attempt is the
+// engine call of `otelcol-chroma snapshot now`, with the same settings.
+type attempts struct {
+	settings   *snapshotconfig.Settings
+	bucket     storage.Bucket
+	keys       snapshot.Keys
+	version    string
+	log        *zap.Logger
+	tel        *metadata.TelemetryBuilder
+	now        func() time.Time
+	maintainer maintainer // nil: no retention or prune
+}
+
+// take opens the repository and takes one snapshot.
+func (a *attempts) take(ctx context.Context) (*snapshot.Repository, *snapshot.Manifest, error) {
+	repo, err := snapshot.Open(ctx, a.bucket, a.keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := a.settings.SnapshotOptions()
+	opts.ToolVersion = a.version
+	m, err := repo.Snapshot(ctx, opts)
+	return repo, m, err
+}
+
+func (a *attempts) snapshot(ctx context.Context) {
+	start := a.now()
+	attemptCtx, cancel := ctx, context.CancelFunc(func() {})
+	if a.settings.Timeout > 0 {
+		attemptCtx, cancel = context.WithTimeout(ctx, a.settings.Timeout)
+	}
+	defer cancel()
+	a.log.Debug("Snapshot attempt started")
+	repo, m, err := a.take(attemptCtx)
+	elapsed := a.now().Sub(start)
+	if err != nil {
+		a.failed(ctx, err, classify(err, attemptCtx.Err() != nil && ctx.Err() == nil, ctx.Err() != nil), elapsed)
+		return
+	}
+	a.succeeded(ctx, m, elapsed)
+	if a.maintainer != nil {
+		if err := a.maintainer.ApplyRetention(ctx, repo, m); err != nil {
+			a.log.Error("Retention failed after the snapshot; the snapshot is kept and the next one retries",
+				zap.String("snapshot_id", m.ID), zap.Error(err))
+		}
+	}
+}
+
+func (a *attempts) succeeded(ctx context.Context, m *snapshot.Manifest, elapsed time.Duration) {
+	ctx = context.WithoutCancel(ctx)
+	a.tel.ExtensionSnapshotAttempts.Add(ctx, 1, outcomeAttr(outcomeSuccess))
+	a.tel.ExtensionSnapshotDuration.Record(ctx, elapsed.Seconds(), outcomeAttr(outcomeSuccess))
+	a.tel.ExtensionSnapshotAddedSize.Add(ctx, m.Stats.AddedBytes)
+	a.tel.ExtensionSnapshotWriterStall.Record(ctx, m.Timings.WriterStall.Seconds())
+	a.log.Info("Snapshot taken",
+		zap.String("snapshot_id", m.ID),
+		zap.Int64("size_bytes", m.Stats.LogicalBytes),
+		zap.Int64("added_bytes", m.Stats.AddedBytes),
+		zap.Duration("writer_stall", m.Timings.WriterStall),
+		zap.Duration("duration", elapsed),
+		zap.Int("collections", len(m.Chroma.Collections)),
+		zap.Int64("records", m.Records()))
+}
+
+func (a *attempts) failed(ctx context.Context, err error, class errorClass, elapsed time.Duration) {
+	outcome := outcomeFailure
+	if class == classCanceled {
+		outcome = outcomeCanceled
+	}
+	ctx = context.WithoutCancel(ctx)
+	a.tel.ExtensionSnapshotAttempts.Add(ctx, 1, outcomeAttr(outcome))
+	a.tel.ExtensionSnapshotDuration.Record(ctx, elapsed.Seconds(), outcomeAttr(outcome))
+	fields := []zap.Field{
+		zap.String("error_class", class.name),
+		zap.Error(err),
+		zap.String("what_to_do", class.hint),
+		zap.Duration("duration", elapsed),
+	}
+	if outcome == outcomeCanceled {
+		a.log.Warn("Snapshot attempt canceled", fields...)
+		return
+	}
+	a.log.Error("Snapshot attempt failed: "+class.name, fields...)
+}
+
+func (a *attempts) prune(ctx context.Context) {
+	if a.maintainer == nil {
+		return
+	}
+	start := a.now()
+	repo, err := snapshot.Open(ctx, a.bucket, a.keys)
+	if err == nil {
+		err = a.maintainer.Prune(ctx, repo)
+	}
+	elapsed := a.now().Sub(start)
+	if err != nil {
+		class := classify(err, false, ctx.Err() != nil)
+		a.log.Error("Prune failed: "+class.name, zap.String("error_class", class.name), zap.Error(err),
+			zap.String("what_to_do", class.hint), zap.Duration("duration", elapsed))
+		return
+	}
+	a.log.Info("Prune done", zap.Duration("duration", elapsed))
+}
+
+func outcomeAttr(outcome string) metric.MeasurementOption {
+	return metric.WithAttributeSet(attribute.NewSet(attribute.String("outcome", outcome)))
+}
