@@ -123,8 +123,8 @@ func (e *snapshotExtension) engineJobs(ctx context.Context) (*attempts, error) {
 
 func (e *snapshotExtension) logStart(sched snapshotconfig.Schedule) {
 	now := e.opts.clock.now()
+	// No path or bucket name: logs may leave the deployment.
 	fields := []zap.Field{
-		zap.String("persist_directory", e.cfg.PersistDirectory),
 		zap.Bool("on_start", e.cfg.OnStart),
 		zap.Time("next", sched.Next(now)),
 	}
