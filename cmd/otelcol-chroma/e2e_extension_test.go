@@ -165,16 +165,8 @@ func TestExtensionSnapshotsOnSchedule(t *testing.T) {
 	ctx := e2eContext(t)
 	env := cliEnv(t)
 
-	persist := filepath.Join(t.TempDir(), "persist")
-	srv := chromatest.Start(t, chromatest.Options{PersistDir: persist, Binary: chromaBin})
-	load := chromatest.NewLoadWriter(srv.Client, chromatest.LoadOptions{Collections: 2, BatchSize: 50, MaxOps: 1_000_000, Seed: 12})
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	loadDone := make(chan error, 1)
-	go func() { loadDone <- load.Run(loadCtx) }()
-	defer func() {
-		stopLoad()
-		<-loadDone
-	}()
+	chroma := startChromaUnderLoad(ctx, t, chromaBin, chromatest.LoadOptions{Collections: 2, BatchSize: 50, MaxOps: 1_000_000, Seed: 12})
+	persist := chroma.persist
 
 	otlpHTTP, health := freeAddr(t), freeAddr(t)
 	cfgPath := filepath.Join(t.TempDir(), "collector.yaml")
@@ -223,11 +215,9 @@ func TestExtensionSnapshotsOnSchedule(t *testing.T) {
 	col.waitCount(ctx, t, "Snapshot taken", 2)
 	col.stop(ctx, t)
 
-	stopLoad()
-	if err := <-loadDone; err != nil {
+	if err := chroma.stopLoad(); err != nil {
 		t.Fatalf("load writer: %v", err)
 	}
-	loadDone <- nil
 	checkEverySnapshotRestores(ctx, t, bin, env, cfgPath)
 }
 
