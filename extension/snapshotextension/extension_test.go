@@ -226,6 +226,15 @@ func TestStartRefusesAMissingWriterKey(t *testing.T) {
 	require.NoError(t, h.ext.Shutdown(context.Background()))
 }
 
+func TestStartRefusesAMalformedBucketURL(t *testing.T) {
+	cfg := testConfig(chromatest.CopyDemo(t), "/unused")
+	cfg.Bucket.URL = "s3:///prefix-without-bucket"
+	h := newHarness(t, cfg)
+	err := h.ext.Start(context.Background(), componenttest.NewNopHost())
+	require.ErrorContains(t, err, "no bucket name")
+	require.NoError(t, h.ext.Shutdown(context.Background()))
+}
+
 func TestSkippedTicksAreCounted(t *testing.T) {
 	cfg := testConfig("/unused", "/unused")
 	cfg.OnStart = true
