@@ -42,6 +42,7 @@ func (a *attempts) take(ctx context.Context) (*snapshot.Repository, *snapshot.Ma
 	}
 	opts := a.settings.SnapshotOptions()
 	opts.ToolVersion = a.version
+	opts.Logger = newEngineLogger(a.log)
 	m, err := repo.Snapshot(ctx, opts)
 	return repo, m, err
 }

@@ -3,6 +3,7 @@ package snapshotextension
 import (
 	"context"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -279,4 +280,25 @@ func TestShutdownCancelsTheRunningAttempt(t *testing.T) {
 	require.NoError(t, h.ext.Shutdown(context.Background()))
 	assert.Equal(t, "snapshot", receive(t, jobs.finished, "the attempt's end"), "Shutdown returns once the attempt has stopped")
 	assert.Empty(t, h.logs.FilterMessageSnippet("did not stop in time").All())
+}
+
+func TestEngineLogReachesTheCollectorLog(t *testing.T) {
+	persist := chromatest.CopyDemo(t)
+	segments, err := filepath.Glob(filepath.Join(persist, "*-*-*-*-*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, segments)
+	require.NoError(t, os.Symlink("/etc/hostname", filepath.Join(segments[0], "stray-link")))
+	cfg := testConfig(persist, filepath.Join(t.TempDir(), "bucket"))
+	cfg.OnStart = true
+	h := newHarness(t, cfg, withTicks(make(chan time.Time), nil))
+	h.start(t)
+	h.waitLog(t, "Snapshot taken")
+
+	warn := h.waitLog(t, "skipping a non-regular file in a segment folder")
+	assert.Equal(t, zapcore.WarnLevel, warn.Level)
+	assert.Contains(t, warn.ContextMap()["path"], "stray-link")
+	stored := h.waitLog(t, "snapshot stored")
+	assert.Equal(t, zapcore.DebugLevel, stored.Level, "the engine's info lines are details beside the attempt's own line")
+	assert.Contains(t, stored.ContextMap(), "id")
+	assert.Len(t, h.logs.FilterLevelExact(zapcore.InfoLevel).All(), 2, "info: the start line and one line for the attempt")
 }
