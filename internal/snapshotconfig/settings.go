@@ -36,6 +36,8 @@ type Settings struct {
 	Concurrency int `mapstructure:"concurrency"`
 	// Instance labels snapshots with the deployment's name.
 	Instance string `mapstructure:"instance"`
+	// Retention says which snapshots forget keeps (restic's rules).
+	Retention RetentionSettings `mapstructure:"retention"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -72,6 +74,9 @@ func (s *Settings) Validate() error {
 	}
 	if s.Bucket.AccessKeyID != "" && s.Bucket.SecretAccessKey == "" {
 		errs = append(errs, errors.New(`"bucket::secret_access_key" is required with "bucket::access_key_id"`))
+	}
+	if err := s.Retention.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
