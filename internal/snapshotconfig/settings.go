@@ -38,6 +38,8 @@ type Settings struct {
 	Instance string `mapstructure:"instance"`
 	// ScheduleSettings are read by the snapshot extension only.
 	ScheduleSettings `mapstructure:",squash"`
+	// Retention says which snapshots forget keeps (restic's rules).
+	Retention RetentionSettings `mapstructure:"retention"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -76,6 +78,9 @@ func (s *Settings) Validate() error {
 		errs = append(errs, errors.New(`"bucket::secret_access_key" is required with "bucket::access_key_id"`))
 	}
 	errs = append(errs, s.validateSchedule())
+	if err := s.Retention.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
