@@ -26,7 +26,8 @@ const (
 type attempts struct {
 	settings   *snapshotconfig.Settings
 	bucket     storage.Bucket
-	keys       snapshot.Keys
+	keys       snapshot.Keys // the writer key, or none
+	readKeys   snapshot.Keys // for retention and prune: the reader key if configured, else keys
 	version    string
 	log        *zap.Logger
 	tel        *metadata.TelemetryBuilder
@@ -35,16 +36,15 @@ type attempts struct {
 }
 
 // take opens the repository and takes one snapshot.
-func (a *attempts) take(ctx context.Context) (*snapshot.Repository, *snapshot.Manifest, error) {
+func (a *attempts) take(ctx context.Context) (*snapshot.Manifest, error) {
 	repo, err := snapshot.Open(ctx, a.bucket, a.keys)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	opts := a.settings.SnapshotOptions()
 	opts.ToolVersion = a.version
 	opts.Logger = newEngineLogger(a.log)
-	m, err := repo.Snapshot(ctx, opts)
-	return repo, m, err
+	return repo.Snapshot(ctx, opts)
 }
 
 func (a *attempts) snapshot(ctx context.Context) {
@@ -55,7 +55,7 @@ func (a *attempts) snapshot(ctx context.Context) {
 	}
 	defer cancel()
 	a.log.Debug("Snapshot attempt started")
-	repo, m, err := a.take(attemptCtx)
+	m, err := a.take(attemptCtx)
 	elapsed := a.now().Sub(start)
 	if err != nil {
 		a.failed(ctx, err, classify(err, attemptCtx.Err() != nil && ctx.Err() == nil, ctx.Err() != nil), elapsed)
@@ -63,11 +63,29 @@ func (a *attempts) snapshot(ctx context.Context) {
 	}
 	a.succeeded(ctx, m, elapsed)
 	if a.maintainer != nil {
-		if err := a.maintainer.ApplyRetention(ctx, repo, m); err != nil {
-			a.log.Error("Retention failed after the snapshot; the snapshot is kept and the next one retries",
-				zap.String("snapshot_id", m.ID), zap.Error(err))
-		}
+		a.applyRetention(ctx)
 	}
+}
+
+// applyRetention forgets what the policy no longer keeps; a failure leaves
+// every snapshot in place, and the next successful attempt tries again.
+func (a *attempts) applyRetention(ctx context.Context) {
+	repo, err := snapshot.Open(ctx, a.bucket, a.readKeys)
+	var removed []string
+	if err == nil {
+		removed, err = a.maintainer.ApplyRetention(ctx, repo)
+	}
+	if err != nil {
+		class := classify(err, false, ctx.Err() != nil)
+		a.log.Error("Retention failed: "+class.name+" (nothing more was forgotten; the next snapshot applies it again)",
+			zap.String("error_class", class.name), zap.Error(err), zap.String("what_to_do", class.hint), zap.Strings("forgotten", removed))
+		return
+	}
+	if len(removed) == 0 {
+		a.log.Debug("Retention kept every snapshot")
+		return
+	}
+	a.log.Info("Retention forgot snapshots", zap.Int("count", len(removed)), zap.Strings("forgotten", removed))
 }
 
 func (a *attempts) succeeded(ctx context.Context, m *snapshot.Manifest, elapsed time.Duration) {
@@ -112,9 +130,10 @@ func (a *attempts) prune(ctx context.Context) {
 		return
 	}
 	start := a.now()
-	repo, err := snapshot.Open(ctx, a.bucket, a.keys)
+	repo, err := snapshot.Open(ctx, a.bucket, a.readKeys)
+	var res *snapshot.PruneResult
 	if err == nil {
-		err = a.maintainer.Prune(ctx, repo)
+		res, err = a.maintainer.Prune(ctx, repo)
 	}
 	elapsed := a.now().Sub(start)
 	if err != nil {
@@ -123,7 +142,13 @@ func (a *attempts) prune(ctx context.Context) {
 			zap.String("what_to_do", class.hint), zap.Duration("duration", elapsed))
 		return
 	}
-	a.log.Info("Prune done", zap.Duration("duration", elapsed))
+	a.log.Info("Prune done",
+		zap.Int("snapshots", res.Snapshots),
+		zap.Int("blocks_deleted", res.BlocksDeleted),
+		zap.Int64("bytes_deleted", res.BytesDeleted),
+		zap.Int("blocks_kept_young", res.BlocksYoung),
+		zap.Int("leftovers_deleted", res.Leftovers),
+		zap.Duration("duration", elapsed))
 }
 
 func outcomeAttr(outcome string) metric.MeasurementOption {

@@ -2,6 +2,7 @@ package snapshotextension
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.NotEmpty(t, cfg.Instance, "instance defaults to the host name")
 	assert.Equal(t, snapshotconfig.DefaultTimeout, cfg.Timeout)
 	assert.False(t, cfg.OnStart)
+	assert.Equal(t, snapshotconfig.DefaultRetention(), cfg.Retention)
 	sched, err := cfg.SnapshotSchedule()
 	require.NoError(t, err)
 	at := time.Date(2026, 12, 5, 10, 17, 0, 0, time.UTC)
@@ -60,6 +62,9 @@ func TestLoadConfigEveryKey(t *testing.T) {
 	assert.True(t, cfg.OnStart)
 	assert.Equal(t, 30*time.Minute, cfg.Timeout)
 	assert.Equal(t, 12*time.Hour, cfg.PruneInterval)
+	want := snapshotconfig.DefaultRetention()
+	want.KeepLast, want.KeepDaily, want.TimeZone = 5, 10, "Europe/Berlin"
+	assert.Equal(t, want, cfg.Retention, "keys left out keep their defaults, as in the CLI")
 }
 
 func TestLoadConfigCron(t *testing.T) {
@@ -81,12 +86,14 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"negatives":            {`"interval" must be at least 1s`, `"jitter" must not be negative`, `"timeout" must not be negative`, `"prune_interval"`},
 		"no_persist_directory": {`"persist_directory" is required`},
 		"no_bucket":            {`"bucket::url" is required`},
+		"bad_retention":        {`"retention::time_zone" "Mars/Olympus_Mons"`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadConfig(t, name)
 			require.Error(t, err)
 			for _, w := range wants {
 				assert.ErrorContains(t, err, w)
+				assert.Equal(t, 1, strings.Count(err.Error(), w), "each problem is reported once: %v", err)
 			}
 		})
 	}

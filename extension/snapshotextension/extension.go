@@ -28,7 +28,7 @@ type options struct {
 	snapshotTicks <-chan time.Time // nil: from the configured schedule
 	pruneTicks    <-chan time.Time // nil: every prune_interval
 	jobs          jobs             // nil: the engine
-	maintainer    maintainer       // nil: no retention or prune
+	maintainer    maintainer       // nil: the engine's retention and prune
 	shutdownGrace time.Duration
 }
 
@@ -67,9 +67,13 @@ func (e *snapshotExtension) Start(ctx context.Context, _ component.Host) error {
 	if err != nil {
 		return err
 	}
+	maint, err := e.maintenance()
+	if err != nil {
+		return err
+	}
 	j := e.opts.jobs
 	if j == nil {
-		if j, err = e.engineJobs(ctx); err != nil {
+		if j, err = e.engineJobs(ctx, maint); err != nil {
 			return err
 		}
 	}
@@ -81,7 +85,7 @@ func (e *snapshotExtension) Start(ctx context.Context, _ component.Host) error {
 		snapshotTicks = e.opts.clock.ticks(runCtx, &wg, sched, e.cfg.Jitter)
 	}
 	pruneTicks := e.opts.pruneTicks
-	if pruneTicks == nil && e.opts.maintainer != nil {
+	if pruneTicks == nil && maint != nil {
 		every := cmp.Or(e.cfg.PruneInterval, snapshotconfig.DefaultPruneInterval)
 		pruneTicks = e.opts.clock.ticks(runCtx, &wg, snapshotconfig.IntervalSchedule{Every: every}, 0)
 	}
@@ -99,9 +103,32 @@ func (e *snapshotExtension) Start(ctx context.Context, _ component.Host) error {
 	return nil
 }
 
-// engineJobs loads the writer key and opens the bucket for the attempts.
-func (e *snapshotExtension) engineJobs(ctx context.Context) (*attempts, error) {
+// maintenance returns the retention and prune hook: the engine's, unless
+// a test set one. In an encrypted bucket both read every manifest, which
+// takes the reader key; without it there is none.
+func (e *snapshotExtension) maintenance() (maintainer, error) {
+	if e.opts.maintainer != nil {
+		return e.opts.maintainer, nil
+	}
+	if e.cfg.Encryption.WriterKeyFile != "" && e.cfg.Encryption.ReaderKeyFile == "" {
+		e.set.Logger.Warn(`Retention and prune are off: in an encrypted bucket they read every snapshot's manifest, which takes the reader key. ` +
+			`Set "encryption::reader_key_file", or run "otelcol-chroma snapshot forget" and "snapshot prune" where the reader key is`)
+		return nil, nil
+	}
+	m, err := newEngineMaintenance(&e.cfg.Settings, newEngineLogger(e.set.Logger))
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// engineJobs loads the keys and opens the bucket for the attempts.
+func (e *snapshotExtension) engineJobs(ctx context.Context, maint maintainer) (*attempts, error) {
 	keys, err := e.cfg.WriterKeys()
+	if err != nil {
+		return nil, err
+	}
+	readKeys, err := e.cfg.ReaderKeys()
 	if err != nil {
 		return nil, err
 	}
@@ -113,11 +140,12 @@ func (e *snapshotExtension) engineJobs(ctx context.Context) (*attempts, error) {
 		settings:   &e.cfg.Settings,
 		bucket:     bucket,
 		keys:       keys,
+		readKeys:   readKeys,
 		version:    e.set.BuildInfo.Version,
 		log:        e.set.Logger,
 		tel:        e.tel,
 		now:        e.opts.clock.now,
-		maintainer: e.opts.maintainer,
+		maintainer: maint,
 	}, nil
 }
 
@@ -134,9 +162,6 @@ func (e *snapshotExtension) logStart(sched snapshotconfig.Schedule) {
 		fields = append(fields, zap.Duration("interval", cmp.Or(e.cfg.Interval, snapshotconfig.DefaultInterval)))
 	}
 	e.set.Logger.Info("Scheduled snapshots", fields...)
-	if e.opts.maintainer == nil {
-		e.set.Logger.Warn("Retention and prune are not applied by this build: snapshots accumulate in the bucket")
-	}
 }
 
 func (e *snapshotExtension) skipped() {

@@ -2,6 +2,7 @@ package snapshotextension
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/extension/snapshotextension/internal/metadatatest"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
@@ -69,6 +71,25 @@ func (h *harness) waitLog(t *testing.T, msg string) observer.LoggedEntry {
 	}
 }
 
+// waitFor waits until cond holds, checking it after each log line.
+func (h *harness) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(waitBound)
+	for !cond() {
+		select {
+		case <-h.messages:
+		case <-deadline:
+			t.Fatalf("gave up waiting for %s; the log:\n%v", what, h.logs.All())
+		}
+	}
+}
+
+// retentionRuns counts the attempts whose retention step has ended.
+func (h *harness) retentionRuns() int {
+	return h.logs.FilterMessageSnippet("Retention kept every snapshot").Len() +
+		h.logs.FilterMessageSnippet("Retention forgot snapshots").Len()
+}
+
 func (h *harness) start(t *testing.T) {
 	t.Helper()
 	require.NoError(t, h.ext.Start(context.Background(), componenttest.NewNopHost()))
@@ -107,32 +128,37 @@ func outcome(o string, n int64) metricdata.DataPoint[int64] {
 	return metricdata.DataPoint[int64]{Attributes: attribute.NewSet(attribute.String("outcome", o)), Value: n}
 }
 
-// fakeMaintainer records the retention and prune calls.
+// fakeMaintainer counts the retention and prune calls that got a repository.
 type fakeMaintainer struct {
-	mu       sync.Mutex
-	retained []string
-	prunes   int
-	pruned   chan struct{}
+	mu         sync.Mutex
+	retentions int
+	prunes     int
+	pruned     chan struct{}
 }
 
-func (f *fakeMaintainer) ApplyRetention(_ context.Context, repo *snapshot.Repository, newest *snapshot.Manifest) error {
+func (f *fakeMaintainer) ApplyRetention(_ context.Context, repo *snapshot.Repository) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if repo == nil {
-		return nil
+	if repo != nil {
+		f.retentions++
 	}
-	f.retained = append(f.retained, newest.ID)
-	return nil
+	return nil, nil
 }
 
-func (f *fakeMaintainer) Prune(_ context.Context, repo *snapshot.Repository) error {
+func (f *fakeMaintainer) Prune(_ context.Context, repo *snapshot.Repository) (*snapshot.PruneResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if repo != nil {
 		f.prunes++
 	}
 	f.pruned <- struct{}{}
-	return nil
+	return &snapshot.PruneResult{}, nil
+}
+
+func (f *fakeMaintainer) counts() (retentions, prunes int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.retentions, f.prunes
 }
 
 func TestAttemptTakesASnapshotWithTheEngine(t *testing.T) {
@@ -162,9 +188,9 @@ func TestAttemptTakesASnapshotWithTheEngine(t *testing.T) {
 	assert.Equal(t, int64(want.Records), man.Records())
 	assert.Equal(t, "test", man.Instance)
 
-	m.mu.Lock()
-	assert.Equal(t, []string{id}, m.retained, "retention runs after the snapshot, with it as the newest")
-	m.mu.Unlock()
+	h.waitLog(t, "Retention kept every snapshot")
+	retentions, _ := m.counts()
+	assert.Equal(t, 1, retentions, "retention runs after the snapshot")
 
 	metadatatest.AssertEqualExtensionSnapshotAttempts(t, h.tel, []metricdata.DataPoint[int64]{outcome(outcomeSuccess, 1)}, metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualExtensionSnapshotAddedSize(t, h.tel, []metricdata.DataPoint[int64]{{Value: man.Stats.AddedBytes}}, metricdatatest.IgnoreTimestamp())
@@ -188,9 +214,8 @@ func TestAttemptFailureLogsClassAndWhatToDo(t *testing.T) {
 	assert.Equal(t, "persist_directory", fields["error_class"])
 	assert.Contains(t, fields["error"], "does not exist")
 	assert.Contains(t, fields["what_to_do"], `"persist_directory"`)
-	m.mu.Lock()
-	assert.Empty(t, m.retained, "no retention after a failed attempt")
-	m.mu.Unlock()
+	retentions, _ := m.counts()
+	assert.Zero(t, retentions, "no retention after a failed attempt")
 	metadatatest.AssertEqualExtensionSnapshotAttempts(t, h.tel, []metricdata.DataPoint[int64]{outcome(outcomeFailure, 1)}, metricdatatest.IgnoreTimestamp())
 }
 
@@ -213,9 +238,8 @@ func TestPruneRunsOnItsOwnTicks(t *testing.T) {
 	tick(t, pruneTicks)
 	receive(t, m.pruned, "prune")
 	h.waitLog(t, "Prune done")
-	m.mu.Lock()
-	assert.Equal(t, 1, m.prunes)
-	m.mu.Unlock()
+	_, prunes := m.counts()
+	assert.Equal(t, 1, prunes)
 }
 
 func TestStartRefusesAMissingWriterKey(t *testing.T) {
@@ -301,4 +325,59 @@ func TestEngineLogReachesTheCollectorLog(t *testing.T) {
 	assert.Equal(t, zapcore.DebugLevel, stored.Level, "the engine's info lines are details beside the attempt's own line")
 	assert.Contains(t, stored.ContextMap(), "id")
 	assert.Len(t, h.logs.FilterLevelExact(zapcore.InfoLevel).All(), 2, "info: the start line and one line for the attempt")
+}
+
+func TestRetentionAndPruneWithTheEngine(t *testing.T) {
+	bucketDir := filepath.Join(t.TempDir(), "bucket")
+	cfg := testConfig(chromatest.CopyDemo(t), bucketDir)
+	cfg.OnStart = true
+	cfg.Retention = snapshotconfig.RetentionSettings{KeepLast: 2}
+	ticks, pruneTicks := make(chan time.Time), make(chan time.Time)
+	h := newHarness(t, cfg, withTicks(ticks, pruneTicks))
+	h.start(t)
+	for n := 1; n <= 4; n++ {
+		if n > 1 {
+			tick(t, ticks)
+		}
+		h.waitFor(t, fmt.Sprintf("attempt %d and its retention", n), func() bool { return h.retentionRuns() == n })
+	}
+	require.Equal(t, 4, h.logs.FilterMessage("Snapshot taken").Len())
+	require.Equal(t, 2, h.logs.FilterMessage("Retention forgot snapshots").Len())
+
+	var taken []string
+	for _, e := range h.logs.FilterMessage("Snapshot taken").All() {
+		taken = append(taken, e.ContextMap()["snapshot_id"].(string))
+	}
+	b, err := storage.Open(context.Background(), bucketDir, storage.Options{})
+	require.NoError(t, err)
+	repo, err := snapshot.Open(context.Background(), b, snapshot.Keys{})
+	require.NoError(t, err)
+	list, err := repo.List(context.Background())
+	require.NoError(t, err)
+	var kept []string
+	for _, s := range list {
+		kept = append(kept, s.ID)
+	}
+	assert.ElementsMatch(t, taken[2:], kept, "keep_last: 2 keeps the two newest")
+
+	tick(t, pruneTicks)
+	line := h.waitLog(t, "Prune done")
+	assert.Equal(t, int64(2), line.ContextMap()["snapshots"])
+}
+
+func TestEncryptedWithoutReaderKeyHasNoRetention(t *testing.T) {
+	writer, _, err := snapshot.GenerateKeys()
+	require.NoError(t, err)
+	keyFile := filepath.Join(t.TempDir(), "writer.key")
+	require.NoError(t, os.WriteFile(keyFile, writer, 0o600))
+	cfg := testConfig(chromatest.CopyDemo(t), filepath.Join(t.TempDir(), "bucket"))
+	cfg.Encryption.WriterKeyFile = keyFile
+	cfg.OnStart = true
+	h := newHarness(t, cfg, withTicks(make(chan time.Time), nil))
+	h.start(t)
+	h.waitLog(t, "Snapshot taken")
+	warn := h.logs.FilterMessageSnippet("Retention and prune are off").All()
+	require.Len(t, warn, 1)
+	assert.Contains(t, warn[0].Message, `"encryption::reader_key_file"`)
+	assert.Empty(t, h.logs.FilterMessageSnippet("Retention").FilterLevelExact(zapcore.ErrorLevel).All())
 }

@@ -20,6 +20,7 @@ func createDefaultConfig() component.Config {
 	cfg := &Config{}
 	cfg.Instance, _ = os.Hostname()
 	cfg.Timeout = snapshotconfig.DefaultTimeout
+	cfg.Retention = snapshotconfig.DefaultRetention()
 	return cfg
 }
 

@@ -34,8 +34,10 @@ func DefaultRetention() RetentionSettings {
 	return RetentionSettings{KeepHourly: 24, KeepDaily: 7, KeepWeekly: 4, KeepMonthly: 3, TimeZone: "UTC", Scope: string(snapshot.ScopeInstance)}
 }
 
-// Validate checks every key and names the one at fault.
-func (r *RetentionSettings) Validate() error {
+// validate checks every key and names the one at fault. Settings.Validate
+// calls it: an exported Validate would run twice in a collector, which
+// validates every nested struct that has one.
+func (r *RetentionSettings) validate() error {
 	_, _, err := r.Policy()
 	return err
 }

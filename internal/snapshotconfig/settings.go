@@ -78,7 +78,7 @@ func (s *Settings) Validate() error {
 		errs = append(errs, errors.New(`"bucket::secret_access_key" is required with "bucket::access_key_id"`))
 	}
 	errs = append(errs, s.validateSchedule())
-	if err := s.Retention.Validate(); err != nil {
+	if err := s.Retention.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
