@@ -47,12 +47,33 @@ func (a *attempts) take(ctx context.Context) (*snapshot.Manifest, error) {
 	return repo.Snapshot(ctx, opts)
 }
 
+// bounded applies the configured timeout to one step (a snapshot attempt,
+// a retention step, a prune).
+func (a *attempts) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if a.settings.Timeout > 0 {
+		return context.WithTimeout(ctx, a.settings.Timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// logFailure writes the error line of a failed step: its class in the
+// message and as error_class, the error, and what to do.
+func (a *attempts) logFailure(msg string, class errorClass, err error, extra ...zap.Field) {
+	fields := append([]zap.Field{
+		zap.String("error_class", class.name),
+		zap.Error(err),
+		zap.String("what_to_do", class.hint),
+	}, extra...)
+	if class == classCanceled {
+		a.log.Warn(msg+" canceled", fields...)
+		return
+	}
+	a.log.Error(msg+" failed: "+class.name, fields...)
+}
+
 func (a *attempts) snapshot(ctx context.Context) {
 	start := a.now()
-	attemptCtx, cancel := ctx, context.CancelFunc(func() {})
-	if a.settings.Timeout > 0 {
-		attemptCtx, cancel = context.WithTimeout(ctx, a.settings.Timeout)
-	}
+	attemptCtx, cancel := a.bounded(ctx)
 	defer cancel()
 	a.log.Debug("Snapshot attempt started")
 	m, err := a.take(attemptCtx)
@@ -70,15 +91,16 @@ func (a *attempts) snapshot(ctx context.Context) {
 // applyRetention forgets what the policy no longer keeps; a failure leaves
 // every snapshot in place, and the next successful attempt tries again.
 func (a *attempts) applyRetention(ctx context.Context) {
-	repo, err := snapshot.Open(ctx, a.bucket, a.readKeys)
+	stepCtx, cancel := a.bounded(ctx)
+	defer cancel()
+	repo, err := snapshot.Open(stepCtx, a.bucket, a.readKeys)
 	var removed []string
 	if err == nil {
-		removed, err = a.maintainer.ApplyRetention(ctx, repo)
+		removed, err = a.maintainer.ApplyRetention(stepCtx, repo)
 	}
 	if err != nil {
-		class := classify(err, false, ctx.Err() != nil)
-		a.log.Error("Retention failed: "+class.name+" (nothing more was forgotten; the next snapshot applies it again)",
-			zap.String("error_class", class.name), zap.Error(err), zap.String("what_to_do", class.hint), zap.Strings("forgotten", removed))
+		// The next successful snapshot applies retention again.
+		a.logFailure("Retention", classify(err, stepCtx.Err() != nil && ctx.Err() == nil, ctx.Err() != nil), err, zap.Strings("forgotten", removed))
 		return
 	}
 	if len(removed) == 0 {
@@ -112,17 +134,7 @@ func (a *attempts) failed(ctx context.Context, err error, class errorClass, elap
 	ctx = context.WithoutCancel(ctx)
 	a.tel.ExtensionSnapshotAttempts.Add(ctx, 1, outcomeAttr(outcome))
 	a.tel.ExtensionSnapshotDuration.Record(ctx, elapsed.Seconds(), outcomeAttr(outcome))
-	fields := []zap.Field{
-		zap.String("error_class", class.name),
-		zap.Error(err),
-		zap.String("what_to_do", class.hint),
-		zap.Duration("duration", elapsed),
-	}
-	if outcome == outcomeCanceled {
-		a.log.Warn("Snapshot attempt canceled", fields...)
-		return
-	}
-	a.log.Error("Snapshot attempt failed: "+class.name, fields...)
+	a.logFailure("Snapshot attempt", class, err, zap.Duration("duration", elapsed))
 }
 
 func (a *attempts) prune(ctx context.Context) {
@@ -130,16 +142,16 @@ func (a *attempts) prune(ctx context.Context) {
 		return
 	}
 	start := a.now()
-	repo, err := snapshot.Open(ctx, a.bucket, a.readKeys)
+	stepCtx, cancel := a.bounded(ctx)
+	defer cancel()
+	repo, err := snapshot.Open(stepCtx, a.bucket, a.readKeys)
 	var res *snapshot.PruneResult
 	if err == nil {
-		res, err = a.maintainer.Prune(ctx, repo)
+		res, err = a.maintainer.Prune(stepCtx, repo)
 	}
 	elapsed := a.now().Sub(start)
 	if err != nil {
-		class := classify(err, false, ctx.Err() != nil)
-		a.log.Error("Prune failed: "+class.name, zap.String("error_class", class.name), zap.Error(err),
-			zap.String("what_to_do", class.hint), zap.Duration("duration", elapsed))
+		a.logFailure("Prune", classify(err, stepCtx.Err() != nil && ctx.Err() == nil, ctx.Err() != nil), err, zap.Duration("duration", elapsed))
 		return
 	}
 	a.log.Info("Prune done",

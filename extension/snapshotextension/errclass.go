@@ -21,7 +21,7 @@ type errorClass struct {
 var (
 	classCanceled = errorClass{"canceled", "the collector is shutting down; the attempt left no snapshot, only blocks that prune removes"}
 	classTimeout  = errorClass{"timeout", `the attempt ran longer than "timeout": raise it if snapshots of this directory take that long, else check the bucket's throughput`}
-	classKey      = errorClass{"key", `check "encryption::writer_key_file": it must be the writer key made for this bucket by "otelcol-chroma snapshot keygen"`}
+	classKey      = errorClass{"key", `check "encryption::writer_key_file" (and "reader_key_file", which retention and prune use): they must be the keys made for this bucket by "otelcol-chroma snapshot keygen"`}
 	classPersist  = errorClass{"persist_directory", `check "persist_directory" (Chroma's persist directory, holding chroma.sqlite3, mounted and readable) and that "scratch_directory" has room for one copy of chroma.sqlite3`}
 	classChanging = errorClass{"persist_directory_changing", "Chroma persisted during every capture attempt; the next attempt tries again"}
 	classCorrupt  = errorClass{"bucket_corrupt", `an object in the bucket is damaged or altered: run "otelcol-chroma snapshot verify --read-data" with this config`}
