@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,8 +11,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/versitygw"
 )
 
@@ -102,6 +105,32 @@ func (c *collectorProcess) kill(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.done <- <-c.done
+}
+
+// killWhileLocked SIGKILLs the collector as soon as a lock object for
+// operation appears in locksDir (a file bucket's or versitygw's folder).
+func killWhileLocked(ctx context.Context, t *testing.T, c *collectorProcess, locksDir, operation string) {
+	t.Helper()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		entries, _ := os.ReadDir(locksDir)
+		for _, e := range entries {
+			var lock snapshot.LockInfo
+			data, err := os.ReadFile(filepath.Join(locksDir, e.Name()))
+			if err != nil || json.Unmarshal(data, &lock) != nil || lock.Operation != operation {
+				continue // gone meanwhile, still being written, or another operation's
+			}
+			c.kill(t)
+			t.Logf("killed while holding %s", data)
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("the collector never held a lock in the bucket")
+		}
+	}
 }
 
 // postTrace sends one empty OTLP/HTTP trace request and returns the status.
@@ -211,17 +240,18 @@ func TestExtensionSnapshotsOnSchedule(t *testing.T) {
 	taken := col.count("Snapshot taken")
 	col.waitCount(ctx, t, "Snapshot taken", taken+1)
 
-	t.Log("SIGKILL mid-attempt")
-	started := col.count("Snapshot attempt started")
-	col.waitCount(ctx, t, "Snapshot attempt started", started+1)
-	col.kill(t)
+	t.Log("SIGKILL mid-attempt, while the snapshot holds its lock in the bucket")
+	killWhileLocked(ctx, t, col, filepath.Join(gw.DataDir, gw.Bucket, "scheduled", "locks"), "snapshot")
 
-	// The killed process's shared lock is stale: retention and prune, which
-	// need the exclusive lock, must take it over.
+	// The killed process's lock is stale: the next start takes it over
+	// (retention and prune need the exclusive lock) and finishes.
 	col = startCollector(t, bin, env, cfgPath)
 	col.waitCount(ctx, t, "Snapshot taken", 2)
 	col.waitCount(ctx, t, "Prune done", 1)
 	col.waitCount(ctx, t, "Retention forgot snapshots", 1)
+	if !strings.Contains(col.log(), "removed a stale lock") {
+		t.Errorf("the restarted collector did not report taking over the killed one's lock")
+	}
 	for _, bad := range []string{"Retention failed", "Prune failed"} {
 		if line := firstLineWith(col.log(), bad); line != "" {
 			t.Errorf("after the restart: %s", line)
