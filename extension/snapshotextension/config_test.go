@@ -36,7 +36,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "/data", cfg.PersistDirectory)
 	assert.Equal(t, "file:///backups", cfg.Bucket.URL)
-	assert.NotEmpty(t, cfg.Instance, "instance defaults to the host name")
+	assert.Empty(t, cfg.Instance, "no default instance: a pod's host name changes with each replacement")
 	assert.Equal(t, snapshotconfig.DefaultTimeout, cfg.Timeout)
 	assert.False(t, cfg.OnStart)
 	assert.Equal(t, snapshotconfig.DefaultRetention(), cfg.Retention)

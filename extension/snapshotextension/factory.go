@@ -2,7 +2,6 @@ package snapshotextension // import "github.com/otelcol-chroma/otelcol-chroma/ex
 
 import (
 	"context"
-	"os"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension"
@@ -17,8 +16,10 @@ func NewFactory() extension.Factory {
 }
 
 func createDefaultConfig() component.Config {
+	// No host name as the default instance: retention applies per instance,
+	// and a pod's name changes with every replacement, so each new pod would
+	// keep the old pods' snapshots forever. The CLI reads the same default.
 	cfg := &Config{}
-	cfg.Instance, _ = os.Hostname()
 	cfg.Timeout = snapshotconfig.DefaultTimeout
 	cfg.Retention = snapshotconfig.DefaultRetention()
 	return cfg
