@@ -77,6 +77,7 @@ func (e *snapshotExtension) Start(ctx context.Context, _ component.Host) error {
 			return err
 		}
 	}
+	e.logStart(sched)
 	runCtx, stop := context.WithCancel(context.Background())
 	e.stop, e.done = stop, make(chan struct{})
 	var wg sync.WaitGroup
@@ -99,7 +100,6 @@ func (e *snapshotExtension) Start(ctx context.Context, _ component.Host) error {
 		wg.Wait()
 		close(e.done)
 	}()
-	e.logStart(sched)
 	return nil
 }
 

@@ -84,6 +84,24 @@ func (h *harness) waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// tickForAttempt sends ticks until one starts an attempt rather than being
+// skipped (the previous attempt may still be finishing).
+func (h *harness) tickForAttempt(t *testing.T, ticks chan<- time.Time) {
+	t.Helper()
+	started := func() int { return h.logs.FilterMessage("Snapshot attempt started").Len() }
+	skipped := func() int { return h.logs.FilterMessageSnippet("Scheduled snapshot skipped").Len() }
+	for {
+		beforeStarted, beforeSkipped := started(), skipped()
+		tick(t, ticks)
+		h.waitFor(t, "the tick to start or skip an attempt", func() bool {
+			return started() > beforeStarted || skipped() > beforeSkipped
+		})
+		if started() > beforeStarted {
+			return
+		}
+	}
+}
+
 // retentionRuns counts the attempts whose retention step has ended.
 func (h *harness) retentionRuns() int {
 	return h.logs.FilterMessageSnippet("Retention kept every snapshot").Len() +
@@ -168,7 +186,9 @@ func TestAttemptTakesASnapshotWithTheEngine(t *testing.T) {
 	cfg.OnStart = true
 	ticks := make(chan time.Time)
 	m := &fakeMaintainer{pruned: make(chan struct{}, 1)}
-	h := newHarness(t, cfg, withTicks(ticks, nil), withClock(steppingClock(time.Unix(0, 0), 3*time.Second)), withMaintainer(m))
+	// Every clock reading is the start line's or the attempt's: no tick
+	// goroutine reads it.
+	h := newHarness(t, cfg, withTicks(ticks, make(chan time.Time)), withClock(steppingClock(time.Unix(0, 0), 3*time.Second)), withMaintainer(m))
 	h.start(t)
 
 	line := h.waitLog(t, "Snapshot taken")
@@ -337,7 +357,7 @@ func TestRetentionAndPruneWithTheEngine(t *testing.T) {
 	h.start(t)
 	for n := 1; n <= 4; n++ {
 		if n > 1 {
-			tick(t, ticks)
+			h.tickForAttempt(t, ticks)
 		}
 		h.waitFor(t, fmt.Sprintf("attempt %d and its retention", n), func() bool { return h.retentionRuns() == n })
 	}
