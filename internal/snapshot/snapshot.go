@@ -180,7 +180,7 @@ func checkPersistDir(persist string) error {
 	st, err := os.Stat(persist)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("persist directory %s does not exist: check the path and that Chroma's volume is mounted (%w)", persist, err)
+			return fmt.Errorf("persist directory %s does not exist: check the path and that Chroma's volume is mounted", persist)
 		}
 		return fmt.Errorf("persist directory %s: %w", persist, err)
 	}
