@@ -215,11 +215,13 @@ func TestExtensionSnapshotsOnSchedule(t *testing.T) {
 	t.Log("bucket down")
 	gw.Stop()
 	before := col.count("Snapshot attempt failed")
-	col.waitCount(ctx, t, "Snapshot attempt failed: bucket_unreachable", 1)
-	failure := firstLineWith(col.log(), "Snapshot attempt failed: bucket_unreachable")
+	col.waitCount(ctx, t, "Snapshot attempt failed: cannot reach the bucket", 1)
+	failure := firstLineWith(col.log(), "Snapshot attempt failed: cannot reach the bucket")
 	t.Logf("with the bucket down: %s", failure)
-	if !strings.Contains(failure, "cannot reach the bucket") {
-		t.Errorf("the failure line does not say what to do")
+	for _, want := range []string{`"error_class": "bucket"`, `"what_to_do": "check \"bucket::url\" (endpoint) and the network`} {
+		if !strings.Contains(failure, want) {
+			t.Errorf("the failure line lacks %s", want)
+		}
 	}
 	if got := postTrace(t, otlpHTTP); got != http.StatusOK {
 		t.Errorf("OTLP/HTTP answers %d while the bucket is down, want 200", got)

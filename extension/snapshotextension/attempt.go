@@ -16,9 +16,9 @@ import (
 
 // Outcomes of an attempt (the outcome attribute of the attempt metrics).
 const (
-	outcomeSuccess  = "success"
-	outcomeFailure  = "failure"
-	outcomeCanceled = "canceled"
+	outcomeSuccess   = "success"
+	outcomeFailure   = "failure"
+	outcomeCancelled = "cancelled"
 )
 
 // attempts runs the jobs against the real engine: a snapshot attempt is the
@@ -64,11 +64,11 @@ func (a *attempts) logFailure(msg string, class errorClass, err error, extra ...
 		zap.Error(err),
 		zap.String("what_to_do", class.hint),
 	}, extra...)
-	if class == classCanceled {
-		a.log.Warn(msg+" canceled", fields...)
+	if class == classCancelled {
+		a.log.Warn(msg+" cancelled", fields...)
 		return
 	}
-	a.log.Error(msg+" failed: "+class.name, fields...)
+	a.log.Error(msg+" failed: "+class.summary, fields...)
 }
 
 func (a *attempts) snapshot(ctx context.Context) {
@@ -128,8 +128,8 @@ func (a *attempts) succeeded(ctx context.Context, m *snapshot.Manifest, elapsed 
 
 func (a *attempts) failed(ctx context.Context, err error, class errorClass, elapsed time.Duration) {
 	outcome := outcomeFailure
-	if class == classCanceled {
-		outcome = outcomeCanceled
+	if class == classCancelled {
+		outcome = outcomeCancelled
 	}
 	ctx = context.WithoutCancel(ctx)
 	a.tel.ExtensionSnapshotAttempts.Add(ctx, 1, outcomeAttr(outcome))

@@ -11,45 +11,56 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
-// errorClass names why an attempt failed, for the log line and alerting,
-// and says what to do about it.
+// errorClass says why a step failed. name is the class, in the vocabulary
+// of the attempt status records in the bucket (FORMAT.md); summary goes
+// into the log message; hint says what to do.
 type errorClass struct {
-	name string
-	hint string
+	name    string
+	summary string
+	hint    string
 }
 
 var (
-	classCanceled = errorClass{"canceled", "the collector is shutting down; the attempt left no snapshot, only blocks that prune removes"}
-	classTimeout  = errorClass{"timeout", `the attempt ran longer than "timeout": raise it if snapshots of this directory take that long, else check the bucket's throughput`}
-	classKey      = errorClass{"key", `check "encryption::writer_key_file" (and "reader_key_file", which retention and prune use): they must be the keys made for this bucket by "otelcol-chroma snapshot keygen"`}
-	classPersist  = errorClass{"persist_directory", `check "persist_directory" (Chroma's persist directory, holding chroma.sqlite3, mounted and readable) and that "scratch_directory" has room for one copy of chroma.sqlite3`}
-	classChanging = errorClass{"persist_directory_changing", "Chroma persisted during every capture attempt; the next attempt tries again"}
-	classCorrupt  = errorClass{"bucket_corrupt", `an object in the bucket is damaged or altered: run "otelcol-chroma snapshot verify --read-data" with this config`}
-	classDenied   = errorClass{"bucket_denied", `the bucket refused the request: check "bucket::url" (bucket name, prefix, region) and the credentials and their permissions`}
-	classNetwork  = errorClass{"bucket_unreachable", `cannot reach the bucket: check "bucket::url" (endpoint) and the network; the next attempt retries by itself`}
-	classOther    = errorClass{"other", `"otelcol-chroma snapshot now --config <this config>" reproduces it`}
+	classCancelled = errorClass{"cancelled", "cancelled by shutdown",
+		"nothing: the collector is stopping; a cancelled snapshot leaves no snapshot, only blocks that prune removes"}
+	classTimeout = errorClass{"timeout", `ran longer than "timeout"`,
+		`raise "timeout" if snapshots of this directory take that long, else check the bucket's throughput`}
+	classKey = errorClass{"key", "the key does not fit the bucket",
+		`check "encryption::writer_key_file" (and "reader_key_file", which retention and prune use): they must be the keys made for this bucket by "otelcol-chroma snapshot keygen"`}
+	classKeptChanging = errorClass{"kept_changing", "Chroma persisted during every capture try",
+		"nothing: the next attempt tries again; if it keeps happening, schedule snapshots away from bulk writes"}
+	classRepository = errorClass{"repository", "an object in the bucket is damaged",
+		`run "otelcol-chroma snapshot verify --read-data" with this config`}
+	classBucketDenied = errorClass{"bucket", "the bucket refused the request",
+		`check "bucket::url" (bucket name, prefix, region) and the credentials and their permissions`}
+	classBucketUnreachable = errorClass{"bucket", "cannot reach the bucket",
+		`check "bucket::url" (endpoint) and the network; the next attempt retries by itself`}
+	classSource = errorClass{"source", "cannot read the persist directory",
+		`check "persist_directory" (Chroma's persist directory, holding chroma.sqlite3, mounted and readable) and that "scratch_directory" has room for one copy of chroma.sqlite3`}
+	classOther = errorClass{"other", "unexpected error",
+		`"otelcol-chroma snapshot now --config <this config>" reproduces it`}
 )
 
-// classify returns the class of an attempt's error. timedOut says the
-// attempt's own deadline passed; shutdown that the collector is stopping.
+// classify returns the class of a step's error. timedOut says the step's
+// own deadline passed; shutdown that the collector is stopping.
 func classify(err error, timedOut, shutdown bool) errorClass {
 	switch {
 	case shutdown:
-		return classCanceled
+		return classCancelled
 	case timedOut || errors.Is(err, context.DeadlineExceeded):
 		return classTimeout
 	case errors.Is(err, snapshot.ErrKeyRequired), errors.Is(err, snapshot.ErrWrongKey):
 		return classKey
 	case errors.Is(err, snapshot.ErrKeptChanging):
-		return classChanging
+		return classKeptChanging
 	case errors.Is(err, snapshot.ErrCorrupt), errors.Is(err, snapshot.ErrMissing):
-		return classCorrupt
+		return classRepository
 	case errors.Is(err, storage.ErrPermanent):
-		return classDenied
+		return classBucketDenied
 	case errors.Is(err, snapshot.ErrNotChroma), errors.As(err, new(*fs.PathError)):
-		return classPersist
+		return classSource
 	case errors.As(err, new(*url.Error)), errors.As(err, new(*net.OpError)), errors.As(err, new(*net.DNSError)):
-		return classNetwork
+		return classBucketUnreachable
 	}
 	return classOther
 }

@@ -24,18 +24,18 @@ func TestClassify(t *testing.T) {
 		shutdown bool
 		want     errorClass
 	}{
-		{fmt.Errorf("snapshot: %w", context.Canceled), false, true, classCanceled},
+		{fmt.Errorf("snapshot: %w", context.Canceled), false, true, classCancelled},
 		{fmt.Errorf("upload: %w", refused), true, false, classTimeout},
 		{fmt.Errorf("x: %w", snapshot.ErrWrongKey), false, false, classKey},
 		{fmt.Errorf("x: %w", snapshot.ErrKeyRequired), false, false, classKey},
-		{fmt.Errorf("x: %w", snapshot.ErrKeptChanging), false, false, classChanging},
-		{fmt.Errorf("x: %w", snapshot.ErrCorrupt), false, false, classCorrupt},
-		{fmt.Errorf("x: %w", storage.ErrPermanent), false, false, classDenied},
-		{fmt.Errorf("write blocks/ab/abcd: %w", refused), false, false, classNetwork},
-		{fmt.Errorf("x: %w", &fs.PathError{Op: "open", Path: "/data", Err: syscall.ENOENT}), false, false, classPersist},
-		{fmt.Errorf("x: %w", snapshot.ErrNotChroma), false, false, classPersist},
+		{fmt.Errorf("x: %w", snapshot.ErrKeptChanging), false, false, classKeptChanging},
+		{fmt.Errorf("x: %w", snapshot.ErrCorrupt), false, false, classRepository},
+		{fmt.Errorf("x: %w", storage.ErrPermanent), false, false, classBucketDenied},
+		{fmt.Errorf("write blocks/ab/abcd: %w", refused), false, false, classBucketUnreachable},
+		{fmt.Errorf("x: %w", &fs.PathError{Op: "open", Path: "/data", Err: syscall.ENOENT}), false, false, classSource},
+		{fmt.Errorf("x: %w", snapshot.ErrNotChroma), false, false, classSource},
 		{errors.New("something else"), false, false, classOther},
 	} {
-		assert.Equal(t, c.want.name, classify(c.err, c.timedOut, c.shutdown).name, "%v", c.err)
+		assert.Equal(t, c.want, classify(c.err, c.timedOut, c.shutdown), "%v", c.err)
 	}
 }

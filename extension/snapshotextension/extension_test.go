@@ -222,17 +222,18 @@ func TestAttemptTakesASnapshotWithTheEngine(t *testing.T) {
 }
 
 func TestAttemptFailureLogsClassAndWhatToDo(t *testing.T) {
-	cfg := testConfig(filepath.Join(t.TempDir(), "missing"), filepath.Join(t.TempDir(), "bucket"))
+	notChroma := t.TempDir() // a folder without chroma.sqlite3
+	cfg := testConfig(notChroma, filepath.Join(t.TempDir(), "bucket"))
 	cfg.OnStart = true
 	m := &fakeMaintainer{pruned: make(chan struct{}, 1)}
 	h := newHarness(t, cfg, withTicks(make(chan time.Time), nil), withMaintainer(m))
 	h.start(t)
 
-	line := h.waitLog(t, "Snapshot attempt failed: persist_directory")
+	line := h.waitLog(t, "Snapshot attempt failed: cannot read the persist directory")
 	assert.Equal(t, zapcore.ErrorLevel, line.Level)
 	fields := line.ContextMap()
-	assert.Equal(t, "persist_directory", fields["error_class"])
-	assert.Contains(t, fields["error"], "does not exist")
+	assert.Equal(t, "source", fields["error_class"])
+	assert.Contains(t, fields["error"], "chroma.sqlite3")
 	assert.Contains(t, fields["what_to_do"], `"persist_directory"`)
 	retentions, _ := m.counts()
 	assert.Zero(t, retentions, "no retention after a failed attempt")
@@ -245,7 +246,8 @@ func TestAttemptTimeout(t *testing.T) {
 	cfg.Timeout = time.Nanosecond
 	h := newHarness(t, cfg, withTicks(make(chan time.Time), nil))
 	h.start(t)
-	line := h.waitLog(t, "Snapshot attempt failed: timeout")
+	line := h.waitLog(t, `Snapshot attempt failed: ran longer than "timeout"`)
+	assert.Equal(t, "timeout", line.ContextMap()["error_class"])
 	assert.Contains(t, line.ContextMap()["what_to_do"], `"timeout"`)
 }
 

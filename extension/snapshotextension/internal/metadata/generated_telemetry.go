@@ -70,7 +70,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ExtensionSnapshotAttempts, err = builder.meter.Int64Counter(
 		"otelcol_extension_snapshot_attempts",
-		metric.WithDescription("Snapshot attempts, by outcome (canceled means the collector shut down during the attempt). [Development]"),
+		metric.WithDescription("Snapshot attempts, by outcome (cancelled means the collector shut down during the attempt). [Development]"),
 		metric.WithUnit("{attempt}"),
 	)
 	errs = errors.Join(errs, err)

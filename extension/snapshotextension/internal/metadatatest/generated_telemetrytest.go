@@ -40,7 +40,7 @@ func AssertEqualExtensionSnapshotAddedSize(t *testing.T, tt *componenttest.Telem
 func AssertEqualExtensionSnapshotAttempts(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_extension_snapshot_attempts",
-		Description: "Snapshot attempts, by outcome (canceled means the collector shut down during the attempt). [Development]",
+		Description: "Snapshot attempts, by outcome (cancelled means the collector shut down during the attempt). [Development]",
 		Unit:        "{attempt}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
