@@ -11,9 +11,8 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
-// errorClass says why a step failed. name is the class, in the vocabulary
-// of the attempt status records in the bucket (FORMAT.md); summary goes
-// into the log message; hint says what to do.
+// errorClass says why a step failed. name is the class (error_class in the
+// log line); summary goes into the log message; hint says what to do.
 type errorClass struct {
 	name    string
 	summary string
