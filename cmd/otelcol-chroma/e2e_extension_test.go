@@ -182,11 +182,12 @@ service:
 
 // TestExtensionSnapshotsOnSchedule runs the collector with the snapshot
 // extension on a schedule of seconds against a real Chroma under writes and
-// a real S3 server: snapshots happen; with the bucket down, attempts fail
-// with a clear line while the other pipelines keep running, and succeed
-// again once it is back; a SIGKILL mid-attempt and a restart leave nothing
-// broken; every snapshot verifies byte for byte and restores with the
-// manifest's counts.
+// a real S3 server: snapshots happen and retention keeps what it should;
+// with the bucket down, attempts fail with a clear line while the other
+// pipelines keep running, and succeed again once it is back; a SIGKILL
+// mid-attempt and a restart leave nothing broken; SIGINT cancels an attempt
+// stuck retrying a stopped bucket; every snapshot verifies byte for byte and
+// restores with the manifest's counts.
 func TestExtensionSnapshotsOnSchedule(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: a collector, a Chroma server and an S3 server")
@@ -259,7 +260,19 @@ func TestExtensionSnapshotsOnSchedule(t *testing.T) {
 			t.Errorf("after the restart: %s", line)
 		}
 	}
+
+	t.Log("SIGINT while an attempt retries a stopped bucket")
+	gw.Stop()
+	started := col.count("Snapshot attempt started")
+	col.waitCount(ctx, t, "Snapshot attempt started", started+1)
 	col.stop(ctx, t)
+	if !strings.Contains(col.log(), "Snapshot attempt cancelled") {
+		t.Errorf("shutdown did not cancel the attempt")
+	}
+	if line := firstLineWith(col.log(), "did not stop in time"); line != "" {
+		t.Errorf("the attempt held up shutdown: %s", line)
+	}
+	gw.Start()
 
 	if err := chroma.stopLoad(); err != nil {
 		t.Fatalf("load writer: %v", err)
