@@ -49,19 +49,8 @@ func TestSnapshotConsistencyUnderLoad(t *testing.T) {
 	ctx := e2eContext(t)
 	env := cliEnv(t)
 
-	persist := filepath.Join(t.TempDir(), "persist")
-	srv := chromatest.Start(t, chromatest.Options{PersistDir: persist, Binary: chromaBin})
-	load := chromatest.NewLoadWriter(srv.Client, chromatest.LoadOptions{Collections: 3, BatchSize: 50, MaxOps: 1_000_000, Seed: 7})
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	loadDone := make(chan error, 1)
-	go func() { loadDone <- load.Run(loadCtx) }()
-	loadRunning := true
-	defer func() {
-		stopLoad()
-		if loadRunning {
-			<-loadDone
-		}
-	}()
+	chroma := startChromaUnderLoad(ctx, t, chromaBin, chromatest.LoadOptions{Collections: 3, BatchSize: 50, MaxOps: 1_000_000, Seed: 7})
+	persist, srv, load := chroma.persist, chroma.srv, chroma.load
 
 	// The S3 repository is configured the way the collector is (a config
 	// file with credentials); the folder through flags.
@@ -100,9 +89,8 @@ func TestSnapshotConsistencyUnderLoad(t *testing.T) {
 		}
 		for want := st.Ops + opsBetween; load.Stats().Ops < want; {
 			select {
-			case err := <-loadDone:
-				loadRunning = false
-				t.Fatalf("the load writer stopped early: %v", err)
+			case <-chroma.ended:
+				t.Fatalf("the load writer stopped early: %v", chroma.err)
 			case <-ctx.Done():
 				t.Fatalf("timed out waiting for the load writer (stats %+v)", load.Stats())
 			case <-tick.C:
@@ -112,9 +100,7 @@ func TestSnapshotConsistencyUnderLoad(t *testing.T) {
 		id := cliSnapshotNow(t, bin, env, append([]string{"--instance", repos[r].name}, repos[r].flags...)...)
 		snaps = append(snaps, taken{repo: r, id: id})
 	}
-	stopLoad()
-	loadRunning = false
-	if err := <-loadDone; err != nil {
+	if err := chroma.stopLoad(); err != nil {
 		t.Fatalf("load writer: %v", err)
 	}
 	st := load.Stats()

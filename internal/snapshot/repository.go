@@ -70,8 +70,19 @@ type Repository struct {
 	raw    storage.Bucket
 	keys   Keys
 
+	lockOpts LockOptions
+
 	mu  sync.Mutex
 	cfg *repoConfig // nil until the repository exists
+}
+
+// OpenOption configures Open.
+type OpenOption func(*Repository)
+
+// WithLockOptions sets how the repository's bucket locks expire, refresh
+// and wait.
+func WithLockOptions(o LockOptions) OpenOption {
+	return func(r *Repository) { r.lockOpts = o }
 }
 
 // Open opens the repository in bucket with keys (the zero Keys for an
@@ -81,8 +92,11 @@ type Repository struct {
 // Open fails when the keys do not fit the repository: a key given for an
 // unencrypted repository, a wrong auth key, a writer key whose recipients
 // differ from the repository's, or a reader key that cannot decrypt it.
-func Open(ctx context.Context, bucket storage.Bucket, keys Keys) (*Repository, error) {
+func Open(ctx context.Context, bucket storage.Bucket, keys Keys, opts ...OpenOption) (*Repository, error) {
 	r := &Repository{bucket: classifiedBucket{bucket}, raw: bucket, keys: keys}
+	for _, o := range opts {
+		o(r)
+	}
 	cfg, err := r.readConfig(ctx)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotExist) {

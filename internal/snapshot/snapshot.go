@@ -41,8 +41,11 @@ type SnapshotOptions struct {
 	ToolVersion string
 	// BusyTimeout bounds waiting for Chroma's writer; default DefaultBusyTimeout.
 	BusyTimeout time.Duration
-	Progress    Progress
-	Logger      *slog.Logger
+	// Time is recorded as the snapshot's time (its id and Created) instead
+	// of the clock, like restic's backup --time; retention goes by it.
+	Time     time.Time
+	Progress Progress
+	Logger   *slog.Logger
 
 	// Test hooks: afterSegments runs between capture steps 2 and 3,
 	// afterFileRead after a segment file's first read, beforeSourceCheck
@@ -113,6 +116,14 @@ func (r *Repository) snapshot(ctx context.Context, opts SnapshotOptions, start t
 	if opts.BlockSize != 0 && opts.BlockSize != cfg.BlockSize {
 		return nil, fmt.Errorf("snapshot: the repository in %s uses block size %d; leave the block size unset (or use a new bucket prefix)", r.bucket, cfg.BlockSize)
 	}
+	// The shared lock keeps prune away from every block this snapshot
+	// finds stored and reuses, until its manifest is written.
+	lk, err := r.lock(ctx, false, "snapshot", log)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot of %s: %w", persist, err)
+	}
+	defer lk.release()
+	ctx = lk.ctx
 	scratchParent := opts.ScratchDir
 	if scratchParent == "" {
 		scratchParent = os.TempDir()
@@ -158,15 +169,21 @@ func (r *Repository) snapshot(ctx context.Context, opts SnapshotOptions, start t
 	if err != nil {
 		return nil, r.snapshotErr(ctx, persist, up, err)
 	}
-	idTime := time.Now().UTC()
-	if len(existing) > 0 && !idTime.Truncate(time.Second).After(existing[0].created) {
-		idTime = existing[0].created.Add(time.Second)
+	idTime := opts.Time.UTC()
+	if opts.Time.IsZero() {
+		idTime = time.Now().UTC()
+		if len(existing) > 0 && !idTime.Truncate(time.Second).After(existing[0].created) {
+			idTime = existing[0].created.Add(time.Second)
+		}
 	}
 	m, err := r.buildManifest(cfg, persist, opts, run, up, start, idTime)
 	if err != nil {
 		return nil, err
 	}
 	progress.phase(PhaseManifest)
+	if err := lk.verify(ctx); err != nil {
+		return nil, fmt.Errorf("snapshot of %s: no snapshot was written: %w", persist, err)
+	}
 	if err := r.writeManifest(ctx, m); err != nil {
 		return nil, err
 	}
@@ -224,6 +241,9 @@ func toolVersion(v string) string {
 
 func (r *Repository) buildManifest(cfg *repoConfig, persist string, opts SnapshotOptions, run *captureRun, up *uploader, start, idTime time.Time) (*Manifest, error) {
 	now := time.Now().UTC()
+	if !opts.Time.IsZero() {
+		now = opts.Time.UTC()
+	}
 	id, err := newSnapshotID(idTime)
 	if err != nil {
 		return nil, err
