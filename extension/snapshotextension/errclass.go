@@ -1,7 +1,6 @@
 package snapshotextension // import "github.com/otelcol-chroma/otelcol-chroma/extension/snapshotextension"
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"net"
@@ -34,32 +33,60 @@ var (
 		`check "bucket::url" (bucket name, prefix, region) and the credentials and their permissions`}
 	classBucketUnreachable = errorClass{"bucket", "cannot reach the bucket",
 		`check "bucket::url" (endpoint) and the network; the next attempt retries by itself`}
+	classSourceCorrupt = errorClass{"source_corrupt", "chroma.sqlite3 failed its integrity check",
+		`the snapshot was stored but is marked damaged; stop writes, keep the persist directory as it is, and follow the README's restore runbook for a snapshot marked SOURCE DAMAGED`}
 	classSource = errorClass{"source", "cannot read the persist directory",
 		`check "persist_directory" (Chroma's persist directory, holding chroma.sqlite3, mounted and readable) and that "scratch_directory" has room for one copy of chroma.sqlite3`}
 	classOther = errorClass{"other", "unexpected error",
 		`"otelcol-chroma snapshot now --config <this config>" reproduces it`}
 )
 
-// classify returns the class of a step's error. timedOut says the step's
-// own deadline passed; shutdown that the collector is stopping.
+// classify returns the class of a step's error: the engine's error class
+// (snapshot.ErrorClass, the one recorded in the bucket's status record) with
+// what to do about it. timedOut says the step's own deadline passed;
+// shutdown that the collector is stopping. Errors from before the engine
+// ran (opening the bucket) are classified by their kind.
 func classify(err error, timedOut, shutdown bool) errorClass {
 	switch {
 	case shutdown:
 		return classCancelled
-	case timedOut || errors.Is(err, context.DeadlineExceeded):
+	case timedOut:
 		return classTimeout
-	case errors.Is(err, snapshot.ErrKeyRequired), errors.Is(err, snapshot.ErrWrongKey):
+	}
+	switch snapshot.ErrorClass(err) {
+	case snapshot.ClassCancelled:
+		return classCancelled
+	case snapshot.ClassTimeout:
+		return classTimeout
+	case snapshot.ClassKey:
 		return classKey
-	case errors.Is(err, snapshot.ErrKeptChanging):
+	case snapshot.ClassKeptChanging:
 		return classKeptChanging
-	case errors.Is(err, snapshot.ErrCorrupt), errors.Is(err, snapshot.ErrMissing):
+	case snapshot.ClassRepository:
 		return classRepository
-	case errors.Is(err, storage.ErrPermanent):
-		return classBucketDenied
-	case errors.Is(err, snapshot.ErrNotChroma), errors.As(err, new(*fs.PathError)):
+	case snapshot.ClassSourceCorrupt:
+		return classSourceCorrupt
+	case snapshot.ClassSource:
 		return classSource
-	case errors.As(err, new(*url.Error)), errors.As(err, new(*net.OpError)), errors.As(err, new(*net.DNSError)):
-		return classBucketUnreachable
+	case snapshot.ClassBucket:
+		return bucketClass(err)
+	}
+	switch {
+	case errors.Is(err, snapshot.ErrMissing):
+		return classRepository
+	case errors.As(err, new(*fs.PathError)):
+		return classSource
+	case errors.Is(err, storage.ErrPermanent),
+		errors.As(err, new(*url.Error)), errors.As(err, new(*net.OpError)), errors.As(err, new(*net.DNSError)):
+		return bucketClass(err)
 	}
 	return classOther
+}
+
+// bucketClass tells a bucket that refused from one that could not be reached.
+func bucketClass(err error) errorClass {
+	if errors.Is(err, storage.ErrPermanent) {
+		return classBucketDenied
+	}
+	return classBucketUnreachable
 }

@@ -34,6 +34,7 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("write blocks/ab/abcd: %w", refused), false, false, classBucketUnreachable},
 		{fmt.Errorf("x: %w", &fs.PathError{Op: "open", Path: "/data", Err: syscall.ENOENT}), false, false, classSource},
 		{fmt.Errorf("x: %w", snapshot.ErrNotChroma), false, false, classSource},
+		{fmt.Errorf("x: %w", snapshot.ErrSourceCorrupt), false, false, classSourceCorrupt},
 		{errors.New("something else"), false, false, classOther},
 	} {
 		assert.Equal(t, c.want, classify(c.err, c.timedOut, c.shutdown), "%v", c.err)
