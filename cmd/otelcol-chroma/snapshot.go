@@ -152,7 +152,7 @@ func (f *snapshotFlags) settings(ctx context.Context) (snapshotconfig.Settings, 
 		var err error
 		s, _, err = snapshotconfig.FromCollectorConfig(ctx, f.configs, f.providers, f.extension)
 		if err != nil {
-			return s, err
+			return s, usageError{err}
 		}
 	} else if f.extension != "" {
 		return s, usageErrorf("--extension needs --config")

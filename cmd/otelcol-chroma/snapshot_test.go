@@ -174,7 +174,6 @@ extensions:
     instance: from-config
     bucket:
       url: file://${env:TEST_BUCKET_DIR}
-    schedule: "@hourly"
 `), 0o600))
 
 	mustCLI(t, "now", "--config", cfg)
