@@ -17,6 +17,7 @@ import (
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
 // Exit codes of the operator subcommands.
@@ -135,6 +136,11 @@ func snapshotIDArg(_ *cobra.Command, args []string) error {
 	if len(args) > 1 {
 		return usageErrorf("takes one snapshot id (or latest), got %d arguments", len(args))
 	}
+	if len(args) == 1 {
+		if err := snapshot.CheckID(args[0]); err != nil {
+			return usageError{err}
+		}
+	}
 	return nil
 }
 
@@ -181,17 +187,28 @@ func (f *snapshotFlags) settings(ctx context.Context) (snapshotconfig.Settings, 
 	return s, nil
 }
 
-// openRepository opens the bucket and the snapshot repository in it.
-func (f *snapshotFlags) openRepository(ctx context.Context, s *snapshotconfig.Settings, keys snapshot.Keys) (*snapshot.Repository, error) {
+// openBucket opens the configured bucket; a malformed URL is a usage error.
+func openBucket(ctx context.Context, s *snapshotconfig.Settings) (storage.Bucket, error) {
 	bucket, err := s.OpenBucket(ctx)
+	if errors.Is(err, storage.ErrBadURL) {
+		return nil, usageError{err}
+	}
+	return bucket, err
+}
+
+// openRepository opens the bucket and the snapshot repository in it, which
+// the first snapshot creates.
+func (f *snapshotFlags) openRepository(ctx context.Context, s *snapshotconfig.Settings, keys snapshot.Keys) (*snapshot.Repository, error) {
+	bucket, err := openBucket(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	return snapshot.Open(ctx, bucket, keys)
 }
 
-// openForReading resolves the settings and opens the repository with the
-// reader key (or, without one, whatever key is configured).
+// openForReading resolves the settings and opens the existing repository
+// with the reader key (or, without one, whatever key is configured). It
+// creates nothing: a bucket without a repository is an error.
 func (f *snapshotFlags) openForReading(ctx context.Context) (*snapshot.Repository, snapshotconfig.Settings, snapshot.Keys, error) {
 	s, err := f.settings(ctx)
 	if err != nil {
@@ -201,7 +218,11 @@ func (f *snapshotFlags) openForReading(ctx context.Context) (*snapshot.Repositor
 	if err != nil {
 		return nil, s, keys, err
 	}
-	repo, err := f.openRepository(ctx, &s, keys)
+	bucket, err := openBucket(ctx, &s)
+	if err != nil {
+		return nil, s, keys, err
+	}
+	repo, err := snapshot.OpenExisting(ctx, bucket, keys)
 	return repo, s, keys, err
 }
 

@@ -21,7 +21,24 @@ type listEntry struct {
 	Collections *int      `json:"collections,omitempty"`
 	Records     *int64    `json:"records,omitempty"`
 	Instance    string    `json:"instance,omitempty"`
-	Error       string    `json:"error,omitempty"`
+	// Damaged marks a snapshot that must not be trusted; Error says why.
+	Damaged bool   `json:"damaged,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+// errDamagedListed makes `list` exit non-zero when it shows a damaged
+// snapshot, so a script notices without parsing the table.
+func errDamagedListed(entries []listEntry) error {
+	n := 0
+	for _, e := range entries {
+		if e.Damaged {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d snapshots are DAMAGED (see the list): do not restore them; run `snapshot verify ID` on the others and take a new snapshot", n, len(entries))
 }
 
 func newSnapshotListCommand(f *snapshotFlags) *cobra.Command {
@@ -33,7 +50,10 @@ func newSnapshotListCommand(f *snapshotFlags) *cobra.Command {
 the snapshot added to the bucket, collections and records.
 
 In an encrypted bucket the details need the reader key; without it only ids
-and times are shown.`,
+and times are shown.
+
+A snapshot whose manifest cannot be read, authenticated or decoded is listed
+as DAMAGED ("damaged": true and "error" with --json), and list then exits 1.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signalContext(cmd.Context())
@@ -51,10 +71,13 @@ and times are shown.`,
 				entries = append(entries, toListEntry(sum))
 			}
 			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), entries)
+				if err := writeJSON(cmd.OutOrStdout(), entries); err != nil {
+					return err
+				}
+			} else {
+				writeListTable(cmd.OutOrStdout(), entries, repo.Encrypted() && !keys.CanRead())
 			}
-			writeListTable(cmd.OutOrStdout(), entries, repo.Encrypted() && !keys.CanRead())
-			return nil
+			return errDamagedListed(entries)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -64,7 +87,7 @@ and times are shown.`,
 func toListEntry(sum snapshot.Summary) listEntry {
 	e := listEntry{ID: sum.ID, Time: sum.Created}
 	if sum.Err != nil {
-		e.Error = sum.Err.Error()
+		e.Damaged, e.Error = true, sum.Err.Error()
 	}
 	if m := sum.Manifest; m != nil {
 		e.Time = m.Created

@@ -316,7 +316,7 @@ func requireSameTree(t testing.TB, want, got string) {
 
 func newBucket(t testing.TB) *file.Bucket {
 	t.Helper()
-	b, err := file.New(filepath.Join(t.TempDir(), "bucket"))
+	b, err := file.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

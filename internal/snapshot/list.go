@@ -69,7 +69,7 @@ func (r *Repository) List(ctx context.Context) ([]Summary, error) {
 	cfg := r.config()
 	if cfg == nil {
 		if len(objs) > 0 {
-			return nil, fmt.Errorf("%w: %s holds snapshots but no %s; was it deleted?", ErrCorrupt, r.bucket, configKey)
+			return nil, r.configMissingErr()
 		}
 		return out, nil
 	}

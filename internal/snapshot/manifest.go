@@ -149,6 +149,16 @@ func parseSnapshotID(id string) (time.Time, error) {
 	return t, nil
 }
 
+// CheckID reports whether id is a well-formed snapshot id or "latest", so
+// a caller can refuse a mistyped id before touching the bucket.
+func CheckID(id string) error {
+	if id == "latest" {
+		return nil
+	}
+	_, err := parseSnapshotID(id)
+	return err
+}
+
 func manifestKey(id string) string { return snapshotsPrefix + id + manifestSuffix }
 
 // validate checks what restore relies on, so a damaged or hostile manifest

@@ -195,6 +195,9 @@ func (r *Repository) ensureConfig(ctx context.Context, blockSize int) (*repoConf
 	if r.cfg != nil {
 		return r.cfg, nil
 	}
+	if cfg, err := r.configOfExistingData(ctx); cfg != nil || err != nil {
+		return cfg, err
+	}
 	if blockSize == 0 {
 		blockSize = DefaultBlockSize
 	}
@@ -231,11 +234,7 @@ func (r *Repository) ensureConfig(ctx context.Context, blockSize int) (*repoConf
 		return nil, fmt.Errorf("create %s in %s: %w", configKey, r.bucket, err)
 	}
 	if errors.Is(err, storage.ErrExists) {
-		cfg, err = r.readConfig(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.checkKeys(cfg); err != nil {
+		if cfg, err = r.readCheckedConfig(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -243,11 +242,23 @@ func (r *Repository) ensureConfig(ctx context.Context, blockSize int) (*repoConf
 	return cfg, nil
 }
 
+// readCheckedConfig reads config.json and checks the keys against it.
+func (r *Repository) readCheckedConfig(ctx context.Context) (*repoConfig, error) {
+	cfg, err := r.readConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.checkKeys(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
 // requireConfig returns the config of an existing repository.
 func (r *Repository) requireConfig() (*repoConfig, error) {
 	cfg := r.config()
 	if cfg == nil {
-		return nil, fmt.Errorf("%w: %s has no %s; take a snapshot first, or check the bucket and prefix", ErrNoRepository, r.bucket, configKey)
+		return nil, r.noRepositoryErr()
 	}
 	return cfg, nil
 }
@@ -270,6 +281,10 @@ func (r *Repository) requireReader(what string) (*repoConfig, error) {
 // storageHint adds what to do to a bucket error.
 func storageHint(err error) string {
 	switch {
+	case errors.Is(err, storage.ErrNoSpace):
+		return " (the bucket's storage is full: free space or grow the volume or quota, then retry; nothing is wrong with the credentials)"
+	case errors.Is(err, storage.ErrNoBucket):
+		return "" // the error says what is missing and what to check
 	case errors.Is(err, storage.ErrPermanent):
 		return " (check the bucket's credentials, name and permissions)"
 	case errors.Is(err, storage.ErrNotExist):
