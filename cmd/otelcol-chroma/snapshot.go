@@ -97,7 +97,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line.`,
 		Args:          noArgs,
 
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageErrorf("missing subcommand: one of now, list, status, verify, restore, keygen")
+			return usageErrorf("missing subcommand: one of now, list, status, verify, restore, keygen, repair-config")
 		},
 	}
 	pf := cmd.PersistentFlags()
@@ -120,6 +120,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line.`,
 		newSnapshotVerifyCommand(f),
 		newSnapshotRestoreCommand(f),
 		newSnapshotKeygenCommand(),
+		newSnapshotRepairConfigCommand(f),
 	)
 	return cmd
 }

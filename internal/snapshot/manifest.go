@@ -287,6 +287,12 @@ func openManifest(obj []byte, k Keys, encrypted bool) (*Manifest, error) {
 
 // readManifest reads, authenticates, decodes and validates one manifest.
 func (r *Repository) readManifest(ctx context.Context, cfg *repoConfig, id string) (*Manifest, error) {
+	return r.readManifestAs(ctx, id, cfg.Encrypted, cfg.RepositoryID)
+}
+
+// readManifestAs is readManifest for a repository that is encrypted or not
+// and has the id repoID ("": any, when config.json is being rebuilt).
+func (r *Repository) readManifestAs(ctx context.Context, id string, encrypted bool, repoID string) (*Manifest, error) {
 	key := manifestKey(id)
 	rc, err := r.bucket.Read(ctx, key)
 	if err != nil {
@@ -300,11 +306,11 @@ func (r *Repository) readManifest(ctx context.Context, cfg *repoConfig, id strin
 	if err != nil {
 		return nil, fmt.Errorf("read manifest %s in %s: %w%s", key, r.bucket, err, storageHint(err))
 	}
-	m, err := openManifest(obj, r.keys, cfg.Encrypted)
+	m, err := openManifest(obj, r.keys, encrypted)
 	if err != nil {
 		return nil, fmt.Errorf("manifest %s in %s: %w", key, r.bucket, err)
 	}
-	if err := m.validate(id, cfg.RepositoryID); err != nil {
+	if err := m.validate(id, repoID); err != nil {
 		return nil, fmt.Errorf("%w: manifest %s in %s: %v", ErrCorrupt, key, r.bucket, err)
 	}
 	return m, nil
