@@ -163,6 +163,8 @@ func TestSnapshotWrongCommandLineExits2(t *testing.T) {
 func TestSnapshotFullBucketAdvisesSpace(t *testing.T) {
 	bin := binary(t)
 	persist := chromatest.CopyDemo(t)
+	// 4 MiB that do not compress: the snapshot cannot fit in 1 MiB.
+	newSegmentPadding(t, persist, 2<<20, 2<<20).fill(t, 1)
 	check := func(t *testing.T, res cliResult) {
 		t.Helper()
 		requireFailure(t, res, exitFailed, "no snapshot was written", "full", "free space")
@@ -172,12 +174,12 @@ func TestSnapshotFullBucketAdvisesSpace(t *testing.T) {
 	}
 	t.Run("folder", func(t *testing.T) {
 		root := t.TempDir()
-		testutil.MountTmpfs(t, root, "256k", "fill a bucket") // the demo adds ~900 KiB
+		testutil.MountTmpfs(t, root, 1)
 		check(t, runCLI(t, bin, cliEnv(t), "snapshot", "now", "--bucket", "file://"+root, "--persist-directory", persist))
 	})
 	t.Run("s3", func(t *testing.T) {
 		gw := versitygw.Start(t)
-		testutil.MountTmpfs(t, filepath.Join(gw.DataDir, gw.Bucket), "256k", "fill the store")
+		testutil.MountTmpfs(t, filepath.Join(gw.DataDir, gw.Bucket), 1)
 		t.Cleanup(gw.Stop) // runs before the unmount
 		check(t, runCLI(t, bin, s3Env(t, gw), "snapshot", "now", "--bucket", gw.URLWithPrefix("prod"), "--persist-directory", persist))
 	})

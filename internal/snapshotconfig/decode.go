@@ -46,6 +46,9 @@ func (s *Settings) Unmarshal(conf *confmap.Conf) error {
 // the keys allowed at that level.
 func unknownKey(t reflect.Type, path []string) (bad string, allowed []string) {
 	for i, seg := range path {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
 		if t.Kind() != reflect.Struct {
 			return "", nil // a value, not a block: mapstructure checks its type
 		}

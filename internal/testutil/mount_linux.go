@@ -1,25 +1,34 @@
+//go:build linux
+
 package testutil
 
 import (
 	"errors"
-	"syscall"
+	"fmt"
+	"os"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
-// MountTmpfs mounts a tmpfs of the given size (mount's syntax: "256k",
-// "2m") on dir for the rest of the test, to give a test a filesystem that
-// fills up. Where mounting is not permitted it skips the test, saying what
-// could not be tested (purpose).
-func MountTmpfs(t testing.TB, dir, size, purpose string) {
+// MountTmpfs mounts a new tmpfs of sizeMiB at dir (created if missing) and
+// unmounts it when the test ends. Where this process may not mount (not
+// root, no CAP_SYS_ADMIN, a restricted container) the test is skipped with
+// the reason.
+func MountTmpfs(t testing.TB, dir string, sizeMiB int) {
 	t.Helper()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		if errors.Is(err, syscall.EPERM) {
-			t.Skipf("mounting a %s tmpfs is not permitted here (%v): cannot %s", size, err, purpose)
-		}
-		t.Fatalf("mount tmpfs on %s: %v", dir, err)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%dm,mode=0755", sizeMiB))
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		t.Skipf("mounting a tmpfs at %s is not permitted here (%v): run as root to test restores into a mount point", dir, err)
+	}
+	if err != nil {
+		t.Fatalf("mount a tmpfs at %s: %v", dir, err)
 	}
 	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
+		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
 			t.Errorf("unmount %s: %v", dir, err)
 		}
 	})

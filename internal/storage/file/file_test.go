@@ -80,12 +80,12 @@ func TestMissingFolderIsNeverCreated(t *testing.T) {
 // than credentials.
 func TestFullFilesystemIsNoSpace(t *testing.T) {
 	mnt := t.TempDir()
-	testutil.MountTmpfs(t, mnt, "256k", "fill a bucket folder")
+	testutil.MountTmpfs(t, mnt, 1)
 	b, err := file.New(mnt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := bytes.Repeat([]byte{1}, 1<<20)
+	data := bytes.Repeat([]byte{1}, 2<<20)
 	err = b.Write(t.Context(), "blocks/aa/big", bytes.NewReader(data), int64(len(data)))
 	if !errors.Is(err, storage.ErrNoSpace) || !errors.Is(err, storage.ErrPermanent) {
 		t.Fatalf("Write into a full filesystem: %v, want ErrNoSpace (permanent)", err)

@@ -151,10 +151,10 @@ func TestMissingBucket(t *testing.T) {
 func TestFullStoreIsNoSpace(t *testing.T) {
 	gw := versitygw.Start(t)
 	dir := filepath.Join(gw.DataDir, gw.Bucket)
-	testutil.MountTmpfs(t, dir, "256k", "fill the store")
+	testutil.MountTmpfs(t, dir, 1)
 	t.Cleanup(gw.Stop) // runs before the unmount
 	b := newBucket(t, gw, gw.Bucket, "p")
-	data := bytes.Repeat([]byte{1}, 1<<20)
+	data := bytes.Repeat([]byte{1}, 2<<20)
 	err := b.Write(t.Context(), "blocks/aa/big", bytes.NewReader(data), int64(len(data)))
 	if !errors.Is(err, storage.ErrNoSpace) || !errors.Is(err, storage.ErrPermanent) {
 		t.Fatalf("Write into a full store: %v, want ErrNoSpace (permanent)", err)
