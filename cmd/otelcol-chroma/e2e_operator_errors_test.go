@@ -1,12 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
@@ -183,4 +186,54 @@ func TestSnapshotFullBucketAdvisesSpace(t *testing.T) {
 		t.Cleanup(gw.Stop) // runs before the unmount
 		check(t, runCLI(t, bin, s3Env(t, gw), "snapshot", "now", "--bucket", gw.URLWithPrefix("prod"), "--persist-directory", persist))
 	})
+}
+
+// TestSnapshotJunkManifestInTheFuture: a junk object planted as a manifest
+// dated 9999 neither moves the ids of later snapshots (they come from the
+// clock) nor becomes "latest"; list shows it as DAMAGED (exit 1) and status
+// never shows a negative age.
+func TestSnapshotJunkManifestInTheFuture(t *testing.T) {
+	bin := binary(t)
+	env := cliEnv(t)
+	persist := chromatest.CopyDemo(t)
+	root := t.TempDir()
+	bucket := []string{"--bucket", "file://" + root}
+	first := cliSnapshotNow(t, bin, env, append([]string{"--persist-directory", persist}, bucket...)...)
+	junk := "99991231T235959Z-00000000"
+	if err := os.WriteFile(objectPath(root, manifestObjectKey(junk)), []byte("junk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	year := time.Now().UTC().Format("2006")
+	second := cliSnapshotNow(t, bin, env, append([]string{"--persist-directory", persist}, bucket...)...)
+	if !strings.HasPrefix(second, year) || second <= first {
+		t.Fatalf("snapshot id %s after %s: want one from the clock (year %s)", second, first, year)
+	}
+
+	list := cliListDamaged(t, bin, env, bucket...)
+	if len(list) != 3 || list[0].ID != junk || !list[0].Damaged || list[1].ID != second || list[1].Damaged || list[2].ID != first {
+		t.Fatalf("list: %+v, want the junk manifest DAMAGED, then %s and %s", list, second, first)
+	}
+	res := requireCLI(t, bin, env, append([]string{"snapshot", "status"}, bucket...)...)
+	if !strings.Contains(res.stdout, "newest:           "+second) || !strings.Contains(res.stdout, "DAMAGED:") ||
+		regexp.MustCompile(`\(-\d`).MatchString(res.stdout) {
+		t.Errorf("status does not name %s as newest with the damaged one apart:\n%s", second, res)
+	}
+	var st statusReport
+	res = requireCLI(t, bin, env, append([]string{"snapshot", "status", "--json"}, bucket...)...)
+	if err := json.Unmarshal([]byte(res.stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Newest == nil || st.Newest.ID != second || st.NewestAge == nil || *st.NewestAge < 0 || len(st.Damaged) != 1 || st.Damaged[0].ID != junk {
+		t.Errorf("status --json: %s", res.stdout)
+	}
+
+	target := filepath.Join(t.TempDir(), "restored")
+	res = requireCLI(t, bin, env, append([]string{"snapshot", "restore", "latest", "--to", target}, bucket...)...)
+	if !strings.Contains(res.stdout, second) || !strings.Contains(res.stderr, junk) {
+		t.Errorf("restore latest: want %s restored with a warning naming %s:\n%s", second, junk, res)
+	}
+	res = requireCLI(t, bin, env, append([]string{"snapshot", "verify", "latest"}, bucket...)...)
+	if !strings.Contains(res.stdout, second) || !strings.Contains(res.stderr, junk) {
+		t.Errorf("verify latest: want %s verified with a warning naming %s:\n%s", second, junk, res)
+	}
 }

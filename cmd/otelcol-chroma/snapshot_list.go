@@ -15,7 +15,7 @@ import (
 // listEntry is one snapshot in `snapshot list --json`.
 type listEntry struct {
 	ID          string    `json:"id"`
-	Time        time.Time `json:"time"`
+	Time        time.Time `json:"time,omitzero"`
 	Size        *int64    `json:"size_bytes,omitempty"`
 	Added       *int64    `json:"added_bytes,omitempty"`
 	Collections *int      `json:"collections,omitempty"`
@@ -107,16 +107,25 @@ func writeListTable(w io.Writer, entries []listEntry, noReaderKey bool) {
 	fmt.Fprintln(tw, "TIME (UTC)\tID\tSIZE\tADDED\tCOLLECTIONS\tRECORDS\t")
 	for _, e := range entries {
 		if e.Error != "" {
-			fmt.Fprintf(tw, "%s\t%s\tDAMAGED: %s\t\t\t\t\n", e.Time.UTC().Format(time.DateTime), e.ID, e.Error)
+			fmt.Fprintf(tw, "%s\t%s\tDAMAGED: %s\t\t\t\t\n", listTime(e.Time), e.ID, e.Error)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", e.Time.UTC().Format(time.DateTime), e.ID,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", listTime(e.Time), e.ID,
 			optBytes(e.Size), optBytes(e.Added), optInt(e.Collections), optInt(e.Records))
 	}
 	tw.Flush()
 	if noReaderKey {
 		fmt.Fprintln(w, "(encrypted: pass --reader-key to see sizes, collections and records)")
 	}
+}
+
+// listTime shows a snapshot's time; a manifest whose name is not a
+// snapshot id has none.
+func listTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.DateTime)
 }
 
 func optBytes(p *int64) string {
