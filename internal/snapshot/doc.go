@@ -6,12 +6,14 @@
 // The CLI, the collector extension and the receiver all drive the same API:
 //
 //	repo, err := snapshot.Open(ctx, bucket, keys)        // keys: Keys{} when unencrypted
+//	repo, err := snapshot.OpenExisting(ctx, bucket, keys) // for reads: no repository is an error
 //	m, err := repo.Snapshot(ctx, snapshot.SnapshotOptions{PersistDir: dir})
 //	list, err := repo.List(ctx)                           // newest first
 //	m, err := repo.Manifest(ctx, "latest")
 //	res, err := repo.Verify(ctx, id, snapshot.VerifyOptions{ReadData: true})
 //	res, err := repo.Restore(ctx, id, snapshot.RestoreOptions{Target: dir})
 //	st, err := repo.Status(ctx)
+//	res, err := snapshot.RepairConfig(ctx, bucket, writer, reader) // after config.json was lost
 //
 // Encryption: GenerateKeys makes a writer key (age recipient + auth key, for
 // the process that takes snapshots; it cannot decrypt) and a reader key (age

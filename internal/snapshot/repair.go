@@ -97,7 +97,7 @@ func (r *Repository) readAllManifests(ctx context.Context) (*manifestFacts, *Rep
 		return nil, nil, err
 	}
 	if len(objs) == 0 {
-		return nil, nil, fmt.Errorf("%s holds no manifests under %s: there is nothing to rebuild %s from; check the bucket URL and prefix", r.bucket, snapshotsPrefix, configKey)
+		return nil, nil, fmt.Errorf("%s holds no manifests under %s: there is nothing to rebuild %s from; check the bucket URL and prefix. If the snapshots are gone for good, only blocks are left: delete %s (or use a new prefix) to start a new repository", r.bucket, snapshotsPrefix, configKey, blocksPrefix)
 	}
 	res := &RepairResult{Encrypted: r.keys.Encrypted()}
 	facts := &manifestFacts{byGroup: make(map[repoParams][]string)}

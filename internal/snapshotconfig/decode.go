@@ -38,7 +38,30 @@ func (s *Settings) Unmarshal(conf *confmap.Conf) error {
 	}
 	// Strict as well (no WithIgnoreUnused): a backstop for any key the
 	// walk above cannot see, such as an empty map.
-	return conf.Unmarshal(s)
+	if err := conf.Unmarshal(s); err != nil {
+		return err
+	}
+	return s.checkEncryptionBlock(conf)
+}
+
+// checkEncryptionBlock refuses an encryption block that names no key file,
+// or a key file setting that is present but empty: an unset environment
+// variable (${env:WRITER_KEY_FILE}) must not silently mean "no encryption".
+func (s *Settings) checkEncryptionBlock(conf *confmap.Conf) error {
+	var errs []error
+	for key, value := range map[string]string{
+		"encryption::writer_key_file": s.Encryption.WriterKeyFile,
+		"encryption::reader_key_file": s.Encryption.ReaderKeyFile,
+	} {
+		if conf.IsSet(key) && strings.TrimSpace(value) == "" {
+			errs = append(errs, fmt.Errorf("%q is empty (an unset environment variable?): name the key file, or remove the key to store snapshots unencrypted", key))
+		}
+	}
+	if len(errs) == 0 && conf.IsSet("encryption") && s.Encryption == (EncryptionSettings{}) {
+		errs = append(errs, errors.New(`"encryption" names no key file: set writer_key_file (and reader_key_file where you restore), or remove the block to store snapshots unencrypted`))
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errors.Join(errs...)
 }
 
 // unknownKey walks path through t's mapstructure tags. It returns the

@@ -53,6 +53,25 @@ func TestUnknownKeysAreRejected(t *testing.T) {
 	}
 }
 
+// An encryption setting that is present but empty (an unset environment
+// variable) must not silently give unencrypted snapshots.
+func TestEmptyEncryptionIsRejected(t *testing.T) {
+	t.Setenv("UNSET_WRITER_KEY", "")
+	for name, tt := range map[string]struct{ block, want string }{
+		"empty writer key":       {"encryption:\n      writer_key_file: ${env:UNSET_WRITER_KEY}", `"encryption::writer_key_file" is empty`},
+		"empty reader key":       {"encryption:\n      reader_key_file: \"\"", `"encryption::reader_key_file" is empty`},
+		"empty block":            {"encryption: {}", `"encryption" names no key file`},
+		"block without settings": {"encryption:", `"encryption" names no key file`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := decodeYAML(t, "extensions:\n  snapshot:\n    persist_directory: /data\n    "+tt.block+"\n")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("decode: %v, want an error saying %s", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestUnknownKeyIsClassified(t *testing.T) {
 	_, err := decodeYAML(t, "extensions:\n  snapshot/prod:\n    encryption:\n      writer_key: /w.key\n")
 	if !errors.Is(err, ErrUnknownKey) {
