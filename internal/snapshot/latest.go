@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
 // maxOrderWait bounds how long a snapshot waits for the clock to pass the
@@ -35,10 +37,13 @@ func (r *Repository) checkManifest(ctx context.Context, cfg *repoConfig, id stri
 	return nil, nil
 }
 
-// isDamage reports whether err says a manifest is unusable (as opposed to
-// the bucket being unreachable, which must not make "latest" go back).
+// isDamage reports whether err says a manifest is unusable: damaged,
+// gone, or unreadable for good (permission denied on that one object). A
+// transient failure (the bucket unreachable) is not: it must not make
+// "latest" go back to an older snapshot.
 func isDamage(err error) bool {
-	return errors.Is(err, ErrCorrupt) || errors.Is(err, ErrWrongKey) || errors.Is(err, ErrNotFound)
+	return errors.Is(err, ErrCorrupt) || errors.Is(err, ErrWrongKey) || errors.Is(err, ErrNotFound) ||
+		errors.Is(err, storage.ErrPermanent)
 }
 
 // newestIntact returns the index in objs (newest first) of the newest

@@ -2,11 +2,16 @@ package snapshot
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
 const plantedID = "99991231T235959Z-00000000"
@@ -96,5 +101,38 @@ func TestClockBehindNewestSnapshotWarns(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "clock is behind the newest snapshot") || !strings.Contains(logs.String(), ahead) {
 		t.Fatalf("no warning about the clock naming %s:\n%s", ahead, logs.String())
+	}
+}
+
+// deniedBucket refuses to read one key, as a store does for an object the
+// credentials may not read.
+type deniedBucket struct {
+	storage.Bucket
+	key string
+}
+
+func (d deniedBucket) Read(ctx context.Context, key string) (io.ReadCloser, error) {
+	if key == d.key {
+		return nil, fmt.Errorf("read %s: access denied: %w", key, storage.ErrPermanent)
+	}
+	return d.Bucket.Read(ctx, key)
+}
+
+// A manifest this process may not read (permission denied on that one
+// object) is damaged for "latest"; it is listed with its error.
+func TestUnreadableManifestIsSkipped(t *testing.T) {
+	ctx := testContext(t)
+	b := newBucket(t)
+	repo := mustOpen(t, b, Keys{})
+	fx := newFixture(t, fixtureOpts{collections: 1})
+	first := takeSnapshot(t, repo, fx.dir)
+	second := takeSnapshot(t, repo, fx.dir)
+	denied := mustOpen(t, deniedBucket{Bucket: b, key: manifestKey(second.ID)}, Keys{})
+	if m, err := denied.Manifest(ctx, "latest"); err != nil || m.ID != first.ID {
+		t.Fatalf("latest = %v, %v; want %s", m, err, first.ID)
+	}
+	list, err := denied.List(ctx)
+	if err != nil || len(list) != 2 || list[0].ID != second.ID || !errors.Is(list[0].Err, storage.ErrPermanent) {
+		t.Fatalf("list = %+v, %v; want %s listed with its error", list, err, second.ID)
 	}
 }
