@@ -65,7 +65,19 @@ check-generated: generate
 	  git --no-pager diff --stat; exit 1; \
 	fi
 
-tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW)
+tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) restore-by-hand-tools
+
+# The command-line tools of FORMAT.md's "restore by hand", which a test runs
+# (Debian packages; installed only when one is missing).
+RESTORE_BY_HAND_TOOLS := age zstd jq openssl xxd
+
+.PHONY: restore-by-hand-tools
+restore-by-hand-tools:
+	@missing=; for t in $(RESTORE_BY_HAND_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing$$missing for the restore-by-hand test"; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $(RESTORE_BY_HAND_TOOLS); \
+	  fi
 
 $(MDATAGEN): internal/tools/go.mod
 	@mkdir -p $(BIN)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -48,15 +49,25 @@ written, after every block; an interrupted run leaves nothing that lists.`,
 				Logger:      f.logger(cmd.ErrOrStderr()),
 			})
 			progress.Done()
+			if m != nil {
+				// Also when the source was damaged: the snapshot was stored.
+				printSnapshotLine(cmd.OutOrStdout(), m)
+			}
 			if err != nil {
 				return fmt.Errorf("snapshot of %s: %w", s.PersistDirectory, err)
 			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "snapshot %s: %d collections, %d records, %s in %d files; added %s (%d new blocks, %d reused) in %s; writer stall %s\n",
-				m.ID, len(m.Chroma.Collections), m.Records(), humanBytes(m.Stats.LogicalBytes), len(m.Files),
-				humanBytes(m.Stats.AddedBytes), m.Stats.BlocksNew, m.Stats.BlocksReused,
-				m.Timings.Total.Round(time.Millisecond), m.Timings.WriterStall.Round(time.Microsecond))
 			return nil
 		},
 	}
+}
+
+func printSnapshotLine(out io.Writer, m *snapshot.Manifest) {
+	damaged := ""
+	if m.SourceDamaged() {
+		damaged = " [SOURCE DAMAGED: stored as captured, see below]"
+	}
+	fmt.Fprintf(out, "snapshot %s: %d collections, %d records, %s in %d files; added %s (%d new blocks, %d reused) in %s; writer stall %s%s\n",
+		m.ID, len(m.Chroma.Collections), m.Records(), humanBytes(m.Stats.LogicalBytes), len(m.Files),
+		humanBytes(m.Stats.AddedBytes), m.Stats.BlocksNew, m.Stats.BlocksReused,
+		m.Timings.Total.Round(time.Millisecond), m.Timings.WriterStall.Round(time.Microsecond), damaged)
 }

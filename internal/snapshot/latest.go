@@ -66,17 +66,28 @@ func (r *Repository) newestIntact(ctx context.Context, cfg *repoConfig, objs []m
 
 // latestManifest returns the manifest of the newest snapshot whose manifest
 // reads, and why each newer one was skipped: a damaged or planted manifest
-// (say, one dated 9999) never becomes "latest".
+// (say, one dated 9999) never becomes "latest". It refuses when a snapshot
+// the status records name as newer has vanished (see refuseVanished).
 func (r *Repository) latestManifest(ctx context.Context, cfg *repoConfig) (*Manifest, []error, error) {
-	objs, err := r.listManifestObjects(ctx)
+	objs, vanished, err := r.latestListed(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(objs) == 0 {
+		if err := r.refuseVanished(vanished, ""); err != nil {
+			return nil, nil, err
+		}
 		return nil, nil, fmt.Errorf("%w: %s holds no snapshots", ErrNotFound, r.bucket)
 	}
 	i, m, damaged, err := r.newestIntact(ctx, cfg, objs)
 	if err != nil {
+		return nil, damaged, err
+	}
+	newest := ""
+	if i >= 0 {
+		newest = objs[i].id
+	}
+	if err := r.refuseVanished(vanished, newest); err != nil {
 		return nil, damaged, err
 	}
 	if i < 0 {

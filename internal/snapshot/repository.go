@@ -66,7 +66,8 @@ func recipientsCheck(k Keys) string {
 // Repository is a snapshot repository in a bucket: config.json, blocks and
 // manifests under the bucket's prefix. Its methods are safe for concurrent use.
 type Repository struct {
-	bucket storage.Bucket
+	bucket storage.Bucket // raw, with failures marked ErrBucket
+	raw    storage.Bucket
 	keys   Keys
 
 	mu  sync.Mutex
@@ -81,7 +82,7 @@ type Repository struct {
 // unencrypted repository, a wrong auth key, a writer key whose recipients
 // differ from the repository's, or a reader key that cannot decrypt it.
 func Open(ctx context.Context, bucket storage.Bucket, keys Keys) (*Repository, error) {
-	r := &Repository{bucket: bucket, keys: keys}
+	r := &Repository{bucket: classifiedBucket{bucket}, raw: bucket, keys: keys}
 	cfg, err := r.readConfig(ctx)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotExist) {
@@ -97,7 +98,7 @@ func Open(ctx context.Context, bucket storage.Bucket, keys Keys) (*Repository, e
 }
 
 // Bucket returns the bucket the repository lives in.
-func (r *Repository) Bucket() storage.Bucket { return r.bucket }
+func (r *Repository) Bucket() storage.Bucket { return r.raw }
 
 func (r *Repository) config() *repoConfig {
 	r.mu.Lock()
