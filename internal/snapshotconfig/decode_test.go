@@ -118,3 +118,23 @@ func TestCollectorDecodingIsStrict(t *testing.T) {
 		t.Fatalf("Conf.Unmarshal: %v, want the unknown key named", err)
 	}
 }
+
+// A component Config that embeds Settings (squashed) is decoded through the
+// same strict function.
+func TestEmbeddedSettingsDecodeStrictly(t *testing.T) {
+	type componentConfig struct {
+		Settings `mapstructure:",squash"`
+	}
+	conf := confmap.NewFromStringMap(map[string]any{
+		"persist_directory": "/data",
+		"encrypton":         map[string]any{"writer_key_file": "/w.key"},
+	})
+	var cfg componentConfig
+	if err := conf.Unmarshal(&cfg); !errors.Is(err, ErrUnknownKey) || !strings.Contains(err.Error(), `"encrypton"`) {
+		t.Fatalf("Conf.Unmarshal: %v, want the unknown key named", err)
+	}
+	good := confmap.NewFromStringMap(map[string]any{"persist_directory": "/data", "bucket": map[string]any{"url": "file:///b"}})
+	if err := good.Unmarshal(&cfg); err != nil || cfg.PersistDirectory != "/data" || cfg.Bucket.URL != "file:///b" {
+		t.Fatalf("Conf.Unmarshal of known keys: %+v, %v", cfg, err)
+	}
+}
