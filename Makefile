@@ -31,7 +31,7 @@ build:
 ## folder bucket at start and every SNAPSHOT_INTERVAL. Ctrl-C stops it.
 SNAPSHOT_INTERVAL ?= 5m
 run: build
-	@rm -rf .scratch/demo && mkdir -p .scratch/demo
+	@rm -rf .scratch/demo/persist && mkdir -p .scratch/demo/bucket
 	@cp -a testdata/chroma-demo .scratch/demo/persist
 	@echo "otelcol-chroma: probing .scratch/demo/persist every 10s; snapshots into .scratch/demo/bucket at start and every $(SNAPSHOT_INTERVAL)"
 	@echo "  (otelcol-chroma snapshot list --bucket .scratch/demo/bucket); OTLP on 127.0.0.1:4317 (gRPC) and :4318 (HTTP); Ctrl-C stops"

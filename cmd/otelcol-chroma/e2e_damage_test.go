@@ -89,7 +89,7 @@ func TestCLIForgedStatusAndVanishedSnapshot(t *testing.T) {
 	env := cliEnv(t)
 	writer, reader := cliKeys(t, bin, env)
 	demo := chromatest.CopyDemo(t)
-	root := filepath.Join(t.TempDir(), "bucket")
+	root := t.TempDir()
 	bucket := []string{"--bucket", "file://" + root, "--instance", "e2e"}
 	older := cliSnapshotNow(t, bin, env, append([]string{"--persist-directory", demo, "--writer-key", writer}, bucket...)...)
 	newest := cliSnapshotNow(t, bin, env, append([]string{"--persist-directory", demo, "--writer-key", writer}, bucket...)...)

@@ -144,6 +144,19 @@ func cliList(t *testing.T, bin string, env []string, args ...string) []listEntry
 	return entries
 }
 
+// cliListDamaged runs `snapshot list --json` with args on a bucket that
+// holds damaged snapshots: it must exit 1 and still print the list.
+func cliListDamaged(t *testing.T, bin string, env []string, args ...string) []listEntry {
+	t.Helper()
+	res := runCLI(t, bin, env, append([]string{"snapshot", "list", "--json"}, args...)...)
+	requireFailure(t, res, exitFailed, "DAMAGED")
+	var entries []listEntry
+	if err := json.Unmarshal([]byte(res.stdout), &entries); err != nil {
+		t.Fatalf("decode list --json: %v\n%s", err, res)
+	}
+	return entries
+}
+
 // engineRepo opens a repository with the engine, for reading manifests.
 func engineRepo(ctx context.Context, t *testing.T, url string, opts storage.Options, keys snapshot.Keys) *snapshot.Repository {
 	t.Helper()

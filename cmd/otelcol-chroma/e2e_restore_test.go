@@ -33,7 +33,7 @@ func TestRestoreIntoMountPoint(t *testing.T) {
 
 	src := chromatest.CopyDemo(t)
 	pad := newSegmentPadding(t, src, 4<<20, 24<<20)
-	bucket := filepath.Join(t.TempDir(), "bucket")
+	bucket := t.TempDir()
 	flags := []string{"--bucket", "file://" + bucket, "--persist-directory", src, "--scratch-directory", t.TempDir()}
 	pad.fill(t, 1)
 	oldID := cliSnapshotNow(t, bin, env, flags...)

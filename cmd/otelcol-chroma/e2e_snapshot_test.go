@@ -61,7 +61,7 @@ func TestSnapshotConsistencyUnderLoad(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fileBucket := "file://" + filepath.Join(t.TempDir(), "bucket")
+	fileBucket := "file://" + t.TempDir()
 	repos := []struct {
 		name  string
 		flags []string
@@ -192,7 +192,7 @@ func TestSnapshotSurvivesSIGKILL(t *testing.T) {
 	src := chromatest.CopyDemo(t)
 	const padBig, padSmall = 40 << 20, 8 << 20
 	pad := newSegmentPadding(t, src, padSmall, padBig)
-	bucket := filepath.Join(t.TempDir(), "bucket")
+	bucket := t.TempDir()
 	scratch := t.TempDir()
 	flags := []string{"--bucket", "file://" + bucket, "--persist-directory", src, "--scratch-directory", scratch}
 	repo := func() *snapshot.Repository {
@@ -598,7 +598,7 @@ func TestSnapshotCorruptionAndBadInput(t *testing.T) {
 	demo := chromatest.CopyDemo(t)
 
 	// One good repository; each case damages its own copy.
-	golden := filepath.Join(t.TempDir(), "golden")
+	golden := t.TempDir()
 	id := cliSnapshotNow(t, bin, env, "--bucket", "file://"+golden, "--persist-directory", demo)
 	m := engineManifest(ctx, t, engineRepo(ctx, t, "file://"+golden, storage.Options{}, snapshot.Keys{}), id)
 	var dbFile snapshot.File
@@ -669,14 +669,15 @@ func TestSnapshotCorruptionAndBadInput(t *testing.T) {
 		key := manifestObjectKey(id)
 		flipByte(t, objectPath(root, key), -10)
 
-		entries := cliList(t, bin, env, flags...)
+		entries := cliListDamaged(t, bin, env, flags...)
 		if len(entries) != 1 || entries[0].ID != id {
 			t.Fatalf("list shows %+v, want only %s", entries, id)
 		}
-		if e := entries[0]; e.Error == "" || !strings.Contains(e.Error, key) || e.Records != nil {
+		if e := entries[0]; !e.Damaged || !strings.Contains(e.Error, key) || e.Records != nil {
 			t.Errorf("list --json shows the damaged snapshot without an error naming %s: %+v", key, e)
 		}
-		res := requireCLI(t, bin, env, append([]string{"snapshot", "list"}, flags...)...)
+		res := runCLI(t, bin, env, append([]string{"snapshot", "list"}, flags...)...)
+		requireFailure(t, res, exitFailed, "1 of 1 snapshots are DAMAGED")
 		if !strings.Contains(res.stdout, "DAMAGED") {
 			t.Errorf("list does not mark the snapshot as damaged:\n%s", res)
 		}
@@ -697,7 +698,7 @@ func TestSnapshotCorruptionAndBadInput(t *testing.T) {
 		res := runCLI(t, bin, env, "snapshot", "keygen", "--writer-key", writer, "--reader-key", filepath.Join(dir, "new.key"))
 		requireFailure(t, res, exitFailed, "exists")
 
-		bucket := []string{"--bucket", "file://" + filepath.Join(dir, "bucket")}
+		bucket := []string{"--bucket", "file://" + t.TempDir()}
 		encID := cliSnapshotNow(t, bin, env, append([]string{"--persist-directory", demo, "--writer-key", writer}, bucket...)...)
 
 		cases := []struct {
@@ -817,7 +818,7 @@ func TestSnapshotCorruptionAndBadInput(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				root := filepath.Join(t.TempDir(), "bucket")
+				root := t.TempDir()
 				res := runCLI(t, bin, env, "snapshot", "now", "--persist-directory", c.dir, "--bucket", "file://"+root)
 				requireFailure(t, res, exitFailed, append(c.want, c.dir)...)
 				if entries, err := os.ReadDir(filepath.Join(root, "snapshots")); err == nil && len(entries) > 0 {

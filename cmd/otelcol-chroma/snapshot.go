@@ -17,6 +17,7 @@ import (
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
 // Exit codes of the operator subcommands.
@@ -96,7 +97,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line.`,
 		Args:          noArgs,
 
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageErrorf("missing subcommand: one of now, list, status, verify, restore, forget, prune, unlock, keygen")
+			return usageErrorf("missing subcommand: one of now, list, status, verify, restore, forget, prune, unlock, keygen, repair-config")
 		},
 	}
 	pf := cmd.PersistentFlags()
@@ -122,6 +123,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line.`,
 		newSnapshotForgetCommand(f),
 		newSnapshotPruneCommand(f),
 		newSnapshotUnlockCommand(f),
+		newSnapshotRepairConfigCommand(f),
 	)
 	return cmd
 }
@@ -137,6 +139,11 @@ func noArgs(_ *cobra.Command, args []string) error {
 func snapshotIDArg(_ *cobra.Command, args []string) error {
 	if len(args) > 1 {
 		return usageErrorf("takes one snapshot id (or latest), got %d arguments", len(args))
+	}
+	if len(args) == 1 {
+		if err := snapshot.CheckID(args[0]); err != nil {
+			return usageError{err}
+		}
 	}
 	return nil
 }
@@ -155,7 +162,7 @@ func (f *snapshotFlags) settings(ctx context.Context) (snapshotconfig.Settings, 
 		var err error
 		s, _, err = snapshotconfig.FromCollectorConfig(ctx, f.configs, f.providers, f.extension)
 		if err != nil {
-			return s, err
+			return s, usageError{err}
 		}
 	} else if f.extension != "" {
 		return s, usageErrorf("--extension needs --config")
@@ -184,8 +191,23 @@ func (f *snapshotFlags) settings(ctx context.Context) (snapshotconfig.Settings, 
 	return s, nil
 }
 
-// openForReading resolves the settings and opens the repository with the
-// reader key (or, without one, whatever key is configured).
+// openBucket opens the configured bucket; a malformed URL is a usage error.
+func openBucket(ctx context.Context, s *snapshotconfig.Settings) (storage.Bucket, error) {
+	bucket, err := s.OpenBucket(ctx)
+	return bucket, usageIfBadURL(err)
+}
+
+// usageIfBadURL makes a malformed bucket URL a usage error (exit 2).
+func usageIfBadURL(err error) error {
+	if errors.Is(err, storage.ErrBadURL) {
+		return usageError{err}
+	}
+	return err
+}
+
+// openForReading resolves the settings and opens the existing repository
+// with the reader key (or, without one, whatever key is configured). It
+// creates nothing: a bucket without a repository is an error.
 func (f *snapshotFlags) openForReading(ctx context.Context) (*snapshot.Repository, snapshotconfig.Settings, snapshot.Keys, error) {
 	s, err := f.settings(ctx)
 	if err != nil {
@@ -195,8 +217,8 @@ func (f *snapshotFlags) openForReading(ctx context.Context) (*snapshot.Repositor
 	if err != nil {
 		return nil, s, keys, err
 	}
-	repo, err := s.OpenRepository(ctx, keys)
-	return repo, s, keys, err
+	repo, err := s.OpenExistingRepository(ctx, keys)
+	return repo, s, keys, usageIfBadURL(err)
 }
 
 func (f *snapshotFlags) logger(w io.Writer) *slog.Logger {

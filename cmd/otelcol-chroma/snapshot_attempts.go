@@ -71,22 +71,22 @@ func writeAttempts(w io.Writer, attempts []attemptReport, now time.Time) {
 			fmt.Fprintf(w, "last attempt:     UNTRUSTED record %s, not counted: %s\n", a.Key, a.RecordError)
 			continue
 		}
-		ago := now.Sub(a.Finished).Round(time.Second)
+		when := ago(now, a.Finished)
 		unverified := ""
 		if a.Trust == snapshot.TrustUnverified.String() {
 			unverified = " (unverified: give --reader-key or --writer-key to authenticate it)"
 		}
 		if a.Outcome == snapshot.OutcomeSuccess {
-			fmt.Fprintf(w, "last attempt:     %s: succeeded %s ago (snapshot %s)%s\n", a.Instance, ago, a.SnapshotID, unverified)
+			fmt.Fprintf(w, "last attempt:     %s: succeeded %s (snapshot %s)%s\n", a.Instance, when, a.SnapshotID, unverified)
 			continue
 		}
-		fmt.Fprintf(w, "last attempt:     %s: FAILED %s ago (%s), %d consecutive failures", a.Instance, ago, a.ErrorClass, a.ConsecutiveFailures)
+		fmt.Fprintf(w, "last attempt:     %s: FAILED %s (%s), %d consecutive failures", a.Instance, when, a.ErrorClass, a.ConsecutiveFailures)
 		if a.Error != "" {
 			fmt.Fprintf(w, ": %s", a.Error)
 		}
 		fmt.Fprintln(w, unverified)
 		if !a.LastSuccess.IsZero() {
-			fmt.Fprintf(w, "                  last success %s ago\n", now.Sub(a.LastSuccess).Round(time.Second))
+			fmt.Fprintf(w, "                  last success %s\n", ago(now, a.LastSuccess))
 		}
 	}
 }

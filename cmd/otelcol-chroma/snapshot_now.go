@@ -44,7 +44,7 @@ snapshot's id and time, which retention goes by.`,
 			}
 			repo, err := s.OpenRepository(ctx, keys)
 			if err != nil {
-				return err
+				return usageIfBadURL(err)
 			}
 			progress := newProgressPrinter(cmd.ErrOrStderr())
 			opts := s.SnapshotOptions()

@@ -134,7 +134,11 @@ func withJobs(j jobs) option                   { return func(o *options) { o.job
 func withMaintainer(m maintainer) option       { return func(o *options) { o.maintainer = m } }
 func withShutdownGrace(d time.Duration) option { return func(o *options) { o.shutdownGrace = d } }
 
-func testConfig(persist, bucketDir string) *Config {
+// testConfig snapshots persist into a folder bucket at bucketDir, which it
+// creates: a folder bucket must exist.
+func testConfig(t testing.TB, persist, bucketDir string) *Config {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(bucketDir, 0o755))
 	cfg := createDefaultConfig().(*Config)
 	cfg.PersistDirectory = persist
 	cfg.Bucket.URL = (&url.URL{Scheme: "file", Path: bucketDir}).String()
@@ -182,7 +186,7 @@ func (f *fakeMaintainer) counts() (retentions, prunes int) {
 func TestAttemptTakesASnapshotWithTheEngine(t *testing.T) {
 	persist := chromatest.CopyDemo(t)
 	bucketDir := filepath.Join(t.TempDir(), "bucket")
-	cfg := testConfig(persist, bucketDir)
+	cfg := testConfig(t, persist, bucketDir)
 	cfg.OnStart = true
 	ticks := make(chan time.Time)
 	m := &fakeMaintainer{pruned: make(chan struct{}, 1)}
@@ -223,7 +227,7 @@ func TestAttemptTakesASnapshotWithTheEngine(t *testing.T) {
 
 func TestAttemptFailureLogsClassAndWhatToDo(t *testing.T) {
 	notChroma := t.TempDir() // a folder without chroma.sqlite3
-	cfg := testConfig(notChroma, filepath.Join(t.TempDir(), "bucket"))
+	cfg := testConfig(t, notChroma, filepath.Join(t.TempDir(), "bucket"))
 	cfg.OnStart = true
 	m := &fakeMaintainer{pruned: make(chan struct{}, 1)}
 	h := newHarness(t, cfg, withTicks(make(chan time.Time), nil), withMaintainer(m))
@@ -241,7 +245,7 @@ func TestAttemptFailureLogsClassAndWhatToDo(t *testing.T) {
 }
 
 func TestAttemptTimeout(t *testing.T) {
-	cfg := testConfig(chromatest.CopyDemo(t), filepath.Join(t.TempDir(), "bucket"))
+	cfg := testConfig(t, chromatest.CopyDemo(t), filepath.Join(t.TempDir(), "bucket"))
 	cfg.OnStart = true
 	cfg.Timeout = time.Nanosecond
 	h := newHarness(t, cfg, withTicks(make(chan time.Time), nil))
@@ -252,7 +256,7 @@ func TestAttemptTimeout(t *testing.T) {
 }
 
 func TestPruneRunsOnItsOwnTicks(t *testing.T) {
-	cfg := testConfig(chromatest.CopyDemo(t), filepath.Join(t.TempDir(), "bucket"))
+	cfg := testConfig(t, chromatest.CopyDemo(t), filepath.Join(t.TempDir(), "bucket"))
 	pruneTicks := make(chan time.Time)
 	m := &fakeMaintainer{pruned: make(chan struct{}, 1)}
 	h := newHarness(t, cfg, withTicks(make(chan time.Time), pruneTicks), withMaintainer(m))
@@ -265,7 +269,7 @@ func TestPruneRunsOnItsOwnTicks(t *testing.T) {
 }
 
 func TestStartRefusesAMissingWriterKey(t *testing.T) {
-	cfg := testConfig(chromatest.CopyDemo(t), filepath.Join(t.TempDir(), "bucket"))
+	cfg := testConfig(t, chromatest.CopyDemo(t), filepath.Join(t.TempDir(), "bucket"))
 	cfg.Encryption.WriterKeyFile = filepath.Join(t.TempDir(), "writer.key")
 	h := newHarness(t, cfg)
 	err := h.ext.Start(context.Background(), componenttest.NewNopHost())
@@ -274,7 +278,7 @@ func TestStartRefusesAMissingWriterKey(t *testing.T) {
 }
 
 func TestStartRefusesAMalformedBucketURL(t *testing.T) {
-	cfg := testConfig(chromatest.CopyDemo(t), "/unused")
+	cfg := testConfig(t, chromatest.CopyDemo(t), "/unused")
 	cfg.Bucket.URL = "s3:///prefix-without-bucket"
 	h := newHarness(t, cfg)
 	err := h.ext.Start(context.Background(), componenttest.NewNopHost())
@@ -283,7 +287,7 @@ func TestStartRefusesAMalformedBucketURL(t *testing.T) {
 }
 
 func TestSkippedTicksAreCounted(t *testing.T) {
-	cfg := testConfig("/unused", "/unused")
+	cfg := testConfig(t, "/unused", "/unused")
 	cfg.OnStart = true
 	jobs := newFakeJobs()
 	ticks := make(chan time.Time)
@@ -302,7 +306,7 @@ func TestSkippedTicksAreCounted(t *testing.T) {
 }
 
 func TestShutdownIsNotHeldByAStuckAttempt(t *testing.T) {
-	cfg := testConfig("/unused", "/unused")
+	cfg := testConfig(t, "/unused", "/unused")
 	cfg.OnStart = true
 	jobs := newFakeJobs()
 	jobs.ignoreCancel = true // a bucket request that does not honour cancellation
@@ -317,7 +321,7 @@ func TestShutdownIsNotHeldByAStuckAttempt(t *testing.T) {
 }
 
 func TestShutdownCancelsTheRunningAttempt(t *testing.T) {
-	cfg := testConfig("/unused", "/unused")
+	cfg := testConfig(t, "/unused", "/unused")
 	cfg.OnStart = true
 	jobs := newFakeJobs()
 	h := newHarness(t, cfg, withTicks(make(chan time.Time), nil), withJobs(jobs), withShutdownGrace(waitBound))
@@ -334,7 +338,7 @@ func TestEngineLogReachesTheCollectorLog(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, segments)
 	require.NoError(t, os.Symlink("/etc/hostname", filepath.Join(segments[0], "stray-link")))
-	cfg := testConfig(persist, filepath.Join(t.TempDir(), "bucket"))
+	cfg := testConfig(t, persist, filepath.Join(t.TempDir(), "bucket"))
 	cfg.OnStart = true
 	h := newHarness(t, cfg, withTicks(make(chan time.Time), nil))
 	h.start(t)
@@ -351,7 +355,7 @@ func TestEngineLogReachesTheCollectorLog(t *testing.T) {
 
 func TestRetentionAndPruneWithTheEngine(t *testing.T) {
 	bucketDir := filepath.Join(t.TempDir(), "bucket")
-	cfg := testConfig(chromatest.CopyDemo(t), bucketDir)
+	cfg := testConfig(t, chromatest.CopyDemo(t), bucketDir)
 	cfg.OnStart = true
 	cfg.Retention = snapshotconfig.RetentionSettings{KeepLast: 2}
 	ticks, pruneTicks := make(chan time.Time), make(chan time.Time)
@@ -392,7 +396,7 @@ func TestEncryptedWithoutReaderKeyHasNoRetention(t *testing.T) {
 	require.NoError(t, err)
 	keyFile := filepath.Join(t.TempDir(), "writer.key")
 	require.NoError(t, os.WriteFile(keyFile, writer, 0o600))
-	cfg := testConfig(chromatest.CopyDemo(t), filepath.Join(t.TempDir(), "bucket"))
+	cfg := testConfig(t, chromatest.CopyDemo(t), filepath.Join(t.TempDir(), "bucket"))
 	cfg.Encryption.WriterKeyFile = keyFile
 	cfg.OnStart = true
 	h := newHarness(t, cfg, withTicks(make(chan time.Time), nil))

@@ -59,7 +59,7 @@ func ErrorClass(err error) string {
 		return ClassBucket
 	case errors.Is(err, ErrPersistDir), errors.Is(err, ErrNotChroma):
 		return ClassSource
-	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrNoRepository):
+	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrNoRepository), errors.Is(err, ErrConfigMissing):
 		return ClassRepository
 	}
 	return ClassOther

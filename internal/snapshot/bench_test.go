@@ -165,6 +165,9 @@ func benchSnapshot(b *testing.B, repo *Repository, dir string) *Manifest {
 }
 
 func newBucketAt(b *testing.B, dir string) *file.Bucket {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
 	bk, err := file.New(dir)
 	if err != nil {
 		b.Fatal(err)

@@ -6,6 +6,7 @@
 // The CLI, the collector extension and the receiver all drive the same API:
 //
 //	repo, err := snapshot.Open(ctx, bucket, keys)        // keys: Keys{} when unencrypted
+//	repo, err := snapshot.OpenExisting(ctx, bucket, keys) // for reads: no repository is an error
 //	m, err := repo.Snapshot(ctx, snapshot.SnapshotOptions{PersistDir: dir})
 //	list, err := repo.List(ctx)                           // newest first
 //	m, err := repo.Manifest(ctx, "latest")
@@ -13,6 +14,7 @@
 //	res, err := repo.Restore(ctx, id, snapshot.RestoreOptions{Target: dir})
 //	st, err := repo.Status(ctx)
 //	attempts, err := repo.Attempts(ctx)                   // status/attempts/<instance>.json
+//	res, err := snapshot.RepairConfig(ctx, bucket, writer, reader) // after config.json was lost
 //
 // Snapshot checks the captured database (PRAGMA quick_check on the private
 // copy); a damaged one is stored anyway, marked in its manifest, and

@@ -9,8 +9,13 @@ import (
 // Errors callers can test with errors.Is. Returned errors wrap them with
 // the object, file or key concerned and what to do.
 var (
-	// ErrNoRepository: the bucket holds no config.json under its prefix.
-	ErrNoRepository = errors.New("no snapshot repository here")
+	// ErrNoRepository: the bucket holds no config.json under its prefix, or
+	// the bucket itself does not exist.
+	ErrNoRepository = errors.New("no snapshot repository")
+	// ErrConfigMissing: the bucket holds snapshots or blocks but no
+	// config.json. Starting a new repository there would orphan them;
+	// RepairConfig rebuilds it.
+	ErrConfigMissing = errors.New("config.json is missing")
 	// ErrNotFound: no snapshot with the given id.
 	ErrNotFound = errors.New("snapshot not found")
 	// ErrKeyRequired: the repository is encrypted and the operation needs a

@@ -202,7 +202,7 @@ func (r *Repository) deleteBlocks(ctx context.Context, lk *bucketLock, objs []st
 // removeLeftovers deletes what interrupted writes left behind, where the
 // backend keeps such things outside its listing.
 func (r *Repository) removeLeftovers(ctx context.Context, cutoff time.Time, dryRun bool, res *PruneResult) error {
-	c, ok := storage.Unwrap(r.bucket).(leftoverCleaner)
+	c, ok := storage.Unwrap(r.raw).(leftoverCleaner)
 	if !ok {
 		return nil
 	}

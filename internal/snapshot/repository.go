@@ -210,6 +210,9 @@ func (r *Repository) ensureConfig(ctx context.Context, blockSize int) (*repoConf
 	if r.cfg != nil {
 		return r.cfg, nil
 	}
+	if cfg, err := r.configOfExistingData(ctx); cfg != nil || err != nil {
+		return cfg, err
+	}
 	if blockSize == 0 {
 		blockSize = DefaultBlockSize
 	}
@@ -217,40 +220,20 @@ func (r *Repository) ensureConfig(ctx context.Context, blockSize int) (*repoConf
 	if _, err := rand.Read(id); err != nil {
 		return nil, fmt.Errorf("generate repository id: %w", err)
 	}
-	cfg := &repoConfig{
-		Format:       FormatVersion,
-		RepositoryID: hex.EncodeToString(id),
-		Created:      time.Now().UTC().Truncate(time.Second),
-		BlockSize:    blockSize,
-		Encrypted:    r.keys.Encrypted(),
-	}
-	if cfg.Encrypted {
-		if !r.keys.CanWrite() {
-			return nil, fmt.Errorf("%w: creating an encrypted repository needs the writer key, not %s", ErrKeyRequired, r.keys.Source())
-		}
-		cfg.KeyCheck = hex.EncodeToString(mac(r.keys.authKey, macConfig, cfg.canonical()))
-		cfg.RecipientsCheck = recipientsCheck(r.keys)
-		var ct bytes.Buffer
-		if err := ageEncrypt(&ct, r.keys.recipients, []byte(identityCheckMsg+cfg.RepositoryID)); err != nil {
-			return nil, err
-		}
-		cfg.IdentityCheck = base64.StdEncoding.EncodeToString(ct.Bytes())
-	}
-	data, err := json.MarshalIndent(cfg, "", "  ")
+	cfg, err := newRepoConfig(r.keys, hex.EncodeToString(id), time.Now(), blockSize)
 	if err != nil {
 		return nil, err
 	}
-	data = append(data, '\n')
+	data, err := cfg.marshal()
+	if err != nil {
+		return nil, err
+	}
 	err = r.bucket.CreateIfAbsent(ctx, configKey, bytes.NewReader(data), int64(len(data)))
 	if err != nil && !errors.Is(err, storage.ErrExists) {
-		return nil, fmt.Errorf("create %s in %s: %w", configKey, r.bucket, err)
+		return nil, fmt.Errorf("create %s in %s: %w%s", configKey, r.bucket, err, storageHint(err))
 	}
 	if errors.Is(err, storage.ErrExists) {
-		cfg, err = r.readConfig(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.checkKeys(cfg); err != nil {
+		if cfg, err = r.readCheckedConfig(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -258,11 +241,58 @@ func (r *Repository) ensureConfig(ctx context.Context, blockSize int) (*repoConf
 	return cfg, nil
 }
 
+// readCheckedConfig reads config.json and checks the keys against it.
+func (r *Repository) readCheckedConfig(ctx context.Context) (*repoConfig, error) {
+	cfg, err := r.readConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.checkKeys(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// newRepoConfig builds config.json for a repository with the given id,
+// creation time and block size; with an encrypted k it adds the key checks,
+// which need the writer key.
+func newRepoConfig(k Keys, id string, created time.Time, blockSize int) (*repoConfig, error) {
+	cfg := &repoConfig{
+		Format:       FormatVersion,
+		RepositoryID: id,
+		Created:      created.UTC().Truncate(time.Second),
+		BlockSize:    blockSize,
+		Encrypted:    k.Encrypted(),
+	}
+	if !cfg.Encrypted {
+		return cfg, nil
+	}
+	if !k.CanWrite() {
+		return nil, fmt.Errorf("%w: creating an encrypted repository's config.json needs the writer key, not %s", ErrKeyRequired, k.Source())
+	}
+	cfg.KeyCheck = hex.EncodeToString(mac(k.authKey, macConfig, cfg.canonical()))
+	cfg.RecipientsCheck = recipientsCheck(k)
+	var ct bytes.Buffer
+	if err := ageEncrypt(&ct, k.recipients, []byte(identityCheckMsg+cfg.RepositoryID)); err != nil {
+		return nil, err
+	}
+	cfg.IdentityCheck = base64.StdEncoding.EncodeToString(ct.Bytes())
+	return cfg, nil
+}
+
+func (c *repoConfig) marshal() ([]byte, error) {
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
 // requireConfig returns the config of an existing repository.
 func (r *Repository) requireConfig() (*repoConfig, error) {
 	cfg := r.config()
 	if cfg == nil {
-		return nil, fmt.Errorf("%w: %s has no %s; take a snapshot first, or check the bucket and prefix", ErrNoRepository, r.bucket, configKey)
+		return nil, r.noRepositoryErr()
 	}
 	return cfg, nil
 }
@@ -285,6 +315,10 @@ func (r *Repository) requireReader(what string) (*repoConfig, error) {
 // storageHint adds what to do to a bucket error.
 func storageHint(err error) string {
 	switch {
+	case errors.Is(err, storage.ErrNoSpace):
+		return " (the bucket's storage is full: free space or grow the volume or quota, then retry; nothing is wrong with the credentials)"
+	case errors.Is(err, storage.ErrNoBucket):
+		return "" // the error says what is missing and what to check
 	case errors.Is(err, storage.ErrPermanent):
 		return " (check the bucket's credentials, name and permissions)"
 	case errors.Is(err, storage.ErrNotExist):

@@ -97,7 +97,10 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	if err != nil {
 		return nil, err
 	}
-	m, err := r.loadManifest(ctx, cfg, "restore", id)
+	m, skipped, err := r.loadManifest(ctx, cfg, "restore", id)
+	for _, s := range skipped {
+		log.Warn("restoring an older snapshot: a newer one is damaged", "error", s)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -163,7 +163,7 @@ func TestKillSwapHelperProcess(t *testing.T) {
 func TestRestoreIntoMountPointKilledMidSwap(t *testing.T) {
 	ctx := testContext(t)
 	fx := newFixture(t, fixtureOpts{collections: 2})
-	bucketDir := filepath.Join(t.TempDir(), "bucket")
+	bucketDir := t.TempDir()
 	b, err := file.New(bucketDir)
 	if err != nil {
 		t.Fatal(err)

@@ -162,19 +162,9 @@ func (r *Repository) snapshot(ctx context.Context, opts SnapshotOptions, start t
 		return nil, r.snapshotErr(ctx, persist, up, err)
 	}
 
-	// Ids sort by time at second precision: a snapshot taken in the same
-	// second as the newest one takes the next second, so "latest" is
-	// always the last one written.
-	existing, err := r.listManifestObjects(ctx)
+	idTime, err := r.snapshotIDTime(ctx, cfg, opts.Time, log)
 	if err != nil {
 		return nil, r.snapshotErr(ctx, persist, up, err)
-	}
-	idTime := opts.Time.UTC()
-	if opts.Time.IsZero() {
-		idTime = time.Now().UTC()
-		if len(existing) > 0 && !idTime.Truncate(time.Second).After(existing[0].created) {
-			idTime = existing[0].created.Add(time.Second)
-		}
 	}
 	m, err := r.buildManifest(cfg, persist, opts, run, up, start, idTime)
 	if err != nil {

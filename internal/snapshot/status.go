@@ -38,9 +38,12 @@ type Status struct {
 	Encrypted    bool
 	RepositoryID string
 	BlockSize    int
-	// Snapshots counts manifests; Newest is the newest one, nil if none.
-	Snapshots int
-	Newest    *Summary
+	// Snapshots counts manifests; Newest is the newest one whose manifest
+	// checks out as far as the keys allow (nil if none), and DamagedNewer
+	// the newer ones passed over, each with Err set.
+	Snapshots    int
+	Newest       *Summary
+	DamagedNewer []Summary
 	// BlockObjects and BlockBytes cover blocks/ (including blocks no snapshot
 	// references yet); SnapshotBytes covers snapshots/.
 	BlockObjects  int64
@@ -103,12 +106,8 @@ func (r *Repository) Status(ctx context.Context) (*Status, error) {
 	for _, o := range objs {
 		st.SnapshotBytes += o.size
 	}
-	if len(objs) > 0 {
-		o := objs[0]
-		st.Newest = &Summary{ID: o.id, Created: o.created, ManifestSize: o.size}
-		if cfg != nil && (!cfg.Encrypted || r.keys.CanRead()) {
-			st.Newest.Manifest, st.Newest.Err = r.readManifest(ctx, cfg, o.id)
-		}
+	if err := r.statusNewest(ctx, cfg, objs, st); err != nil {
+		return nil, err
 	}
 	for info, err := range r.bucket.List(ctx, blocksPrefix) {
 		if err != nil {

@@ -74,28 +74,35 @@ func (rec *AttemptRecord) snapshotIDs() []string {
 	return ids
 }
 
-// latestListed lists the snapshots for "latest" and refuses when a
-// recorded snapshot newer than the newest listed one is missing: "latest"
-// would then silently roll back to an older snapshot.
-func (r *Repository) latestListed(ctx context.Context) ([]manifestObject, error) {
+// latestListed lists the snapshots for "latest" with the vanished ones:
+// the status records are read before the listing, so a snapshot written
+// meanwhile is listed.
+func (r *Repository) latestListed(ctx context.Context) ([]manifestObject, []Vanished, error) {
 	attempts, err := r.Attempts(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	objs, err := r.listManifestObjects(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	for _, v := range vanishedSnapshots(attempts, objs) {
-		if len(objs) > 0 && v.ID < objs[0].id {
+	return objs, vanishedSnapshots(attempts, objs), nil
+}
+
+// refuseVanished refuses "latest" when a recorded snapshot newer than
+// newest (the one "latest" would pick; "" for none) is missing: "latest"
+// would then silently roll back to an older snapshot.
+func (r *Repository) refuseVanished(vanished []Vanished, newest string) error {
+	for _, v := range vanished {
+		if newest != "" && v.ID < newest {
 			continue
 		}
 		instead := "no snapshot is left"
-		if len(objs) > 0 {
-			instead = "the newest one left is " + objs[0].id
+		if newest != "" {
+			instead = "the newest one left is " + newest
 		}
-		return nil, fmt.Errorf("%w: snapshot %s, recorded by instance %q at %s as its newest, is not in %s; it was deleted outside retention, and %s. Refusing to pick \"latest\": name a snapshot id explicitly if an older one is what you want, and find out who deleted it (bucket access logs, object versioning)",
+		return fmt.Errorf("%w: snapshot %s, recorded by instance %q at %s as its newest, is not in %s; it was deleted outside retention, and %s. Refusing to pick \"latest\": name a snapshot id explicitly if an older one is what you want, and find out who deleted it (bucket access logs, object versioning)",
 			ErrVanished, v.ID, v.Instance, v.Recorded.Format(time.RFC3339), r.bucket, instead)
 	}
-	return objs, nil
+	return nil
 }

@@ -16,6 +16,16 @@ func (s *Settings) OpenRepository(ctx context.Context, keys snapshot.Keys) (*sna
 	return snapshot.Open(ctx, bucket, keys)
 }
 
+// OpenExistingRepository opens the repository for reading: it creates
+// nothing, and a bucket without a repository is an error.
+func (s *Settings) OpenExistingRepository(ctx context.Context, keys snapshot.Keys) (*snapshot.Repository, error) {
+	bucket, err := s.OpenBucket(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return snapshot.OpenExisting(ctx, bucket, keys)
+}
+
 // SnapshotOptions are the engine options these settings determine; the
 // caller adds its version, progress and logger.
 func (s *Settings) SnapshotOptions() snapshot.SnapshotOptions {

@@ -45,7 +45,11 @@ type Bucket struct {
 	root string
 }
 
-// New returns a bucket rooted at dir, creating the folder if needed.
+// New returns a bucket rooted at dir. It never creates dir: a folder that
+// does not exist (a typo, or a volume that is not mounted) is a bucket that
+// does not exist, and every operation on it fails with ErrNoBucket, as an S3
+// bucket that was never created does. Folders below dir are created as
+// objects are written.
 func New(dir string) (*Bucket, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("file bucket: empty folder path")
@@ -54,17 +58,45 @@ func New(dir string) (*Bucket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("file bucket %s: %w", dir, err)
 	}
-	if err := os.MkdirAll(abs, dirPerm); err != nil {
-		return nil, fmt.Errorf("file bucket %s: create folder: %w", abs, permanentIfDenied(err))
-	}
 	info, err := os.Stat(abs)
-	if err != nil {
+	switch {
+	case isNotExist(err):
+		// Reported by the first operation, like a missing S3 bucket.
+	case err != nil:
 		return nil, fmt.Errorf("file bucket %s: %w", abs, permanentIfDenied(err))
-	}
-	if !info.IsDir() {
+	case !info.IsDir():
 		return nil, fmt.Errorf("file bucket %s: not a folder: %w", abs, base.ErrPermanent)
 	}
 	return &Bucket{root: abs}, nil
+}
+
+// checkRoot returns an ErrNoBucket error when the root folder is missing.
+func (b *Bucket) checkRoot() error {
+	_, err := os.Stat(b.root)
+	if isNotExist(err) {
+		return fmt.Errorf("folder %s does not exist: create it first, or check the path and that its volume is mounted: %w: %w", b.root, base.ErrNoBucket, base.ErrPermanent)
+	}
+	return nil
+}
+
+// mkdirBelowRoot creates dir and the folders between it and the root, but
+// never the root itself.
+func (b *Bucket) mkdirBelowRoot(dir string) error {
+	if err := b.checkRoot(); err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(b.root, dir)
+	if err != nil || rel == "." {
+		return err
+	}
+	p := b.root
+	for seg := range strings.SplitSeq(rel, string(filepath.Separator)) {
+		p = filepath.Join(p, seg)
+		if err := os.Mkdir(p, dirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Root returns the absolute folder the bucket stores objects in.
@@ -191,7 +223,7 @@ func (b *Bucket) writeTemp(ctx context.Context, key, p string, r io.Reader, size
 	// A concurrent Delete may remove the (then empty) folder between MkdirAll
 	// and CreateTemp; try again a few times rather than fail the write.
 	for attempt := 0; ; attempt++ {
-		err := os.MkdirAll(dir, dirPerm)
+		err := b.mkdirBelowRoot(dir)
 		if err == nil {
 			f, err = os.CreateTemp(dir, tempPrefix+"*")
 			if err == nil {
@@ -282,6 +314,10 @@ func (b *Bucket) List(ctx context.Context, prefix string) iter.Seq2[base.ObjectI
 			yield(base.ObjectInfo{}, fmt.Errorf("%w: %w", err, base.ErrPermanent))
 			return
 		}
+		if err := b.checkRoot(); err != nil {
+			yield(base.ObjectInfo{}, fmt.Errorf("list %s in %s: %w", prefix, b, err))
+			return
+		}
 		dirKey, partial := "", prefix
 		if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
 			dirKey, partial = prefix[:i+1], prefix[i+1:]
@@ -358,6 +394,9 @@ func (b *Bucket) walk(ctx context.Context, dirKey, partial string, yield func(ba
 
 func (b *Bucket) opError(op, key string, err error) error {
 	if isNotExist(err) {
+		if rootErr := b.checkRoot(); rootErr != nil {
+			return fmt.Errorf("%s %s in %s: %w", op, key, b, rootErr)
+		}
 		return fmt.Errorf("%s %s in %s: %w", op, key, b, base.ErrNotExist)
 	}
 	return fmt.Errorf("%s %s in %s: %w", op, key, b, permanentIfDenied(err))
@@ -379,10 +418,10 @@ func isNotExist(err error) bool {
 // filesystem, a full disk, a name taken by a folder, or a file in the way.
 func permanentIfDenied(err error) error {
 	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return fmt.Errorf("%w: %w: %w", err, base.ErrNoSpace, base.ErrPermanent)
 	case errors.Is(err, fs.ErrPermission),
 		errors.Is(err, syscall.EROFS),
-		errors.Is(err, syscall.ENOSPC),
-		errors.Is(err, syscall.EDQUOT),
 		errors.Is(err, syscall.EISDIR),
 		errors.Is(err, syscall.ENOTDIR),
 		errors.Is(err, syscall.EEXIST):

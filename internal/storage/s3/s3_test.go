@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/s3"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/storagetest"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/versitygw"
 )
 
@@ -138,6 +140,25 @@ func TestMissingBucket(t *testing.T) {
 	gw := versitygw.Start(t)
 	b := newBucket(t, gw, "no-such-bucket", "")
 	checkPermanent(t, b, "bucket no-such-bucket does not exist")
+	_, err := b.Read(t.Context(), "config.json")
+	if !errors.Is(err, storage.ErrNoBucket) {
+		t.Errorf("Read in a missing bucket: %v, want ErrNoBucket", err)
+	}
+}
+
+// A store whose filesystem is full says so (ErrNoSpace), so callers advise
+// about space, not credentials.
+func TestFullStoreIsNoSpace(t *testing.T) {
+	gw := versitygw.Start(t)
+	dir := filepath.Join(gw.DataDir, gw.Bucket)
+	testutil.MountTmpfs(t, dir, 1)
+	t.Cleanup(gw.Stop) // runs before the unmount
+	b := newBucket(t, gw, gw.Bucket, "p")
+	data := bytes.Repeat([]byte{1}, 2<<20)
+	err := b.Write(t.Context(), "blocks/aa/big", bytes.NewReader(data), int64(len(data)))
+	if !errors.Is(err, storage.ErrNoSpace) || !errors.Is(err, storage.ErrPermanent) {
+		t.Fatalf("Write into a full store: %v, want ErrNoSpace (permanent)", err)
+	}
 }
 
 // checkPermanent runs every operation that reports bucket-level errors and
