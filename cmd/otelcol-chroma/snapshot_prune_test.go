@@ -236,3 +236,27 @@ func TestPruneRacesSnapshots(t *testing.T) {
 		requireCLI(t, bin, env, "snapshot", "verify", e.ID, "--read-data", "--bucket", url)
 	}
 }
+
+// TestSnapshotCLIRetentionWriterKey: the pod that takes encrypted snapshots
+// forgets and prunes with its writer key alone; the reader key then reads
+// every byte of what is left.
+func TestSnapshotCLIRetentionWriterKey(t *testing.T) {
+	dir := t.TempDir()
+	persist := chromatest.CopyDemo(t)
+	pad := newSegmentPadding(t, persist, 1<<20, 1<<20)
+	bucket := "file://" + filepath.Join(dir, "bucket")
+	writer, reader := filepath.Join(dir, "writer.key"), filepath.Join(dir, "reader.key")
+	mustCLI(t, "keygen", "--writer-key", writer, "--reader-key", reader)
+	flags := []string{"--bucket", bucket, "--persist-directory", persist, "--writer-key", writer, "--instance", "pod-0"}
+	for i, tm := range []string{"2026-03-01T10:00:00Z", "2026-03-01T11:00:00Z"} {
+		pad.fill(t, uint64(i))
+		mustCLI(t, append([]string{"now", "--time", tm}, flags...)...)
+	}
+	var rep forgetReport
+	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, append([]string{"forget", "--keep-last", "1", "--json"}, flags...)...)), &rep))
+	require.Len(t, rep.Removed, 1)
+	var pr pruneReport
+	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, append([]string{"prune", "--grace-period", "0", "--json"}, flags...)...)), &pr))
+	assert.Equal(t, 4, pr.BlocksDeleted, "the forgotten snapshot's padding")
+	assert.Contains(t, mustCLI(t, "verify", "--read-data", "--bucket", bucket, "--reader-key", reader), "OK")
+}
