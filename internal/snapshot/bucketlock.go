@@ -143,7 +143,7 @@ func (r *Repository) lock(ctx context.Context, exclusive bool, op string, log *s
 			return l, err
 		}
 		if !opts.Now().Before(deadline) {
-			return nil, fmt.Errorf("%w: %s holds a %s in %s; wait for it to finish, or if that process is gone for good, run `otelcol-chroma snapshot unlock`", ErrLocked, conflict.Hostname, conflict, r.bucket)
+			return nil, fmt.Errorf("%w: %s in %s; wait for it to finish, or if that process is gone for good, run `otelcol-chroma snapshot unlock`", ErrLocked, conflict, r.bucket)
 		}
 		log.Info("waiting for a lock in the bucket", "holder", conflict.String())
 		t := time.NewTimer(lockPoll)
@@ -317,9 +317,7 @@ func (l *bucketLock) refresh() error {
 	if err != nil {
 		return err
 	}
-	l.mu.Lock()
-	oldKey := l.key
-	l.mu.Unlock()
+	oldKey := l.currentKey()
 	if _, err := l.repo.bucket.Stat(ctx, oldKey); err != nil {
 		l.repo.deleteLock(newKey)
 		if errors.Is(err, storage.ErrNotExist) {
@@ -349,15 +347,20 @@ func (l *bucketLock) check() error {
 	return nil
 }
 
+// currentKey is the lock's object key (it changes with each refresh).
+func (l *bucketLock) currentKey() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.key
+}
+
 // verify checks, just before an irreversible step, that the lock is still
 // this process's: fresh enough and still in the bucket.
 func (l *bucketLock) verify(ctx context.Context) error {
 	if err := l.check(); err != nil {
 		return err
 	}
-	l.mu.Lock()
-	key := l.key
-	l.mu.Unlock()
+	key := l.currentKey()
 	if _, err := l.repo.bucket.Stat(ctx, key); err != nil {
 		if errors.Is(err, storage.ErrNotExist) {
 			return fmt.Errorf("%w: %s was removed by another process", ErrLockLost, key)
@@ -371,10 +374,7 @@ func (l *bucketLock) verify(ctx context.Context) error {
 func (l *bucketLock) release() error {
 	l.cancel(errLockReleased)
 	<-l.done
-	l.mu.Lock()
-	key := l.key
-	l.mu.Unlock()
-	return l.repo.deleteLock(key)
+	return l.repo.deleteLock(l.currentKey())
 }
 
 var errLockReleased = errors.New("lock released")

@@ -168,7 +168,7 @@ func TestLockRefreshAndLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := l.info.Key
+	first := l.currentKey()
 	waitFor(t, ctx, "a refresh", func() bool {
 		keys := objectKeys(t, b, locksPrefix)
 		return len(keys) == 1 && keys[0] != first
