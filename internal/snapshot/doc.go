@@ -12,6 +12,15 @@
 //	res, err := repo.Verify(ctx, id, snapshot.VerifyOptions{ReadData: true})
 //	res, err := repo.Restore(ctx, id, snapshot.RestoreOptions{Target: dir})
 //	st, err := repo.Status(ctx)
+//	res, err := repo.Forget(ctx, snapshot.ForgetOptions{Policy: p, Instance: "prod-eu-1"})
+//	res, err := repo.Prune(ctx, snapshot.PruneOptions{})
+//	removed, err := repo.Unlock(ctx, false, logger)             // stale locks only
+//
+// Retention: Policy holds restic's keep rules (Apply decides, newest
+// first); Forget applies it per instance scope and deletes manifests;
+// Prune deletes the blocks no manifest references. Snapshot takes a shared
+// lock in the bucket, Forget and Prune an exclusive one (WithLockOptions
+// tunes expiry, refresh and waiting); stale locks are taken over.
 //
 // Encryption: GenerateKeys makes a writer key (age recipient + auth key, for
 // the process that takes snapshots; it cannot decrypt) and a reader key (age
