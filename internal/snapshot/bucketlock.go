@@ -107,7 +107,7 @@ func staleness(l *LockInfo, self *LockInfo, now time.Time, expiry time.Duration)
 		return fmt.Sprintf("not refreshed for %s (expiry %s)", age.Round(time.Second), expiry)
 	}
 	if l.Hostname == self.Hostname && l.BootID != "" && l.BootID == self.BootID &&
-		l.PIDNamespace == self.PIDNamespace && !processRunning(l.PID, l.ProcessStart) {
+		l.PIDNamespace != "" && l.PIDNamespace == self.PIDNamespace && !processRunning(l.PID, l.ProcessStart) {
 		return fmt.Sprintf("process %d on this machine is gone", l.PID)
 	}
 	return ""
@@ -128,6 +128,9 @@ type bucketLock struct {
 	mu          sync.Mutex
 	key         string
 	lastRefresh time.Time
+	// undeleted holds earlier lock objects a refresh could not delete;
+	// release tries again.
+	undeleted []string
 }
 
 // lock takes a shared or exclusive lock for operation op, waiting up to
@@ -326,9 +329,13 @@ func (l *bucketLock) refresh() error {
 		return err
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.key, l.lastRefresh, l.info.Time, l.info.Key = newKey, now, now, newKey
-	l.mu.Unlock()
-	return l.repo.deleteLock(oldKey)
+	if err := l.repo.deleteLock(oldKey); err != nil {
+		l.undeleted = append(l.undeleted, oldKey)
+		return err
+	}
+	return nil
 }
 
 // check reports ErrLockLost when the lock is gone or was not refreshed for
@@ -374,7 +381,14 @@ func (l *bucketLock) verify(ctx context.Context) error {
 func (l *bucketLock) release() error {
 	l.cancel(errLockReleased)
 	<-l.done
-	return l.repo.deleteLock(l.currentKey())
+	l.mu.Lock()
+	keys := append(l.undeleted, l.key)
+	l.mu.Unlock()
+	var errs []error
+	for _, k := range keys {
+		errs = append(errs, l.repo.deleteLock(k))
+	}
+	return errors.Join(errs...)
 }
 
 var errLockReleased = errors.New("lock released")
