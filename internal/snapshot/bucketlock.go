@@ -3,13 +3,14 @@ package snapshot
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -45,7 +46,8 @@ var ErrLockLost = errors.New("the repository lock was lost")
 type LockOptions struct {
 	Expiry  time.Duration
 	Refresh time.Duration
-	// Wait bounds how long to wait for a conflicting lock to go.
+	// Wait bounds how long to wait for a conflicting lock to go: zero
+	// means DefaultLockWait, a negative value not at all.
 	Wait time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -149,7 +151,9 @@ func (r *Repository) lock(ctx context.Context, exclusive bool, op string, log *s
 			return nil, fmt.Errorf("%w: %s in %s; wait for it to finish, or if that process is gone for good, run `otelcol-chroma snapshot unlock`", ErrLocked, conflict, r.bucket)
 		}
 		log.Info("waiting for a lock in the bucket", "holder", conflict.String())
-		t := time.NewTimer(lockPoll)
+		// Jitter: two processes that saw each other and both backed off
+		// do not retry in step.
+		t := time.NewTimer(lockPoll/2 + rand.N(lockPoll))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -195,7 +199,7 @@ func (r *Repository) tryLock(ctx context.Context, exclusive bool, op string, opt
 
 func newLockKey() (string, error) {
 	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
+	if _, err := crand.Read(b); err != nil {
 		return "", err
 	}
 	return locksPrefix + hex.EncodeToString(b) + lockSuffix, nil
