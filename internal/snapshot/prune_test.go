@@ -1,12 +1,16 @@
 package snapshot
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
 // TestPruneDeletesUnreferenced: after forget, prune deletes exactly the
@@ -157,5 +161,50 @@ func TestPruneWaitsForRunningSnapshot(t *testing.T) {
 	lk.release()
 	if _, err := repo.Prune(ctx, PruneOptions{GracePeriod: -1}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// takeoverBucket removes every lock object at the first block delete, as
+// another process taking the prune's lock over would.
+type takeoverBucket struct {
+	storage.Bucket
+	once sync.Once
+}
+
+func (b *takeoverBucket) Delete(ctx context.Context, key string) error {
+	if strings.HasPrefix(key, blocksPrefix) {
+		b.once.Do(func() {
+			for info, err := range b.Bucket.List(ctx, locksPrefix) {
+				if err == nil {
+					b.Bucket.Delete(ctx, info.Key)
+				}
+			}
+		})
+	}
+	return b.Bucket.Delete(ctx, key)
+}
+
+// TestPruneStopsWhenLockLost: a prune whose lock was taken over stops at
+// its next check, before the next batch of deletes.
+func TestPruneStopsWhenLockLost(t *testing.T) {
+	ctx := testContext(t)
+	fx := newFixture(t, fixtureOpts{collections: 1, records: 10})
+	fb := newBucket(t)
+	takeSnapshot(t, mustOpen(t, fb, Keys{}), fx.dir)
+	rng := newRand()
+	for range 300 {
+		var n Hash
+		for i := range n {
+			n[i] = byte(rng.Uint32())
+		}
+		writeObject(t, fb, blockKey(n), []byte("unreferenced"))
+	}
+	repo := mustOpen(t, &takeoverBucket{Bucket: fb}, Keys{})
+	res, err := repo.Prune(ctx, PruneOptions{GracePeriod: -1})
+	if !errors.Is(err, ErrLockLost) {
+		t.Fatalf("prune after losing its lock: %v (%+v)", err, res)
+	}
+	if res.BlocksDeleted != 256 {
+		t.Fatalf("deleted %d blocks, want one batch of 256", res.BlocksDeleted)
 	}
 }
