@@ -270,3 +270,13 @@ func TestLockReleaseRetriesUndeleted(t *testing.T) {
 		t.Fatalf("locks left after release: %v", keys)
 	}
 }
+
+// removeAllLocks deletes every lock object, as another process taking the
+// locks over (or unlock --force) would.
+func removeAllLocks(ctx context.Context, b storage.Bucket) {
+	for info, err := range b.List(ctx, locksPrefix) {
+		if err == nil {
+			b.Delete(ctx, info.Key)
+		}
+	}
+}

@@ -1,11 +1,16 @@
 package snapshot
 
 import (
+	"context"
 	"errors"
+	"io"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
 // snapshotAt takes a snapshot recorded at tm for instance.
@@ -147,5 +152,37 @@ func TestForgetEncryptedWithWriterKey(t *testing.T) {
 	}
 	if got := listedIDs(t, repo); !slices.Equal(got, []string{ids[4]}) {
 		t.Fatalf("left %v", got)
+	}
+}
+
+// lockThiefBucket removes every lock object when a manifest is first read.
+type lockThiefBucket struct {
+	storage.Bucket
+	once sync.Once
+}
+
+func (b *lockThiefBucket) Read(ctx context.Context, key string) (io.ReadCloser, error) {
+	if strings.HasSuffix(key, manifestSuffix) {
+		b.once.Do(func() { removeAllLocks(ctx, b.Bucket) })
+	}
+	return b.Bucket.Read(ctx, key)
+}
+
+// TestForgetStopsWhenLockLost: forget deletes nothing once its lock is gone.
+func TestForgetStopsWhenLockLost(t *testing.T) {
+	ctx := testContext(t)
+	fx := newFixture(t, fixtureOpts{collections: 1, records: 10})
+	fb := newBucket(t)
+	plain := mustOpen(t, fb, Keys{})
+	tm := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	snapshotAt(t, plain, fx.dir, "a", tm)
+	snapshotAt(t, plain, fx.dir, "a", tm.Add(time.Hour))
+	repo := mustOpen(t, &lockThiefBucket{Bucket: fb}, Keys{})
+	_, err := repo.Forget(ctx, ForgetOptions{Policy: Policy{Last: 1}, Instance: "a"})
+	if !errors.Is(err, ErrLockLost) || !strings.Contains(err.Error(), "nothing was deleted") {
+		t.Fatalf("forget after losing its lock: %v", err)
+	}
+	if ids := listedIDs(t, plain); len(ids) != 2 {
+		t.Fatalf("listed after the failed forget: %v", ids)
 	}
 }

@@ -173,13 +173,7 @@ type takeoverBucket struct {
 
 func (b *takeoverBucket) Delete(ctx context.Context, key string) error {
 	if strings.HasPrefix(key, blocksPrefix) {
-		b.once.Do(func() {
-			for info, err := range b.Bucket.List(ctx, locksPrefix) {
-				if err == nil {
-					b.Bucket.Delete(ctx, info.Key)
-				}
-			}
-		})
+		b.once.Do(func() { removeAllLocks(ctx, b.Bucket) })
 	}
 	return b.Bucket.Delete(ctx, key)
 }
