@@ -18,7 +18,7 @@ VERSITYGW := $(BIN)/versitygw
 TEST_ENV := AWS_EC2_METADATA_DISABLED=true REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
 FUZZTIME ?= 20s
 
-.PHONY: all build run test unit-test fuzz vet check-generated generate tools bench bench-compare clean
+.PHONY: all build run test unit-test fuzz vet check-generated generate tools restic bench bench-compare clean
 
 all: build
 
@@ -69,7 +69,7 @@ check-generated: generate
 	  git --no-pager diff --stat; exit 1; \
 	fi
 
-tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) restore-by-hand-tools
+tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) restore-by-hand-tools restic
 
 # The command-line tools of FORMAT.md's "restore by hand", which a test runs
 # (Debian packages; installed only when one is missing).
@@ -82,6 +82,10 @@ restore-by-hand-tools:
 	    echo "installing$$missing for the restore-by-hand test"; \
 	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $(RESTORE_BY_HAND_TOOLS); \
 	  fi
+
+## restic: the reference the retention tests compare with (Debian package)
+restic:
+	scripts/install-restic.sh
 
 $(MDATAGEN): internal/tools/go.mod
 	@mkdir -p $(BIN)

@@ -57,6 +57,9 @@ func TestSnapshotCLIForget(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, "list", "--json", "--bucket", bucket)), &list))
 	require.Len(t, list, 5, "a dry run removes nothing")
 
+	out = mustCLI(t, "forget", "--keep-daily", "2", "--bucket", bucket)
+	assert.Contains(t, out, "no snapshots in scope")
+	assert.Contains(t, out, "--scope per_instance")
 	out = mustCLI(t, "forget", "--keep-daily", "2", "--bucket", bucket, "--instance", "ci")
 	assert.Contains(t, out, "removed 2 snapshots")
 	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, "list", "--json", "--bucket", bucket)), &list))

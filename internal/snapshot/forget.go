@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -106,22 +107,26 @@ func (r *Repository) decide(ctx context.Context, opts ForgetOptions, res *Forget
 	}
 	groups := map[string][]RetentionItem{}
 	for _, s := range list {
-		switch {
-		case s.Err != nil:
+		if s.Err != nil {
 			res.Skipped = append(res.Skipped, s)
-		case s.Manifest == nil && opts.Scope != ScopeBucket:
-			return fmt.Errorf("%w: forget in scope %s reads each snapshot's instance from its manifest: pass the reader key, or use scope bucket", ErrKeyRequired, opts.Scope)
-		case s.Manifest == nil:
-			groups[""] = append(groups[""], RetentionItem{ID: s.ID, Time: s.Created})
-		default:
-			inst := s.Manifest.Instance
-			if opts.Scope == ScopeBucket {
-				inst = ""
-			} else if opts.Scope == ScopeInstance && inst != opts.Instance {
-				continue
-			}
-			groups[inst] = append(groups[inst], RetentionItem{ID: s.ID, Time: s.Manifest.Created})
+			continue
 		}
+		facts, err := r.factsOf(ctx, s)
+		switch {
+		case err != nil && opts.Scope == ScopeBucket && errors.Is(err, ErrKeyRequired):
+			// The time in the id is enough to decide.
+			groups[""] = append(groups[""], RetentionItem{ID: s.ID, Time: s.Created})
+			continue
+		case err != nil:
+			return fmt.Errorf("forget in scope %s reads each snapshot's instance: %w; or use scope bucket", opts.Scope, err)
+		}
+		inst := facts.instance
+		if opts.Scope == ScopeBucket {
+			inst = ""
+		} else if opts.Scope == ScopeInstance && inst != opts.Instance {
+			continue
+		}
+		groups[inst] = append(groups[inst], RetentionItem{ID: s.ID, Time: facts.created})
 	}
 	names := make([]string, 0, len(groups))
 	for name := range groups {
@@ -152,12 +157,13 @@ func (r *Repository) forgetRemoved(ctx context.Context, res *ForgetResult, log *
 	return nil
 }
 
-// deleteSnapshot removes one snapshot's manifest: the one place where a
-// snapshot stops existing.
+// deleteSnapshot removes one snapshot's manifest, then its index: the one
+// place where a snapshot stops existing.
 func (r *Repository) deleteSnapshot(ctx context.Context, id string) error {
-	key := manifestKey(id)
-	if err := r.bucket.Delete(ctx, key); err != nil {
-		return fmt.Errorf("delete manifest %s in %s: %w%s", key, r.bucket, err, storageHint(err))
+	for _, key := range []string{manifestKey(id), indexKey(id)} {
+		if err := r.bucket.Delete(ctx, key); err != nil {
+			return fmt.Errorf("delete %s in %s: %w%s", key, r.bucket, err, storageHint(err))
+		}
 	}
 	return nil
 }
