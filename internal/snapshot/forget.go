@@ -133,10 +133,32 @@ func (r *Repository) decide(ctx context.Context, opts ForgetOptions, res *Forget
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	recorded, err := r.RecordedSnapshots(ctx)
+	if err != nil {
+		return fmt.Errorf("forget: read the status records: %w", err)
+	}
 	for _, name := range names {
-		res.Groups = append(res.Groups, ForgetGroup{Instance: name, Decisions: opts.Policy.Apply(groups[name])})
+		decisions := keepRecorded(opts.Policy.Apply(groups[name]), recorded)
+		res.Groups = append(res.Groups, ForgetGroup{Instance: name, Decisions: decisions})
 	}
 	return nil
+}
+
+// keepRecorded keeps the snapshots an instance's status record names: its
+// newest attempt's and its last good one's. When the newest snapshot was
+// taken from a damaged database, the policy alone would keep only that one
+// and remove the last good snapshot, and its disappearance would read as a
+// snapshot deleted outside retention.
+func keepRecorded(decisions []Decision, recorded map[string]bool) []Decision {
+	for i := range decisions {
+		if d := &decisions[i]; recorded[d.ID] {
+			if !d.Keep {
+				d.Keep = true
+			}
+			d.Reasons = append(d.Reasons, "named by a status record")
+		}
+	}
+	return decisions
 }
 
 // forgetRemoved deletes the manifests the policy removes, oldest first.

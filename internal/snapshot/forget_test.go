@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
@@ -150,7 +151,8 @@ func TestForgetEncryptedWithWriterKey(t *testing.T) {
 	if _, err := repo.Forget(ctx, ForgetOptions{Policy: Policy{Last: 1}, Scope: ScopeBucket}); err != nil {
 		t.Fatal(err)
 	}
-	if got := listedIDs(t, repo); !slices.Equal(got, []string{ids[4]}) {
+	// b's status record names its newest snapshot: it stays too.
+	if got := listedIDs(t, repo); !slices.Equal(got, []string{ids[4], ids[3]}) {
 		t.Fatalf("left %v", got)
 	}
 }
@@ -184,5 +186,46 @@ func TestForgetStopsWhenLockLost(t *testing.T) {
 	}
 	if ids := listedIDs(t, plain); len(ids) != 2 {
 		t.Fatalf("listed after the failed forget: %v", ids)
+	}
+}
+
+// TestForgetKeepsTheLastGoodSnapshot: when the newest snapshot was taken from
+// a damaged database, forget with keep_last 1 still keeps the last good one,
+// which the instance's status record names, and "latest" reports no
+// vanished snapshot afterwards.
+func TestForgetKeepsTheLastGoodSnapshot(t *testing.T) {
+	ctx := testContext(t)
+	src := chromatest.CopyDemo(t)
+	repo := mustOpen(t, newBucket(t), Keys{})
+	opts := SnapshotOptions{PersistDir: src, ScratchDir: t.TempDir(), Instance: "a"}
+	opts.Time = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	old, err := repo.Snapshot(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Time = opts.Time.Add(time.Hour)
+	good, err := repo.Snapshot(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chromatest.DamageTable(t, src, "embedding_metadata")
+	opts.Time = opts.Time.Add(time.Hour)
+	damaged, err := repo.Snapshot(ctx, opts)
+	if !errors.Is(err, ErrSourceCorrupt) || damaged == nil {
+		t.Fatalf("snapshot of a damaged database: %v", err)
+	}
+	res, err := repo.Forget(ctx, ForgetOptions{Policy: Policy{Last: 1}, Instance: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Removed, []string{old.ID}) {
+		t.Fatalf("forget removed %v; want only %s (the damaged %s and the last good %s stay)", res.Removed, old.ID, damaged.ID, good.ID)
+	}
+	if ids := listedIDs(t, repo); !slices.Equal(ids, []string{damaged.ID, good.ID}) {
+		t.Fatalf("left %v", ids)
+	}
+	st, err := repo.Status(ctx)
+	if err != nil || len(st.Vanished) != 0 {
+		t.Fatalf("status after forget: vanished %v, %v", st.Vanished, err)
 	}
 }
