@@ -341,3 +341,39 @@ type plainExtension struct {
 	component.StartFunc
 	component.ShutdownFunc
 }
+
+// A key that is not the repository's is a bucket problem that names the key.
+func TestBucketWrongKey(t *testing.T) {
+	fx := newBucketFixture(t, "file://"+t.TempDir(), true)
+	fx.snapshot(t, "test-instance")
+	otherWriter, _, err := snapshot.GenerateKeys()
+	require.NoError(t, err)
+	s, _ := newBucketScraper(t, fx.persist, func(c *Config) {
+		c.Bucket = fx.settings(t)
+		c.Encryption.WriterKeyFile = writeKeyFile(t, otherWriter)
+	})
+	md, err := s.scrape(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the key in encryption does not fit the repository")
+	up, _ := gauge(md, "chroma.bucket.up")
+	assert.Equal(t, int64(0), up)
+}
+
+// Snapshots taken under another instance label: the attempt metrics are
+// absent, and one warning names the instances the bucket holds.
+func TestBucketNoRecordForInstance(t *testing.T) {
+	fx := newBucketFixture(t, "file://"+t.TempDir(), false)
+	fx.snapshot(t, "prod-eu-1")
+	s, logs := newBucketScraper(t, fx.persist, func(c *Config) { c.Bucket = fx.settings(t) })
+	for range 2 {
+		md, err := s.scrape(context.Background())
+		require.NoError(t, err)
+		_, ok := gauge(md, "chroma.backup.last_attempt.success")
+		assert.False(t, ok)
+		count, _ := gauge(md, "chroma.backup.count")
+		assert.Equal(t, int64(1), count)
+	}
+	warnings := logs.FilterMessageSnippet(`no attempt record for instance "test-instance"`).All()
+	require.Len(t, warnings, 1, "warned once")
+	assert.Contains(t, warnings[0].Message, "status/attempts/prod-eu-1.json")
+}

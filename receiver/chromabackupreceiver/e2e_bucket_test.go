@@ -65,6 +65,7 @@ func TestBucketMetricsVersitygw(t *testing.T) {
 		if i == 0 {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "cannot read the snapshot bucket")
+			assert.Contains(t, err.Error(), "cannot reach the bucket: check its endpoint and the network")
 		} else {
 			assert.NoError(t, err, "the same problem is reported once")
 		}
