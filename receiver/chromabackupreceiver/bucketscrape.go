@@ -85,7 +85,9 @@ func (s *chromaScraper) recordInventory(ts pcommon.Timestamp, now time.Time, st 
 		return
 	}
 	s.mb.RecordChromaBackupLastSuccessTimeDataPoint(ts, inv.Newest.Created.Unix())
-	s.mb.RecordChromaBackupAgeDataPoint(ts, now.Sub(inv.Newest.Created).Seconds())
+	// Two snapshots within one second get ids a second apart, so the newest
+	// id's time can be ahead of the clock by a second or two.
+	s.mb.RecordChromaBackupAgeDataPoint(ts, max(0, now.Sub(inv.Newest.Created).Seconds()))
 	if f, ok := st.newestFigures(); ok {
 		s.mb.RecordChromaBackupSizeDataPoint(ts, f.logicalBytes)
 		s.mb.RecordChromaBackupAddedSizeDataPoint(ts, f.addedBytes)
@@ -139,7 +141,7 @@ func (s *chromaScraper) recordRestoreTest(ts pcommon.Timestamp, now time.Time, s
 	s.mb.RecordChromaBackupRestoreTestDurationDataPoint(ts, rt.Finished.Sub(rt.Started).Seconds())
 	if !rt.LastSuccess.IsZero() {
 		s.mb.RecordChromaBackupRestoreTestLastSuccessTimeDataPoint(ts, rt.LastSuccess.Unix())
-		s.mb.RecordChromaBackupRestoreTestAgeDataPoint(ts, now.Sub(rt.LastSuccess).Seconds())
+		s.mb.RecordChromaBackupRestoreTestAgeDataPoint(ts, max(0, now.Sub(rt.LastSuccess).Seconds()))
 	}
 }
 
