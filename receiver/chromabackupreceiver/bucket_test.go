@@ -382,3 +382,33 @@ func TestBucketNoRecordForInstance(t *testing.T) {
 	require.Len(t, warnings, 1, "warned once")
 	assert.Contains(t, warnings[0].Message, "status/attempts/prod-eu-1.json")
 }
+
+// A damaged status object in an unencrypted repository (its checksum
+// fails, or it is not JSON at all) is not trusted either.
+func TestCorruptStatusObject(t *testing.T) {
+	for name, damage := range map[string]func([]byte) []byte{
+		"checksum": func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"outcome":"success"`), []byte(`"outcome":"failure"`), 1)
+		},
+		"truncated": func(b []byte) []byte { return b[:len(b)/2] },
+	} {
+		t.Run(name, func(t *testing.T) {
+			fx := newBucketFixture(t, "file://"+t.TempDir(), false)
+			fx.snapshot(t, "test-instance")
+			repo := fx.repo(t, nil)
+			key := snapshot.AttemptKey("test-instance")
+			writeObject(t, repo.Bucket(), key, damage(readObject(t, repo.Bucket(), key)))
+			s, _ := newBucketScraper(t, fx.persist, func(c *Config) { c.Bucket = fx.settings(t) })
+			md, err := s.scrape(context.Background())
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "cannot be trusted")
+			assert.Contains(t, err.Error(), key)
+			up, _ := gauge(md, "chroma.bucket.up")
+			assert.Equal(t, int64(0), up)
+			success, _ := gauge(md, "chroma.backup.last_attempt.success")
+			assert.Equal(t, int64(0), success)
+			count, _ := gauge(md, "chroma.backup.count")
+			assert.Equal(t, int64(1), count, "the listings are still reported")
+		})
+	}
+}

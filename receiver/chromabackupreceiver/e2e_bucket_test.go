@@ -55,7 +55,9 @@ func TestBucketMetricsVersitygw(t *testing.T) {
 
 	srv.Stop()
 	for i := range 2 {
+		counter.requests.Store(0)
 		md, err = s.scrape(ctx)
+		assert.LessOrEqual(t, counter.requests.Load(), int64(3), "a scrape tries a down bucket a few times, spaced, then waits for the next scrape")
 		up, _ := gauge(md, "chroma.bucket.up")
 		assert.Equal(t, int64(0), up)
 		persistUp, _ := gauge(md, "chroma.persist.up")
