@@ -337,6 +337,17 @@ func TestSnapshotExtensionReference(t *testing.T) {
 	err = newScraper(cfg, receivertest.NewNopSettings(metadata.Type)).start(context.Background(), host)
 	require.ErrorContains(t, err, `no extension "snapshot/other" is running`)
 
+	// An extension recording under another instance label: warned at start.
+	mismatched := component.MustNewIDWithName("snapshot", "mismatched")
+	host.exts[mismatched] = fakeSnapshotExtension{settings: snapshotconfig.Settings{Bucket: fx.settings(t), Instance: "prod-eu-1"}}
+	cfg.SnapshotExtension = &mismatched
+	core, logs := observer.New(zap.WarnLevel)
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.Logger = zap.New(core)
+	require.NoError(t, newScraper(cfg, set).start(context.Background(), host))
+	require.Equal(t, 1, logs.FilterMessageSnippet(`snapshot_extension records attempts as instance "prod-eu-1", but this receiver's instance is "test-instance"`).Len())
+
+	cfg.SnapshotExtension = &other
 	host.exts[other] = plainExtension{}
 	err = newScraper(cfg, receivertest.NewNopSettings(metadata.Type)).start(context.Background(), host)
 	require.ErrorContains(t, err, `extension "snapshot/other" is not a snapshot extension`)

@@ -40,7 +40,15 @@ func bucketSettings(cfg *Config, host component.Host) (snapshotconfig.Settings, 
 	if err := s.Bucket.Validate("snapshot_extension " + id.String() + ": bucket"); err != nil {
 		return snapshotconfig.Settings{}, err
 	}
-	return snapshotconfig.Settings{Bucket: s.Bucket, Encryption: s.Encryption}, nil
+	return snapshotconfig.Settings{Bucket: s.Bucket, Encryption: s.Encryption, Instance: s.Instance}, nil
+}
+
+// warnInstanceMismatch warns at start when the snapshot extension records
+// its attempts under another instance label than the receiver reads.
+func (s *chromaScraper) warnInstanceMismatch(settings snapshotconfig.Settings) {
+	if settings.Instance != "" && settings.Instance != s.cfg.Instance {
+		s.logger.Warn(fmt.Sprintf("snapshot_extension records attempts as instance %q, but this receiver's instance is %q: chroma.backup.last_attempt.success and chroma.backup.consecutive_failures follow %q's record; set the same instance in both", settings.Instance, s.cfg.Instance, s.cfg.Instance))
+	}
 }
 
 // scrapeBucket records the bucket metrics and returns a problem as a

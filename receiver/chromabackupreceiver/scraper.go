@@ -72,6 +72,7 @@ func (s *chromaScraper) start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return err
 	}
+	s.warnInstanceMismatch(settings)
 	b, err := settings.Bucket.Open(ctx, storage.Options{Retry: bucketRetryPolicy(), HTTPClient: s.opts.httpClient})
 	if err != nil {
 		return fmt.Errorf("bucket: %w", err)
