@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
-
 	"net/http"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -104,11 +103,7 @@ func (s *chromaScraper) scrape(ctx context.Context) (pmetric.Metrics, error) {
 }
 
 func (s *chromaScraper) recordPersist(now pcommon.Timestamp, r probeResult) {
-	up := int64(0)
-	if r.up() {
-		up = 1
-	}
-	s.mb.RecordChromaPersistUpDataPoint(now, up)
+	s.mb.RecordChromaPersistUpDataPoint(now, boolValue(r.up()))
 	if r.sizeErr == nil {
 		s.mb.RecordChromaPersistSizeDataPoint(now, r.size)
 	}
