@@ -59,6 +59,11 @@ func newExtension(cfg *Config, set extension.Settings, opts ...option) (*snapsho
 	return &snapshotExtension{cfg: cfg, set: set, opts: o, tel: tel}, nil
 }
 
+// SnapshotSettings returns the extension's settings, so that the
+// chromabackup receiver (`snapshot_extension:`) reads the bucket this
+// extension writes, configured once.
+func (e *snapshotExtension) SnapshotSettings() snapshotconfig.Settings { return e.cfg.Settings }
+
 // Start checks the key and the bucket URL (without contacting the bucket),
 // then schedules the attempts. A bucket that cannot be reached does not
 // stop the collector: each attempt fails and logs why until it is back.
