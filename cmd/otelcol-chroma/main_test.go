@@ -74,7 +74,7 @@ func TestRunsEmbeddedDefaultConfig(t *testing.T) {
 	want := chromatest.DemoExpected(t)
 	health := freeAddr(t)
 	otlpHTTP := freeAddr(t)
-	bucket := filepath.Join(t.TempDir(), "bucket")
+	bucket := t.TempDir() // a folder bucket must exist
 
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),

@@ -29,7 +29,7 @@ func TestParseSnapshotTime(t *testing.T) {
 // forgetFixture takes snapshots of the demo recorded at the given times.
 func forgetFixture(t *testing.T, instance string, times ...string) (bucket string, persist string) {
 	persist = chromatest.CopyDemo(t)
-	bucket = "file://" + filepath.Join(t.TempDir(), "bucket")
+	bucket = "file://" + t.TempDir()
 	for _, tm := range times {
 		mustCLI(t, "now", "--bucket", bucket, "--persist-directory", persist, "--instance", instance, "--time", tm)
 	}

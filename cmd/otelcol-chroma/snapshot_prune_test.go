@@ -31,7 +31,7 @@ import (
 func TestSnapshotCLIPrune(t *testing.T) {
 	persist := chromatest.CopyDemo(t)
 	pad := newSegmentPadding(t, persist, 2<<20, 2<<20)
-	bucket := "file://" + filepath.Join(t.TempDir(), "bucket")
+	bucket := "file://" + t.TempDir()
 	flags := []string{"--bucket", bucket, "--persist-directory", persist}
 	pad.fill(t, 1)
 	mustCLI(t, append([]string{"now", "--time", "2026-03-01T10:00:00Z"}, flags...)...)
@@ -244,7 +244,7 @@ func TestSnapshotCLIRetentionWriterKey(t *testing.T) {
 	dir := t.TempDir()
 	persist := chromatest.CopyDemo(t)
 	pad := newSegmentPadding(t, persist, 1<<20, 1<<20)
-	bucket := "file://" + filepath.Join(dir, "bucket")
+	bucket := "file://" + t.TempDir()
 	writer, reader := filepath.Join(dir, "writer.key"), filepath.Join(dir, "reader.key")
 	mustCLI(t, "keygen", "--writer-key", writer, "--reader-key", reader)
 	flags := []string{"--bucket", bucket, "--persist-directory", persist, "--writer-key", writer, "--instance", "pod-0"}

@@ -109,16 +109,11 @@ func (e *snapshotExtension) Start(ctx context.Context, _ component.Host) error {
 }
 
 // maintenance returns the retention and prune hook: the engine's, unless
-// a test set one. In an encrypted bucket both read every manifest, which
-// takes the reader key; without it there is none.
+// a test set one. In an encrypted bucket the writer key is enough: each
+// snapshot's index tells its instance, time and blocks.
 func (e *snapshotExtension) maintenance() (maintainer, error) {
 	if e.opts.maintainer != nil {
 		return e.opts.maintainer, nil
-	}
-	if e.cfg.Encryption.WriterKeyFile != "" && e.cfg.Encryption.ReaderKeyFile == "" {
-		e.set.Logger.Warn(`Retention and prune are off: in an encrypted bucket they read every snapshot's manifest, which takes the reader key. ` +
-			`Set "encryption::reader_key_file", or run "otelcol-chroma snapshot forget" and "snapshot prune" where the reader key is`)
-		return nil, nil
 	}
 	m, err := newEngineMaintenance(&e.cfg.Settings, newEngineLogger(e.set.Logger))
 	if err != nil {

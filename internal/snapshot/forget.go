@@ -151,10 +151,8 @@ func (r *Repository) decide(ctx context.Context, opts ForgetOptions, res *Forget
 // snapshot deleted outside retention.
 func keepRecorded(decisions []Decision, recorded map[string]bool) []Decision {
 	for i := range decisions {
-		if d := &decisions[i]; recorded[d.ID] {
-			if !d.Keep {
-				d.Keep = true
-			}
+		if d := &decisions[i]; recorded[d.ID] && !d.Keep {
+			d.Keep = true
 			d.Reasons = append(d.Reasons, "named by a status record")
 		}
 	}
