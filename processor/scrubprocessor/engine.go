@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -122,8 +121,6 @@ type kindInfo struct {
 
 const (
 	maxDepth       = 32
-	keyCacheLimit  = 8192
-	keyCacheMaxLen = 256
 	hashOutputSize = 8 // bytes of HMAC output kept, as 16 hex characters
 )
 
@@ -269,7 +266,8 @@ type scratch struct {
 	// clean holds short strings of this call in which the detectors found
 	// nothing, so that a value repeated across a batch is scanned once. It
 	// is emptied when the call ends.
-	clean map[string]struct{}
+	clean    map[string]struct{}
+	callKeys callKeys
 }
 
 const (
@@ -287,6 +285,7 @@ func (e *engine) putScratch(st *scratch) {
 func (st *scratch) reset() {
 	clear(st.clean)
 	clear(st.counts)
+	st.callKeys.reset()
 	st.route = ""
 	st.merged = 0
 }
@@ -294,53 +293,6 @@ func (st *scratch) reset() {
 func (st *scratch) count(id ruleID) { st.counts[id]++ }
 
 // ---- keys ----
-
-// keyCache maps keys to decisions. Reads are a lock-free map lookup; writes
-// copy the map, which is fine because distinct keys are few and the cache
-// stops growing at keyCacheLimit.
-type keyCache struct {
-	m  atomic.Pointer[map[string]*decision]
-	mu sync.Mutex
-}
-
-func (c *keyCache) init() {
-	m := map[string]*decision{}
-	c.m.Store(&m)
-}
-
-func (c *keyCache) get(k string) (*decision, bool) {
-	d, ok := (*c.m.Load())[k]
-	return d, ok
-}
-
-func (c *keyCache) put(k string, d *decision) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old := *c.m.Load()
-	if len(old) >= keyCacheLimit {
-		return
-	}
-	if _, ok := old[k]; ok {
-		return
-	}
-	m := make(map[string]*decision, len(old)+1)
-	for kk, dd := range old {
-		m[kk] = dd
-	}
-	m[strings.Clone(k)] = d
-	c.m.Store(&m)
-}
-
-func (e *engine) decide(k string) *decision {
-	if d, ok := e.cache.get(k); ok {
-		return d
-	}
-	d := e.computeDecision(k)
-	if len(k) <= keyCacheMaxLen {
-		e.cache.put(k, d)
-	}
-	return d
-}
 
 func (e *engine) computeDecision(k string) *decision {
 	lk := strings.ToLower(k)
@@ -422,7 +374,7 @@ func (e *engine) scrubMap(m pcommon.Map, st *scratch, depth int) bool {
 	}
 	changed := false
 	m.RemoveIf(func(k string, v pcommon.Value) bool {
-		d := e.decide(k)
+		d := e.decide(k, st)
 		if d.action == aDrop {
 			st.count(d.id)
 			changed = true

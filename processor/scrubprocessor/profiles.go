@@ -29,7 +29,7 @@ func (e *engine) scrubProfiles(pd pprofile.Profiles, st *scratch) {
 	for i := 0; i < attrs.Len(); i++ {
 		kv := attrs.At(i)
 		key := stringAt(strs, kv.KeyStrindex())
-		d := e.decide(key)
+		d := e.decide(key, st)
 		drop := d.action == aDrop
 		if drop {
 			st.count(d.id)
