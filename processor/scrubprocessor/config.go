@@ -93,10 +93,11 @@ type KeyRule struct {
 	Key string `mapstructure:"key"`
 	// Action is keep (the default), raw, drop, mask, hash or url.
 	Action string `mapstructure:"action"`
-	// Values, when set, are the only string values kept; others are masked.
+	// Values, when set, are the only string values kept; others are masked
+	// (hashed under action hash).
 	Values []string `mapstructure:"values"`
 	// Pattern, when set, is a regular expression the whole string value must
-	// match to be kept; others are masked.
+	// match to be kept; others are masked (hashed under action hash).
 	Pattern string `mapstructure:"pattern"`
 }
 
@@ -199,6 +200,12 @@ func (cfg *Config) effective() (*effectivePolicy, error) {
 			ep.keys = append(ep.keys, ruleSource{KeyRule: r, where: fmt.Sprintf("policy %s key %s", policyName, r.Key)})
 		}
 	}
+	for _, r := range base.identity {
+		if !seen[strings.ToLower(r.Key)] {
+			ep.keys = append(ep.keys, ruleSource{KeyRule: r, where: fmt.Sprintf("policy %s identity key %s", policyName, r.Key), identity: true})
+			ep.identity = true
+		}
+	}
 
 	// Detectors: the policy's, then the user's overrides.
 	for k, a := range base.detectors {
@@ -283,13 +290,12 @@ func (cfg *Config) effective() (*effectivePolicy, error) {
 	}
 
 	// The hash key, checked once everything that may hash is known.
-	if users := ep.hashUsers(); len(users) > 0 {
-		switch {
-		case len(cfg.HashKey) == 0:
-			errs = append(errs, fmt.Errorf("hash_key: required because %s uses action hash", users[0]))
-		case len(cfg.HashKey) < minHashKeyLen:
-			errs = append(errs, fmt.Errorf("hash_key: must be at least %d bytes (got %d); generate one with `openssl rand -hex 32`", minHashKeyLen, len(cfg.HashKey)))
-		}
+	users := ep.hashUsers()
+	switch {
+	case len(users) > 0 && len(cfg.HashKey) == 0:
+		errs = append(errs, fmt.Errorf("hash_key: required because %s uses action hash", users[0]))
+	case len(cfg.HashKey) > 0 && len(cfg.HashKey) < minHashKeyLen:
+		errs = append(errs, fmt.Errorf("hash_key: must be at least %d bytes (got %d); generate one with `openssl rand -hex 32`", minHashKeyLen, len(cfg.HashKey)))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -311,8 +317,8 @@ func (r KeyRule) validate(where string) error {
 			return fmt.Errorf("%s.pattern: %w", where, err)
 		}
 	}
-	if (r.Pattern != "" || len(r.Values) > 0) && (r.Action == ActionDrop || r.Action == ActionMask || r.Action == ActionHash || r.Action == ActionRaw) {
-		return fmt.Errorf("%s: values and pattern only apply to actions keep and url", where)
+	if (r.Pattern != "" || len(r.Values) > 0) && (r.Action == ActionDrop || r.Action == ActionMask || r.Action == ActionRaw) {
+		return fmt.Errorf("%s: values and pattern only apply to actions keep, url and hash", where)
 	}
 	return nil
 }
@@ -337,11 +343,13 @@ type effectivePolicy struct {
 	custom          []compiledCustom
 	text            TextConfig
 	urlWithoutRoute string
+	identity        bool // some rule hashes a deployment identity
 }
 
 type ruleSource struct {
 	KeyRule
-	where string
+	where    string
+	identity bool // hashes with hash_key, or a random key when there is none
 }
 
 type compiledCustom struct {
@@ -355,7 +363,7 @@ type compiledCustom struct {
 func (ep *effectivePolicy) hashUsers() []string {
 	var out []string
 	for _, r := range ep.keys {
-		if r.Action == ActionHash {
+		if r.Action == ActionHash && !r.identity {
 			out = append(out, r.where)
 		}
 	}

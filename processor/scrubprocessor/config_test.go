@@ -114,6 +114,7 @@ func TestValidateErrors(t *testing.T) {
 		{"missing hash key", Config{Keys: []KeyRule{{Key: "tenant", Action: "hash"}}}, []string{"hash_key: required because keys[0] (tenant) uses action hash"}},
 		{"missing hash key for detector", Config{Detectors: map[string]string{"email": "hash"}}, []string{"hash_key: required because detectors.email uses action hash"}},
 		{"short hash key", Config{HashKey: "short", Keys: []KeyRule{{Key: "tenant", Action: "hash"}}}, []string{"hash_key: must be at least 32 bytes (got 5)"}},
+		{"short hash key for identities", Config{HashKey: "short"}, []string{"hash_key: must be at least 32 bytes (got 5)"}},
 		{"bad text action", Config{Text: TextConfig{SpanName: "drop"}}, []string{`text.span_name: unknown action "drop"`}},
 		{"bad url fallback", Config{URLWithoutRoute: "keep"}, []string{`url_without_route: unknown value "keep"`}},
 	}

@@ -94,6 +94,12 @@ type keyRule struct {
 
 func (r *keyRule) hasValueRule() bool { return r.values != nil || r.re != nil }
 
+// keepsUnhashed reports whether a hash rule's values or pattern let v
+// through as it is (still scanned unless listed in values).
+func (r *keyRule) keepsUnhashed(v pcommon.Value) bool {
+	return r != nil && r.hasValueRule() && v.Type() == pcommon.ValueTypeStr && r.allows(v.Str())
+}
+
 func (r *keyRule) allows(s string) bool {
 	if r.values != nil {
 		if _, ok := r.values[s]; !ok {
@@ -398,9 +404,11 @@ func (e *engine) scrubValue(v pcommon.Value, d *decision, st *scratch, depth int
 		v.SetStr(e.placeholder)
 		return false, true
 	case aHash:
-		st.count(d.id)
-		v.SetStr(e.hash(v.AsString()))
-		return false, true
+		if !d.rule.keepsUnhashed(v) {
+			st.count(d.id)
+			v.SetStr(e.hash(v.AsString()))
+			return false, true
+		}
 	}
 	switch v.Type() {
 	case pcommon.ValueTypeStr:

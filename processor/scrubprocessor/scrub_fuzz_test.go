@@ -104,7 +104,7 @@ func (v *vendorRunner) check(t *testing.T, g *planter) {
 		}
 	}
 	// What the vendor may see is still there.
-	for _, kept := range []string{`"chroma-fuzz"`, `"tokio-runtime-worker"`, `"http.status_code"`} {
+	for _, kept := range []string{`"chroma"`, `"tokio-runtime-worker"`, `"http.status_code"`} {
 		require.Contains(t, out, kept)
 	}
 }
@@ -348,7 +348,7 @@ func (g *planter) attrs(m pcommon.Map, dropped bool, depth int) {
 func (g *planter) resource(r pcommon.Resource) {
 	g.where = "resource"
 	g.attrs(r.Attributes(), false, 0)
-	r.Attributes().PutStr("service.name", "chroma-fuzz")
+	r.Attributes().PutStr("service.name", "chroma")
 }
 
 func (g *planter) scope(s pcommon.InstrumentationScope) {
