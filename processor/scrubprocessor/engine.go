@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -159,9 +160,10 @@ type engine struct {
 	rules         []ruleInfo
 	ruleIndex     map[ruleInfo]ruleID
 
-	hmacKey  []byte
-	hmacPool sync.Pool
-	scratch  sync.Pool
+	hmacKey    []byte
+	hmacPool   sync.Pool
+	scratch    sync.Pool
+	cumulative *cumulativeState
 }
 
 func newEngine(ep *effectivePolicy) *engine {
@@ -233,6 +235,7 @@ func newEngine(ep *effectivePolicy) *engine {
 	}
 
 	e.cache.init()
+	e.cumulative = newCumulativeState(cumulativeLimit, cumulativeTTL, time.Now)
 	e.hmacPool.New = func() any {
 		return &hmacState{mac: hmac.New(sha256.New, e.hmacKey)}
 	}
@@ -272,8 +275,9 @@ type scratch struct {
 	// clean holds short strings of this call in which the detectors found
 	// nothing, so that a value repeated across a batch is scanned once. It
 	// is emptied when the call ends.
-	clean    map[string]struct{}
-	callKeys callKeys
+	clean      map[string]struct{}
+	callKeys   callKeys
+	cumulative cumulativeCall
 }
 
 const (
@@ -292,6 +296,7 @@ func (st *scratch) reset() {
 	clear(st.clean)
 	clear(st.counts)
 	st.callKeys.reset()
+	st.cumulative.reset()
 	st.route = ""
 	st.merged = 0
 }

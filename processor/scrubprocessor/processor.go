@@ -287,6 +287,7 @@ func (e *engine) scrubBody(v pcommon.Value, st *scratch, depth int) bool {
 // ---- metrics ----
 
 func (e *engine) scrubMetrics(md pmetric.Metrics, st *scratch) {
+	e.cumulative.before(md, &st.cumulative)
 	rms := md.ResourceMetrics()
 	resourceChanged := false
 	for i := 0; i < rms.Len(); i++ {
@@ -314,6 +315,7 @@ func (e *engine) scrubMetrics(md pmetric.Metrics, st *scratch) {
 			for k := 0; k < ms.Len(); k++ {
 				m := ms.At(k)
 				named, pointsChanged := e.scrubMetric(m, st)
+				e.cumulative.scrubbed(rm, sm, m, &st.cumulative)
 				nameChanged = nameChanged || named
 				if pointsChanged {
 					st.merged += int64(st.merge.dedupPoints(m))
@@ -330,6 +332,7 @@ func (e *engine) scrubMetrics(md pmetric.Metrics, st *scratch) {
 	if resourceChanged {
 		st.merged += int64(st.merge.mergeResources(rms))
 	}
+	e.cumulative.after(md, &st.cumulative)
 }
 
 // scrubMetric scrubs one metric and reports whether its name changed and
