@@ -2,6 +2,7 @@ package scrubprocessor
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -196,4 +197,27 @@ func TestCumulativeStateLimit(t *testing.T) {
 		assert.Equal(t, want, dropTenantAndMerge(t, cs, md), "a contributor beyond the limit counts in its own export")
 		assert.Equal(t, 2, cs.parts)
 	}
+}
+
+// Exports of several processes arrive concurrently (-race); the total
+// accounts for each process's latest value.
+func TestMergedCounterConcurrentExports(t *testing.T) {
+	x := newExporter(t, testConfig(t, nil))
+	const procs, exports = 4, 50
+	var wg sync.WaitGroup
+	for p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 1; i <= exports; i++ {
+				md := counterExport(pcommon.Timestamp(i), pmetric.AggregationTemporalityCumulative, true, contribution{"acme", int64(i), 1})
+				md.ResourceMetrics().At(0).Resource().Attributes().PutInt("process.pid", int64(p))
+				require.NoError(t, x.p.ConsumeMetrics(context.Background(), md))
+			}
+		}()
+	}
+	wg.Wait()
+	md := counterExport(exports, pmetric.AggregationTemporalityCumulative, true, contribution{"acme", exports, 1})
+	md.ResourceMetrics().At(0).Resource().Attributes().PutInt("process.pid", 0)
+	assert.Equal(t, int64(procs*exports), onlyPoint(t, x.export(md)).IntValue())
 }
