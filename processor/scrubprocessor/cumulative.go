@@ -2,7 +2,6 @@ package scrubprocessor // import "github.com/otelcol-chroma/otelcol-chroma/proce
 
 import (
 	"hash/maphash"
-	"math"
 	"sync"
 	"time"
 
@@ -10,24 +9,26 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
 
-// Cumulative sums stay monotonic across exports. When scrubbing merges
+// Cumulative series stay monotonic across exports. When scrubbing merges
 // several series (contributors: tenants, collections, processes) into one,
-// a request that lacks one of them would make the merged sum drop, which a
-// backend reads as a counter reset. So the processor remembers, per merged
-// series, the last value of each contributor and emits their total:
+// a request that lacks one of them would make the merged series drop, which
+// a backend reads as a counter reset. So the processor remembers, per
+// merged series, the last point of each contributor and emits their total:
 //
-//   - a contributor absent from a request counts with its last value;
-//   - a contributor whose value falls or whose start time moves (it
-//     restarted) keeps what it had counted: the old value is retired into
+//   - a contributor absent from a request counts with its last point;
+//   - a contributor whose value (a histogram's or summary's count) falls or
+//     whose start time moves restarted: what it had counted is retired into
 //     the merged series, which never drops;
-//   - the merged series keeps the first start time it was seen with.
+//   - the merged series keeps the earliest start time it was seen with.
 //
-// The memory is bounded: a contributor not seen for cumulativeTTL is
-// forgotten (a monotonic one's last value stays retired in its series), and
-// at most cumulativeLimit contributors are remembered; beyond that, new
+// This covers cumulative sums, histograms (count, sum and buckets; series
+// with other bounds are other series) and summaries (count and sum). The
+// memory is bounded: a contributor not seen for cumulativeTTL is forgotten
+// (a monotonic one's count stays retired in its series), and at most
+// cumulativeLimit contributors are remembered; beyond that, new
 // contributors count only in the requests that carry them. Non-monotonic
-// cumulative sums carry absent contributors the same way but have no
-// resets, and a forgotten one stops counting.
+// sums carry absent contributors the same way but have no restarts, and a
+// forgotten one stops counting.
 const (
 	cumulativeTTL   = time.Hour
 	cumulativeLimit = 16384
@@ -44,16 +45,18 @@ type cumulativeState struct {
 	seed      maphash.Seed
 }
 
+// A point's values: a sum's value; a histogram's count, sum and bucket
+// counts; a summary's count and sum. values[0] tells a restart.
 type cumSeries struct {
 	start     pcommon.Timestamp
-	retired   float64 // counted by contributors that restarted or were forgotten
+	retired   []float64 // counted by contributors that restarted or were forgotten
 	parts     map[uint64]*cumPart
 	seen      time.Time
 	monotonic bool
 }
 
 type cumPart struct {
-	value     float64
+	values    []float64
 	start, ts pcommon.Timestamp
 	seen      time.Time
 }
@@ -62,20 +65,23 @@ func newCumulativeState(limit int, ttl time.Duration, now func() time.Time) *cum
 	return &cumulativeState{now: now, ttl: ttl, limit: limit, series: map[uint64]*cumSeries{}, seed: maphash.MakeSeed(), lastSweep: now()}
 }
 
-// observation is one contributor's point in one request.
+// observation is one contributor's point in one request; its values are
+// cumulativeCall.vals[off:off+n].
 type observation struct {
 	key, part uint64 // the merged series; the contributor
-	value     float64
+	off, n    int
 	start, ts pcommon.Timestamp
 	monotonic bool
 }
 
 // cumulativeCall is one request's part of the work, kept in the scratch.
 type cumulativeCall struct {
-	parts []uint64 // contributor of each cumulative sum point, in walk order
+	parts []uint64 // contributor of each cumulative point, in walk order
 	next  int
 	obs   []observation
-	extra map[uint64]float64 // contributors beyond the limit, per series
+	vals  []float64
+	extra map[uint64][]float64 // contributors beyond the limit, per series
+	total []float64
 	buf   []byte
 }
 
@@ -83,49 +89,14 @@ func (cc *cumulativeCall) reset() {
 	cc.parts = cc.parts[:0]
 	cc.next = 0
 	cc.obs = cc.obs[:0]
+	cc.vals = cc.vals[:0]
 	clear(cc.extra)
 }
 
-func isCumulativeSum(m pmetric.Metric) bool {
-	return m.Type() == pmetric.MetricTypeSum && m.Sum().AggregationTemporality() == pmetric.AggregationTemporalityCumulative
-}
-
-type pointFunc func(m pmetric.Metric, dp pmetric.NumberDataPoint, id uint64)
-
-// walkCumulative calls fn for every cumulative sum point of md with the
-// hash of its whole identity: resource, scope, metric and attributes.
-func (cs *cumulativeState) walkCumulative(md pmetric.Metrics, buf *[]byte, fn pointFunc) {
-	for _, rm := range md.ResourceMetrics().All() {
-		for _, sm := range rm.ScopeMetrics().All() {
-			for _, m := range sm.Metrics().All() {
-				cs.eachPoint(rm, sm, m, buf, fn)
-			}
-		}
-	}
-}
-
-// eachPoint calls fn for each point of m, if m is a cumulative sum.
-func (cs *cumulativeState) eachPoint(rm pmetric.ResourceMetrics, sm pmetric.ScopeMetrics, m pmetric.Metric, buf *[]byte, fn pointFunc) {
-	if !isCumulativeSum(m) {
-		return
-	}
-	b := appendString((*buf)[:0], rm.SchemaUrl())
-	b = appendMapSig(b, rm.Resource().Attributes())
-	b = appendString(b, sm.SchemaUrl())
-	b = appendScopeSig(b, sm.Scope())
-	b = appendMetricIdentity(b, m)
-	prefix := len(b)
-	for _, dp := range m.Sum().DataPoints().All() {
-		b = appendMapSig(b[:prefix], dp.Attributes())
-		fn(m, dp, maphash.Bytes(cs.seed, b))
-	}
-	*buf = b
-}
-
-// before records the contributors of md's cumulative sums, before
+// before records the contributors of md's cumulative points, before
 // scrubbing changes their identities.
 func (cs *cumulativeState) before(md pmetric.Metrics, cc *cumulativeCall) {
-	cs.walkCumulative(md, &cc.buf, func(_ pmetric.Metric, _ pmetric.NumberDataPoint, id uint64) {
+	cs.walk(md, &cc.buf, func(_ cumRef, id uint64) {
 		cc.parts = append(cc.parts, id)
 	})
 }
@@ -134,23 +105,25 @@ func (cs *cumulativeState) before(md pmetric.Metrics, cc *cumulativeCall) {
 // with the series they became. Scrubbing changes attributes and names,
 // never the order or number of points.
 func (cs *cumulativeState) scrubbed(rm pmetric.ResourceMetrics, sm pmetric.ScopeMetrics, m pmetric.Metric, cc *cumulativeCall) {
-	cs.eachPoint(rm, sm, m, &cc.buf, func(m pmetric.Metric, dp pmetric.NumberDataPoint, key uint64) {
+	cs.eachPoint(rm, sm, m, &cc.buf, func(r cumRef, key uint64) {
 		if cc.next >= len(cc.parts) {
 			return
 		}
 		part := cc.parts[cc.next]
 		cc.next++
-		if dp.Flags().NoRecordedValue() {
+		if r.noValue() {
 			return
 		}
+		off := len(cc.vals)
+		cc.vals = r.appendValues(cc.vals)
 		cc.obs = append(cc.obs, observation{
-			key: key, part: part, value: numberValue(dp), start: dp.StartTimestamp(), ts: dp.Timestamp(),
-			monotonic: m.Sum().IsMonotonic(),
+			key: key, part: part, off: off, n: len(cc.vals) - off,
+			start: r.start(), ts: r.timestamp(), monotonic: r.monotonic(),
 		})
 	})
 }
 
-// after records the request's contributors and sets every cumulative sum
+// after records the request's contributors and sets every cumulative point
 // of md, merged within the request by now, to the total over all of its
 // contributors.
 func (cs *cumulativeState) after(md pmetric.Metrics, cc *cumulativeCall) {
@@ -161,25 +134,26 @@ func (cs *cumulativeState) after(md pmetric.Metrics, cc *cumulativeCall) {
 	defer cs.mu.Unlock()
 	now := cs.now()
 	for _, o := range cc.obs {
-		if !cs.record(o, now) {
+		vals := cc.vals[o.off : o.off+o.n]
+		if !cs.record(o, vals, now) {
 			if cc.extra == nil {
-				cc.extra = map[uint64]float64{}
+				cc.extra = map[uint64][]float64{}
 			}
-			cc.extra[o.key] += o.value
+			cc.extra[o.key] = addInto(cc.extra[o.key], vals)
 		}
 	}
-	cs.walkCumulative(md, &cc.buf, func(_ pmetric.Metric, dp pmetric.NumberDataPoint, key uint64) {
+	cs.walk(md, &cc.buf, func(r cumRef, key uint64) {
 		s, ok := cs.series[key]
-		if !ok || dp.Flags().NoRecordedValue() {
+		if !ok || r.noValue() {
 			return
 		}
-		total := s.retired + cc.extra[key]
-		for _, p := range s.parts {
-			total += p.value
+		cc.total = addInto(append(cc.total[:0], s.retired...), cc.extra[key])
+		for _, part := range s.parts {
+			cc.total = addInto(cc.total, part.values)
 		}
-		setNumber(dp, total)
-		if s.start != 0 && s.start != dp.StartTimestamp() {
-			dp.SetStartTimestamp(s.start)
+		r.setValues(cc.total)
+		if s.start != 0 && s.start != r.start() {
+			r.setStart(s.start)
 		}
 	})
 	if now.Sub(cs.lastSweep) >= cs.ttl/4 {
@@ -189,13 +163,17 @@ func (cs *cumulativeState) after(md pmetric.Metrics, cc *cumulativeCall) {
 }
 
 // record updates one contributor; false when the limit leaves no room.
-func (cs *cumulativeState) record(o observation, now time.Time) bool {
+func (cs *cumulativeState) record(o observation, vals []float64, now time.Time) bool {
 	s, ok := cs.series[o.key]
+	if ok && len(s.retired) != len(vals) {
+		cs.forget(o.key, s) // the layout changed: start over
+		ok = false
+	}
 	if !ok {
 		if cs.parts >= cs.limit {
 			return false
 		}
-		s = &cumSeries{parts: map[uint64]*cumPart{}, monotonic: o.monotonic}
+		s = &cumSeries{parts: map[uint64]*cumPart{}, monotonic: o.monotonic, retired: make([]float64, len(vals))}
 		cs.series[o.key] = s
 	}
 	s.seen = now
@@ -208,17 +186,23 @@ func (cs *cumulativeState) record(o observation, now time.Time) bool {
 		return false
 	case !ok:
 		cs.parts++
-		s.parts[o.part] = &cumPart{value: o.value, start: o.start, ts: o.ts, seen: now}
+		s.parts[o.part] = &cumPart{values: append([]float64(nil), vals...), start: o.start, ts: o.ts, seen: now}
 		return true
 	case o.ts != 0 && o.ts < p.ts:
-		return true // older than what is known: a retry or a reordered batch
+		return true // older than what is known: a retried or reordered export
 	}
-	restarted := o.value < p.value || (o.start != 0 && p.start != 0 && o.start > p.start)
+	restarted := vals[0] < p.values[0] || (o.start != 0 && p.start != 0 && o.start > p.start)
 	if s.monotonic && restarted {
-		s.retired += p.value
+		addInto(s.retired, p.values)
 	}
-	p.value, p.start, p.ts, p.seen = o.value, o.start, o.ts, now
+	copy(p.values, vals)
+	p.start, p.ts, p.seen = o.start, o.ts, now
 	return true
+}
+
+func (cs *cumulativeState) forget(key uint64, s *cumSeries) {
+	cs.parts -= len(s.parts)
+	delete(cs.series, key)
 }
 
 // sweep forgets contributors and series not seen for the TTL.
@@ -229,7 +213,7 @@ func (cs *cumulativeState) sweep(now time.Time) {
 				continue
 			}
 			if s.monotonic {
-				s.retired += p.value
+				addInto(s.retired, p.values)
 			}
 			delete(s.parts, id)
 			cs.parts--
@@ -240,16 +224,13 @@ func (cs *cumulativeState) sweep(now time.Time) {
 	}
 }
 
-// setNumber keeps the point's value type, and its value when equal (a set
-// allocates).
-func setNumber(dp pmetric.NumberDataPoint, v float64) {
-	if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-		if i := int64(math.Round(v)); i != dp.IntValue() {
-			dp.SetIntValue(i)
-		}
-		return
+// addInto adds b to a element by element, growing a when shorter.
+func addInto(a, b []float64) []float64 {
+	for len(a) < len(b) {
+		a = append(a, 0)
 	}
-	if v != dp.DoubleValue() {
-		dp.SetDoubleValue(v)
+	for i, v := range b {
+		a[i] += v
 	}
+	return a
 }

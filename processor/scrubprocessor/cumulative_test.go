@@ -221,3 +221,67 @@ func TestMergedCounterConcurrentExports(t *testing.T) {
 	md.ResourceMetrics().At(0).Resource().Attributes().PutInt("process.pid", 0)
 	assert.Equal(t, int64(procs*exports), onlyPoint(t, x.export(md)).IntValue())
 }
+
+func histogramExport(ts pcommon.Timestamp, bounds []float64, parts map[string][]uint64) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("query_latency")
+	h := m.SetEmptyHistogram()
+	h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	for tenant, counts := range parts {
+		dp := h.DataPoints().AppendEmpty()
+		dp.Attributes().PutStr("tenant", tenant)
+		dp.SetStartTimestamp(1)
+		dp.SetTimestamp(ts)
+		dp.ExplicitBounds().FromRaw(bounds)
+		dp.BucketCounts().FromRaw(counts)
+		var n uint64
+		for _, c := range counts {
+			n += c
+		}
+		dp.SetCount(n)
+		dp.SetSum(float64(10 * n))
+	}
+	return md
+}
+
+func TestMergedHistogramStaysMonotonicAcrossExports(t *testing.T) {
+	x := newExporter(t, testConfig(t, nil))
+	bounds := []float64{10, 100}
+	out := x.export(histogramExport(100, bounds, map[string][]uint64{"acme": {1, 2, 3}, "globex": {4, 0, 1}}))
+	dp := out.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Histogram().DataPoints().At(0)
+	assert.Equal(t, []uint64{5, 2, 4}, dp.BucketCounts().AsRaw())
+
+	out = x.export(histogramExport(200, bounds, map[string][]uint64{"acme": {2, 2, 3}}))
+	dp = out.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Histogram().DataPoints().At(0)
+	assert.Equal(t, []uint64{6, 2, 4}, dp.BucketCounts().AsRaw(), "globex counts with its last buckets")
+	assert.Equal(t, uint64(12), dp.Count())
+	assert.InDelta(t, 120.0, dp.Sum(), 1e-9)
+	assert.Equal(t, pcommon.Timestamp(1), dp.StartTimestamp())
+
+	out = x.export(histogramExport(300, []float64{5}, map[string][]uint64{"acme": {1, 1}}))
+	dp = out.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Histogram().DataPoints().At(0)
+	assert.Equal(t, []uint64{1, 1}, dp.BucketCounts().AsRaw(), "other bounds are another series")
+}
+
+func TestMergedSummaryStaysMonotonicAcrossExports(t *testing.T) {
+	x := newExporter(t, testConfig(t, nil))
+	export := func(ts pcommon.Timestamp, counts map[string]uint64) pmetric.SummaryDataPoint {
+		md := pmetric.NewMetrics()
+		m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName("sizes")
+		dps := m.SetEmptySummary().DataPoints()
+		for tenant, n := range counts {
+			dp := dps.AppendEmpty()
+			dp.Attributes().PutStr("tenant", tenant)
+			dp.SetTimestamp(ts)
+			dp.SetCount(n)
+			dp.SetSum(float64(n))
+		}
+		return x.export(md).ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Summary().DataPoints().At(0)
+	}
+	assert.Equal(t, uint64(7), export(100, map[string]uint64{"acme": 3, "globex": 4}).Count())
+	dp := export(200, map[string]uint64{"acme": 5})
+	assert.Equal(t, uint64(9), dp.Count())
+	assert.InDelta(t, 9.0, dp.Sum(), 1e-9)
+}
