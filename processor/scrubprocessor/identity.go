@@ -47,7 +47,7 @@ func identityRules() []KeyRule {
 type serviceRename struct{ from, to string }
 
 // minRenameLen keeps a very short service name from rewriting parts of
-// unrelated scope names.
+// unrelated scope names; a scope named exactly after it is always renamed.
 const minRenameLen = 4
 
 // scrubResource scrubs resource attributes and reports how service.name
@@ -67,12 +67,19 @@ func (e *engine) scrubResource(attrs pcommon.Map, st *scratch) (serviceRename, b
 	return r, changed
 }
 
-// apply rewrites the service's old name inside a scope name.
+// apply gives a scope named after the service, or whose name contains the
+// service's name, the service's new name.
 func (r serviceRename) apply(sc pcommon.InstrumentationScope) bool {
-	if len(r.from) < minRenameLen || r.from == r.to || !strings.Contains(sc.Name(), r.from) {
+	switch {
+	case r.from == "" || r.from == r.to:
+		return false
+	case sc.Name() == r.from:
+		sc.SetName(r.to)
+	case len(r.from) >= minRenameLen && strings.Contains(sc.Name(), r.from):
+		sc.SetName(strings.ReplaceAll(sc.Name(), r.from, r.to))
+	default:
 		return false
 	}
-	sc.SetName(strings.ReplaceAll(sc.Name(), r.from, r.to))
 	return true
 }
 

@@ -146,14 +146,18 @@ func TestServiceNameAndScopeName(t *testing.T) {
 		return td
 	}
 	cfg := testConfig(t, func(c *Config) { c.HashKey = testHashKey })
-	for _, service := range []string{"acme-payroll-prod", "Chroma", "chroma-staging"} {
+	for _, service := range []string{"acme-payroll-prod", "Chroma", "chroma-staging", "hr"} {
 		out := runTraces(t, cfg, build(service))
 		rs := out.ResourceSpans().At(0)
 		want := hashOf(testHashKey, service)
 		assert.Equal(t, want, str(t, rs.Resource().Attributes(), "service.name"))
 		assert.Equal(t, want, rs.ScopeSpans().At(0).Scope().Name())
-		assert.NotContains(t, tracesJSON(t, out), service)
+		assert.NotContains(t, tracesJSON(t, out), `"`+service+`"`)
 	}
+	td := build("acme-payroll-prod")
+	td.ResourceSpans().At(0).ScopeSpans().At(0).Scope().SetName("acme-payroll-prod/search")
+	out := runTraces(t, cfg, td)
+	assert.Equal(t, hashOf(testHashKey, "acme-payroll-prod")+"/search", out.ResourceSpans().At(0).ScopeSpans().At(0).Scope().Name())
 	for _, service := range serviceNameVocabulary {
 		out := runTraces(t, cfg, build(service))
 		rs := out.ResourceSpans().At(0)
