@@ -63,6 +63,11 @@ type Config struct {
 	// Required when any rule hashes.
 	HashKey configopaque.String `mapstructure:"hash_key"`
 
+	// Instance names this deployment or replica for telemetry that carries
+	// no identity of its own: it becomes service.instance.id of resources
+	// without one, before the policy applies (the vendor policy hashes it).
+	Instance string `mapstructure:"instance"`
+
 	// Keys are rules by attribute key, tried before the policy's. A rule with
 	// the same key as a policy rule replaces it.
 	Keys []KeyRule `mapstructure:"keys"`
@@ -154,6 +159,7 @@ func (cfg *Config) effective() (*effectivePolicy, error) {
 		mode:            base.mode,
 		placeholder:     "****",
 		hashKey:         []byte(cfg.HashKey),
+		instance:        cfg.Instance,
 		text:            base.text,
 		urlWithoutRoute: base.urlWithoutRoute,
 		detectors:       map[detect.Kind]string{},
@@ -344,6 +350,7 @@ type effectivePolicy struct {
 	text            TextConfig
 	urlWithoutRoute string
 	identity        bool // some rule hashes a deployment identity
+	instance        string
 }
 
 type ruleSource struct {

@@ -40,6 +40,7 @@ func TestLoadConfig(t *testing.T) {
 	require.Equal(t, "tenant", ep.keys[0].Key, "user rules come first")
 	assert.Equal(t, ActionHash, ep.keys[0].Action)
 	assert.Equal(t, "0123456789abcdef0123456789abcdef", string(ep.hashKey))
+	assert.Equal(t, "chroma-0", ep.instance)
 
 	customer := loadConfig(t, "scrub/customer")
 	ep, err = customer.effective()

@@ -164,6 +164,7 @@ type engine struct {
 	hmacPool   sync.Pool
 	scratch    sync.Pool
 	cumulative *cumulativeState
+	instance   string // service.instance.id of resources without one
 }
 
 func newEngine(ep *effectivePolicy) *engine {
@@ -176,6 +177,7 @@ func newEngine(ep *effectivePolicy) *engine {
 		ruleIndex:   map[ruleInfo]ruleID{},
 		hmacKey:     ep.hashKey,
 		urlDrop:     ep.urlWithoutRoute == URLDrop,
+		instance:    ep.instance,
 	}
 	e.allowlistRule = e.ruleFor("allowlist", aDrop)
 	e.unlisted = &decision{action: aDrop, id: e.allowlistRule}

@@ -41,6 +41,8 @@ func identityRules() []KeyRule {
 	return rules
 }
 
+const instanceKey = "service.instance.id"
+
 // serviceRename is how scrubbing rewrote a resource's service.name. Chroma
 // names its tracer after the service, so a scope name that contains the
 // old name gets the new one.
@@ -50,9 +52,15 @@ type serviceRename struct{ from, to string }
 // unrelated scope names; a scope named exactly after it is always renamed.
 const minRenameLen = 4
 
-// scrubResource scrubs resource attributes and reports how service.name
+// scrubResource gives the resource the configured instance when it has no
+// identity of its own, scrubs its attributes and reports how service.name
 // changed, and whether anything did.
 func (e *engine) scrubResource(attrs pcommon.Map, st *scratch) (serviceRename, bool) {
+	if e.instance != "" {
+		if _, ok := attrs.Get(instanceKey); !ok {
+			attrs.PutStr(instanceKey, e.instance)
+		}
+	}
 	var r serviceRename
 	if v, ok := attrs.Get("service.name"); ok && v.Type() == pcommon.ValueTypeStr {
 		r.from = v.Str()
@@ -106,8 +114,8 @@ func (k *ephemeralKeys) keyFor(id component.ID, logger *zap.Logger) ([]byte, err
 		k.keys = map[component.ID][]byte{}
 	}
 	k.keys[id] = key
-	logger.Warn("hash_key is not set: deployment identities (service.name outside "+
-		strings.Join(serviceNameVocabulary, ", ")+", service.instance.id, host.name, k8s.*) "+
+	logger.Warn("hash_key is not set: deployment identities (service.instance.id, host.name, k8s.*, "+
+		"and service.name unless it is one of "+strings.Join(serviceNameVocabulary, ", ")+") "+
 		"are hashed with a random key made at start, so the vendor sees new identities after every restart; "+
 		"set hash_key (at least 32 bytes, e.g. `openssl rand -hex 32`) to keep them stable",
 		zap.String("processor", id.String()))

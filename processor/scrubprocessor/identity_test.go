@@ -200,3 +200,33 @@ func TestIdentityRuleOverrides(t *testing.T) {
 	out := runTraces(t, cfg, td)
 	assert.Equal(t, map[string]any{"service.name": "payroll-search"}, out.ResourceSpans().At(0).Resource().Attributes().AsRaw())
 }
+
+// Chroma's own telemetry names only its service; two replicas behind their
+// own collectors stay apart when each names its instance.
+func TestInstanceForTelemetryWithoutIdentity(t *testing.T) {
+	chromaSpan := func(attrs map[string]any) ptrace.Traces {
+		td := ptrace.NewTraces()
+		rs := td.ResourceSpans().AppendEmpty()
+		require.NoError(t, rs.Resource().Attributes().FromRaw(attrs))
+		rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("query")
+		return td
+	}
+	instanceOf := func(instance string, attrs map[string]any) string {
+		cfg := testConfig(t, func(c *Config) {
+			c.HashKey = testHashKey
+			c.Instance = instance
+		})
+		return str(t, runTraces(t, cfg, chromaSpan(attrs)).ResourceSpans().At(0).Resource().Attributes(), "service.instance.id")
+	}
+	only := map[string]any{"service.name": "chroma"}
+	assert.Equal(t, hashOf(testHashKey, "chroma-0"), instanceOf("chroma-0", only))
+	assert.Equal(t, hashOf(testHashKey, "chroma-1"), instanceOf("chroma-1", only))
+	assert.Equal(t, hashOf(testHashKey, "own-id"), instanceOf("chroma-0", map[string]any{"service.name": "chroma", "service.instance.id": "own-id"}),
+		"an identity the telemetry carries wins")
+
+	customer := runTraces(t, testConfig(t, func(c *Config) {
+		c.Policy = PolicyCustomer
+		c.Instance = "chroma-0"
+	}), chromaSpan(only))
+	assert.Equal(t, "chroma-0", str(t, customer.ResourceSpans().At(0).Resource().Attributes(), "service.instance.id"))
+}
