@@ -31,7 +31,7 @@ func NewFactory() processor.Factory {
 
 // factory holds what the signals of one processor share.
 type factory struct {
-	identityKeys ephemeralKeys
+	randomKeys ephemeralKeys
 }
 
 func (f *factory) newProcessor(set processor.Settings, cfg component.Config, sig signal) (*scrubProcessor, error) {
@@ -40,7 +40,7 @@ func (f *factory) newProcessor(set processor.Settings, cfg component.Config, sig
 		return nil, err
 	}
 	if ep.identity && len(ep.hashKey) == 0 {
-		if ep.hashKey, err = f.identityKeys.keyFor(set.ID, set.Logger); err != nil {
+		if ep.hashKey, err = f.randomKeys.keyFor(set.ID, set.Logger); err != nil {
 			return nil, err
 		}
 	}
