@@ -201,15 +201,17 @@ func (cfg *Config) effective() (*effectivePolicy, error) {
 		seen[lk] = true
 		ep.keys = append(ep.keys, ruleSource{KeyRule: r, where: where})
 	}
+	// The policy's identity rules replace its other rules for the same key.
+	for _, r := range base.identity {
+		if !seen[strings.ToLower(r.Key)] {
+			seen[strings.ToLower(r.Key)] = true
+			ep.keys = append(ep.keys, ruleSource{KeyRule: r, where: fmt.Sprintf("policy %s identity key %s", policyName, r.Key), identity: true})
+			ep.identity = true
+		}
+	}
 	for _, r := range base.keys {
 		if !seen[strings.ToLower(r.Key)] {
 			ep.keys = append(ep.keys, ruleSource{KeyRule: r, where: fmt.Sprintf("policy %s key %s", policyName, r.Key)})
-		}
-	}
-	for _, r := range base.identity {
-		if !seen[strings.ToLower(r.Key)] {
-			ep.keys = append(ep.keys, ruleSource{KeyRule: r, where: fmt.Sprintf("policy %s identity key %s", policyName, r.Key), identity: true})
-			ep.identity = true
 		}
 	}
 
