@@ -461,3 +461,38 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// chromaUnderLoad is a real Chroma server on a fresh persist directory with
+// a load writer adding, upserting and deleting records in it.
+type chromaUnderLoad struct {
+	persist string
+	srv     *chromatest.Server
+	load    *chromatest.LoadWriter
+	cancel  context.CancelFunc
+	ended   chan struct{} // closed when the writer's Run returns
+	err     error         // what Run returned, once ended is closed
+}
+
+// startChromaUnderLoad starts the server and the writer; the test's cleanup
+// stops both.
+func startChromaUnderLoad(ctx context.Context, t *testing.T, chromaBin string, opts chromatest.LoadOptions) *chromaUnderLoad {
+	t.Helper()
+	c := &chromaUnderLoad{persist: filepath.Join(t.TempDir(), "persist"), ended: make(chan struct{})}
+	c.srv = chromatest.Start(t, chromatest.Options{PersistDir: c.persist, Binary: chromaBin})
+	c.load = chromatest.NewLoadWriter(c.srv.Client, opts)
+	loadCtx, cancel := context.WithCancel(ctx)
+	c.cancel = cancel
+	go func() {
+		c.err = c.load.Run(loadCtx)
+		close(c.ended)
+	}()
+	t.Cleanup(func() { _ = c.stopLoad() })
+	return c
+}
+
+// stopLoad stops the writer and returns what its Run returned.
+func (c *chromaUnderLoad) stopLoad() error {
+	c.cancel()
+	<-c.ended
+	return c.err
+}

@@ -49,19 +49,8 @@ func TestSnapshotConsistencyUnderLoad(t *testing.T) {
 	ctx := e2eContext(t)
 	env := cliEnv(t)
 
-	persist := filepath.Join(t.TempDir(), "persist")
-	srv := chromatest.Start(t, chromatest.Options{PersistDir: persist, Binary: chromaBin})
-	load := chromatest.NewLoadWriter(srv.Client, chromatest.LoadOptions{Collections: 3, BatchSize: 50, MaxOps: 1_000_000, Seed: 7})
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	loadDone := make(chan error, 1)
-	go func() { loadDone <- load.Run(loadCtx) }()
-	loadRunning := true
-	defer func() {
-		stopLoad()
-		if loadRunning {
-			<-loadDone
-		}
-	}()
+	chroma := startChromaUnderLoad(ctx, t, chromaBin, chromatest.LoadOptions{Collections: 3, BatchSize: 50, MaxOps: 1_000_000, Seed: 7})
+	persist, srv, load := chroma.persist, chroma.srv, chroma.load
 
 	// The S3 repository is configured the way the collector is (a config
 	// file with credentials); the folder through flags.
@@ -100,9 +89,8 @@ func TestSnapshotConsistencyUnderLoad(t *testing.T) {
 		}
 		for want := st.Ops + opsBetween; load.Stats().Ops < want; {
 			select {
-			case err := <-loadDone:
-				loadRunning = false
-				t.Fatalf("the load writer stopped early: %v", err)
+			case <-chroma.ended:
+				t.Fatalf("the load writer stopped early: %v", chroma.err)
 			case <-ctx.Done():
 				t.Fatalf("timed out waiting for the load writer (stats %+v)", load.Stats())
 			case <-tick.C:
@@ -112,9 +100,7 @@ func TestSnapshotConsistencyUnderLoad(t *testing.T) {
 		id := cliSnapshotNow(t, bin, env, append([]string{"--instance", repos[r].name}, repos[r].flags...)...)
 		snaps = append(snaps, taken{repo: r, id: id})
 	}
-	stopLoad()
-	loadRunning = false
-	if err := <-loadDone; err != nil {
+	if err := chroma.stopLoad(); err != nil {
 		t.Fatalf("load writer: %v", err)
 	}
 	st := load.Stats()
@@ -280,9 +266,17 @@ func TestSnapshotSurvivesSIGKILL(t *testing.T) {
 		outcomes = append(outcomes, o)
 		t.Logf("%s: %s; phase at kill %q; %d new block objects; scratch entries %d",
 			when, o.landed(), o.phaseAtKill, o.newObjects, len(mustReadDir(t, scratch)))
+		if p.phase == snapshot.PhaseSQLite {
+			// As if killed after removing its scratch folder, before its lock file.
+			removeFoldersKeepLocks(t, scratch)
+		}
 
-		// The next run must succeed over whatever the kill left.
+		// The next run must succeed over whatever the kill left, and
+		// remove it: the killed run's folder and lock file.
 		cliSnapshotNow(t, bin, env, flags...)
+		if left := mustReadDir(t, scratch); len(left) > 0 {
+			t.Fatalf("%s: after the next run the scratch folder still holds %s", when, left[0].Name())
+		}
 	}
 	listed := checkBucket("at the end")
 
@@ -308,25 +302,37 @@ func TestSnapshotSurvivesSIGKILL(t *testing.T) {
 	checkRestoredInChroma(ctx, t, chromaBin, target, "newest snapshot after the kills", m)
 
 	// A killed restore leaves either no target or a complete one, and the
-	// next restore into the same place succeeds.
-	for _, ph := range []snapshot.Phase{snapshot.PhaseRestore, snapshot.PhaseCheck} {
+	// next restore into the same place succeeds and removes the killed
+	// run's temporary folder and lock file.
+	for i, ph := range []snapshot.Phase{snapshot.PhaseRestore, snapshot.PhaseRestore, snapshot.PhaseCheck, snapshot.PhaseSwap} {
 		target := filepath.Join(t.TempDir(), "restored")
 		args := append([]string{"snapshot", "restore", "latest", "--to", target}, flags...)
 		o := runAndKill(ctx, t, bin, env, args, bucket, blockObjects(t, bucket), killPoint{phase: ph})
+		if i == 1 {
+			// As if killed after moving its folder into place, before
+			// removing its lock file.
+			removeFoldersKeepLocks(t, filepath.Dir(target))
+		}
 		_, err := os.Stat(target)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
-			requireCLI(t, bin, env, args...)
 		case err != nil:
 			t.Fatal(err)
 		case o.killed:
 			t.Logf("restore killed at phase %s had already moved the restored folder into place", ph)
 		}
+		left := len(mustReadDir(t, filepath.Dir(target)))
+		requireCLI(t, bin, env, append(args, "--force")...)
 		if got, want := treeDigest(t, target), treeDigest(t, src); !maps.Equal(got, want) {
 			t.Errorf("restore after a restore killed at phase %s: the files differ from the source", ph)
 		}
-		t.Logf("restore killed at phase %s (killed: %v, phases %v); entries beside the target afterwards: %d",
-			ph, o.killed, o.phases, len(mustReadDir(t, filepath.Dir(target)))-1)
+		for _, e := range mustReadDir(t, filepath.Dir(target)) {
+			if e.Name() != filepath.Base(target) {
+				t.Errorf("restore killed at phase %s: after the next restore, %s is still beside the target", ph, e.Name())
+			}
+		}
+		t.Logf("restore killed at phase %s (killed: %v, phases %v); entries beside the target after the kill: %d",
+			ph, o.killed, o.phases, left)
 	}
 
 	landed := make(map[string]int)
@@ -550,6 +556,21 @@ func (p *segmentPadding) fill(t *testing.T, seed uint64) {
 			t.Fatal(err)
 		}
 		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// removeFoldersKeepLocks removes the folders in dir but not the files: the
+// state of a run killed between removing its temporary folder and its lock
+// file.
+func removeFoldersKeepLocks(t *testing.T, dir string) {
+	t.Helper()
+	for _, e := range mustReadDir(t, dir) {
+		if !e.IsDir() {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -2,11 +2,11 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -58,13 +58,13 @@ func runTwoDeployments(t *testing.T, hashKey string) (string, map[string]string)
     collection_interval: 200ms
     instance: prod-eu-2`,
 		"hash_key: ${env:SCRUB_HASH_KEY}", "metrics", "chromabackup/eu1, chromabackup/eu2")
-	out := startCollector(t, cfg, "SCRUB_HASH_KEY="+hashKey)
+	c := startVendorCollector(t, cfg, "SCRUB_HASH_KEY="+hashKey)
 	var up map[string]string
-	require.Eventually(t, func() bool {
-		up = persistUpByInstance(out.String())
+	waitLog(t, c, "chroma.persist.up of both deployments", func(log string) bool {
+		up = persistUpByInstance(log)
 		return len(up) >= 2
-	}, time.Minute, 50*time.Millisecond, "chroma.persist.up of both deployments never printed; output:\n%s", out)
-	return out.String(), up
+	})
+	return c.log(), up
 }
 
 // vendorDebugConfig is a collector configuration: the given receivers,
@@ -91,22 +91,22 @@ service:
 `
 }
 
-// startCollector runs the binary on a configuration until the test ends and
-// returns its output.
-func startCollector(t *testing.T, cfg string, env ...string) *syncBuffer {
+// startVendorCollector runs the binary on a configuration until the test
+// ends, with extra environment variables.
+func startVendorCollector(t *testing.T, cfg string, env ...string) *collectorProcess {
 	t.Helper()
-	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
-	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o600))
-	cmd := exec.Command(binary(t), "--config", cfgPath)
-	cmd.Env = append(os.Environ(), env...)
-	out := new(syncBuffer)
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	return out
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
+	return startCollector(t, binary(t), cliEnv(t, env...), path)
+}
+
+// waitLog waits, for at most two minutes, until cond holds for the
+// collector's output.
+func waitLog(t *testing.T, c *collectorProcess, what string, cond func(string) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(e2eContext(t), 2*time.Minute)
+	defer cancel()
+	c.waitFor(ctx, t, what, cond)
 }
 
 // keyedHash is the scrub processor's hash action, computed independently.
@@ -148,20 +148,20 @@ func TestChromaServiceNameReachesTheVendorHashed(t *testing.T) {
       grpc:
         endpoint: `+grpc,
 		"hash_key: "+key+"\n    instance: chroma-0", "traces", "otlp")
-	out := startCollector(t, cfg)
+	c := startVendorCollector(t, cfg)
 
 	srv := chromatest.Start(t, chromatest.Options{OTLPEndpoint: "http://" + grpc, ServiceName: "acme-payroll-prod"})
-	ctx := e2eContext(t)
-	_, err := srv.Client.CreateCollection(ctx, "identity-e2e")
+	_, err := srv.Client.CreateCollection(e2eContext(t), "identity-e2e")
 	require.NoError(t, err)
 
 	service := keyedHash(key, "acme-payroll-prod")
-	require.Eventually(t, func() bool {
-		return strings.Contains(out.String(), "InstrumentationScope "+service)
-	}, 2*time.Minute, 100*time.Millisecond, "Chroma's spans never arrived under the hashed scope name; output:\n%s", out)
-	assert.Contains(t, out.String(), "-> service.name: Str("+service+")")
-	assert.Contains(t, out.String(), "-> service.instance.id: Str("+keyedHash(key, "chroma-0")+")")
-	assert.NotContains(t, out.String(), "acme-payroll")
-	assert.NotContains(t, out.String(), "chroma-0")
-	assert.NotContains(t, out.String(), "identity-e2e")
+	waitLog(t, c, "Chroma's spans under the hashed scope name", func(log string) bool {
+		return strings.Contains(log, "InstrumentationScope "+service)
+	})
+	out := c.log()
+	assert.Contains(t, out, "-> service.name: Str("+service+")")
+	assert.Contains(t, out, "-> service.instance.id: Str("+keyedHash(key, "chroma-0")+")")
+	assert.NotContains(t, out, "acme-payroll")
+	assert.NotContains(t, out, "chroma-0")
+	assert.NotContains(t, out, "identity-e2e")
 }

@@ -76,7 +76,7 @@ func newSnapshotCommand(providers []confmap.ProviderFactory, version string) *co
 	f := &snapshotFlags{providers: providers, version: version}
 	cmd := &cobra.Command{
 		Use:   "snapshot",
-		Short: "Take, list, verify and restore snapshots of a Chroma persist directory",
+		Short: "Take, list, verify, restore, forget and prune snapshots of a Chroma persist directory",
 		Long: `Take, list, verify and restore snapshots of a Chroma persist directory.
 
 Settings come from the snapshot settings of a collector config (--config, under
@@ -96,7 +96,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line.`,
 		Args:          noArgs,
 
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageErrorf("missing subcommand: one of now, list, status, verify, restore, keygen")
+			return usageErrorf("missing subcommand: one of now, list, status, verify, restore, forget, prune, unlock, keygen")
 		},
 	}
 	pf := cmd.PersistentFlags()
@@ -119,6 +119,9 @@ Exit codes: 0 success, 1 failure, 2 wrong command line.`,
 		newSnapshotVerifyCommand(f),
 		newSnapshotRestoreCommand(f),
 		newSnapshotKeygenCommand(),
+		newSnapshotForgetCommand(f),
+		newSnapshotPruneCommand(f),
+		newSnapshotUnlockCommand(f),
 	)
 	return cmd
 }
@@ -181,15 +184,6 @@ func (f *snapshotFlags) settings(ctx context.Context) (snapshotconfig.Settings, 
 	return s, nil
 }
 
-// openRepository opens the bucket and the snapshot repository in it.
-func (f *snapshotFlags) openRepository(ctx context.Context, s *snapshotconfig.Settings, keys snapshot.Keys) (*snapshot.Repository, error) {
-	bucket, err := s.OpenBucket(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return snapshot.Open(ctx, bucket, keys)
-}
-
 // openForReading resolves the settings and opens the repository with the
 // reader key (or, without one, whatever key is configured).
 func (f *snapshotFlags) openForReading(ctx context.Context) (*snapshot.Repository, snapshotconfig.Settings, snapshot.Keys, error) {
@@ -201,7 +195,7 @@ func (f *snapshotFlags) openForReading(ctx context.Context) (*snapshot.Repositor
 	if err != nil {
 		return nil, s, keys, err
 	}
-	repo, err := f.openRepository(ctx, &s, keys)
+	repo, err := s.OpenRepository(ctx, keys)
 	return repo, s, keys, err
 }
 

@@ -22,6 +22,10 @@ type listEntry struct {
 	Records     *int64    `json:"records,omitempty"`
 	Instance    string    `json:"instance,omitempty"`
 	Error       string    `json:"error,omitempty"`
+	// SourceDamaged: the live database failed its check at capture; the
+	// snapshot holds it as it was and restores only with --no-check.
+	SourceDamaged  bool     `json:"source_damaged,omitempty"`
+	SourceProblems []string `json:"source_problems,omitempty"`
 }
 
 func newSnapshotListCommand(f *snapshotFlags) *cobra.Command {
@@ -71,9 +75,15 @@ func toListEntry(sum snapshot.Summary) listEntry {
 		size, added, colls, recs := m.Stats.LogicalBytes, m.Stats.AddedBytes, len(m.Chroma.Collections), m.Records()
 		e.Size, e.Added, e.Collections, e.Records = &size, &added, &colls, &recs
 		e.Instance = m.Instance
+		if m.SourceDamaged() {
+			e.SourceDamaged, e.SourceProblems = true, m.SourceCheck.Problems
+		}
 	}
 	return e
 }
+
+// sourceDamagedNote marks a snapshot of a damaged database in tables.
+const sourceDamagedNote = "SOURCE DAMAGED (restore needs --no-check)"
 
 func writeListTable(w io.Writer, entries []listEntry, noReaderKey bool) {
 	if len(entries) == 0 {
@@ -87,8 +97,12 @@ func writeListTable(w io.Writer, entries []listEntry, noReaderKey bool) {
 			fmt.Fprintf(tw, "%s\t%s\tDAMAGED: %s\t\t\t\t\n", e.Time.UTC().Format(time.DateTime), e.ID, e.Error)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", e.Time.UTC().Format(time.DateTime), e.ID,
-			optBytes(e.Size), optBytes(e.Added), optInt(e.Collections), optInt(e.Records))
+		note := ""
+		if e.SourceDamaged {
+			note = sourceDamagedNote
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(time.DateTime), e.ID,
+			optBytes(e.Size), optBytes(e.Added), optInt(e.Collections), optInt(e.Records), note)
 	}
 	tw.Flush()
 	if noReaderKey {

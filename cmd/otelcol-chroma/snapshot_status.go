@@ -21,6 +21,11 @@ type statusReport struct {
 	BucketBytes  int64        `json:"bucket_bytes"`
 	RestoreTest  *restoreTest `json:"restore_test,omitempty"`
 	RestoreErr   string       `json:"restore_test_error,omitempty"`
+	// RestoreTrust: authenticated, intact (unencrypted) or unverified
+	// (encrypted, read without a key).
+	RestoreTrust string           `json:"restore_test_trust,omitempty"`
+	Attempts     []attemptReport  `json:"attempts,omitempty"`
+	Vanished     []vanishedReport `json:"vanished,omitempty"`
 	now          time.Time
 	newestAgeDur time.Duration
 }
@@ -83,6 +88,10 @@ func toStatusReport(st *snapshot.Status, now time.Time) statusReport {
 	if st.RestoreTestErr != nil {
 		r.RestoreErr = st.RestoreTestErr.Error()
 	}
+	if st.RestoreTest != nil {
+		r.RestoreTrust = st.RestoreTestTrust.String()
+	}
+	r.Attempts, r.Vanished = toAttemptReports(st.Attempts), toVanishedReports(st.Vanished)
 	return r
 }
 
@@ -105,15 +114,23 @@ func writeStatus(w io.Writer, r statusReport) {
 		if r.Newest.Error != "" {
 			fmt.Fprintf(w, " DAMAGED: %s", r.Newest.Error)
 		}
+		if r.Newest.SourceDamaged {
+			fmt.Fprintf(w, " %s", sourceDamagedNote)
+		}
 		fmt.Fprintln(w)
 	} else {
 		fmt.Fprintln(w, "newest:           none")
 	}
+	writeVanished(w, r.Vanished)
+	writeAttempts(w, r.Attempts, r.now)
 	switch {
 	case r.RestoreErr != "":
-		fmt.Fprintf(w, "restore test:     unreadable record: %s\n", r.RestoreErr)
+		fmt.Fprintf(w, "restore test:     UNTRUSTED record, not counted: %s\n", r.RestoreErr)
 	case r.RestoreTest == nil:
 		fmt.Fprintln(w, "restore test:     never run")
+	case r.RestoreTest.Success && r.RestoreTrust == snapshot.TrustUnverified.String():
+		fmt.Fprintf(w, "restore test:     record says passed %s ago (snapshot %s), UNVERIFIED: give --reader-key or --writer-key to authenticate it\n",
+			r.now.Sub(r.RestoreTest.Finished).Round(time.Second), r.RestoreTest.SnapshotID)
 	case r.RestoreTest.Success:
 		fmt.Fprintf(w, "restore test:     passed %s ago (snapshot %s)\n", r.now.Sub(r.RestoreTest.Finished).Round(time.Second), r.RestoreTest.SnapshotID)
 	default:

@@ -12,6 +12,13 @@
 //	res, err := repo.Verify(ctx, id, snapshot.VerifyOptions{ReadData: true})
 //	res, err := repo.Restore(ctx, id, snapshot.RestoreOptions{Target: dir})
 //	st, err := repo.Status(ctx)
+//	attempts, err := repo.Attempts(ctx)                   // status/attempts/<instance>.json
+//
+// Snapshot checks the captured database (PRAGMA quick_check on the private
+// copy); a damaged one is stored anyway, marked in its manifest, and
+// reported with ErrSourceCorrupt. Every attempt writes its instance's status
+// record; "latest" refuses to roll back past a recorded snapshot that has
+// vanished from the bucket (ErrVanished).
 //
 // Encryption: GenerateKeys makes a writer key (age recipient + auth key, for
 // the process that takes snapshots; it cannot decrypt) and a reader key (age

@@ -48,8 +48,11 @@ type Manifest struct {
 	BlockSize  int         `json:"block_size"`
 	Files      []File      `json:"files"`
 	Chroma     ChromaFacts `json:"chroma"`
-	Timings    Timings     `json:"timings"`
-	Stats      Stats       `json:"stats"`
+	// SourceCheck is the check of the captured database; nil in manifests
+	// written before the check existed.
+	SourceCheck *SourceCheck `json:"source_check,omitempty"`
+	Timings     Timings      `json:"timings"`
+	Stats       Stats        `json:"stats"`
 }
 
 // File is one file of a snapshot.
@@ -96,6 +99,9 @@ type Timings struct {
 	HNSWCopy    time.Duration `json:"hnsw_copy_ns"`
 	SQLiteCopy  time.Duration `json:"sqlite_copy_ns"`
 	WriterStall time.Duration `json:"writer_stall_ns"`
+	// SourceCheck is the quick_check of the SQLite copy, run after the
+	// read lock is released (not part of WriterStall).
+	SourceCheck time.Duration `json:"source_check_ns,omitempty"`
 }
 
 // Stats of a snapshot.
@@ -335,7 +341,7 @@ func (r *Repository) resolveID(ctx context.Context, id string) (string, error) {
 		}
 		return id, nil
 	}
-	objs, err := r.listManifestObjects(ctx)
+	objs, err := r.latestListed(ctx)
 	if err != nil {
 		return "", err
 	}

@@ -66,11 +66,23 @@ func recipientsCheck(k Keys) string {
 // Repository is a snapshot repository in a bucket: config.json, blocks and
 // manifests under the bucket's prefix. Its methods are safe for concurrent use.
 type Repository struct {
-	bucket storage.Bucket
+	bucket storage.Bucket // raw, with failures marked ErrBucket
+	raw    storage.Bucket
 	keys   Keys
+
+	lockOpts LockOptions
 
 	mu  sync.Mutex
 	cfg *repoConfig // nil until the repository exists
+}
+
+// OpenOption configures Open.
+type OpenOption func(*Repository)
+
+// WithLockOptions sets how the repository's bucket locks expire, refresh
+// and wait.
+func WithLockOptions(o LockOptions) OpenOption {
+	return func(r *Repository) { r.lockOpts = o }
 }
 
 // Open opens the repository in bucket with keys (the zero Keys for an
@@ -80,8 +92,11 @@ type Repository struct {
 // Open fails when the keys do not fit the repository: a key given for an
 // unencrypted repository, a wrong auth key, a writer key whose recipients
 // differ from the repository's, or a reader key that cannot decrypt it.
-func Open(ctx context.Context, bucket storage.Bucket, keys Keys) (*Repository, error) {
-	r := &Repository{bucket: bucket, keys: keys}
+func Open(ctx context.Context, bucket storage.Bucket, keys Keys, opts ...OpenOption) (*Repository, error) {
+	r := &Repository{bucket: classifiedBucket{bucket}, raw: bucket, keys: keys}
+	for _, o := range opts {
+		o(r)
+	}
 	cfg, err := r.readConfig(ctx)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotExist) {
@@ -97,7 +112,7 @@ func Open(ctx context.Context, bucket storage.Bucket, keys Keys) (*Repository, e
 }
 
 // Bucket returns the bucket the repository lives in.
-func (r *Repository) Bucket() storage.Bucket { return r.bucket }
+func (r *Repository) Bucket() storage.Bucket { return r.raw }
 
 func (r *Repository) config() *repoConfig {
 	r.mu.Lock()

@@ -2,10 +2,8 @@ package snapshot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
@@ -49,9 +47,17 @@ type Status struct {
 	BlockBytes    int64
 	SnapshotBytes int64
 	// RestoreTest is the last restore-test record, nil if none;
-	// RestoreTestErr says why it could not be read.
-	RestoreTest    *RestoreTestRecord
-	RestoreTestErr error
+	// RestoreTestErr says why it could not be read or trusted (then
+	// RestoreTest is nil). RestoreTestTrust says how far it was checked: a
+	// record read without a key from an encrypted repository is unverified.
+	RestoreTest      *RestoreTestRecord
+	RestoreTestErr   error
+	RestoreTestTrust Trust
+	// Attempts are the instances' latest snapshot attempts.
+	Attempts []AttemptStatus
+	// Vanished lists snapshots the attempt records name that the bucket no
+	// longer holds: deleted outside retention.
+	Vanished []Vanished
 }
 
 // TotalBytes is what snapshots occupy in the bucket.
@@ -83,10 +89,16 @@ func (r *Repository) Status(ctx context.Context) (*Status, error) {
 		st.Initialized, st.Encrypted = true, cfg.Encrypted
 		st.RepositoryID, st.BlockSize = cfg.RepositoryID, cfg.BlockSize
 	}
+	// Records before the listing: a snapshot written in between is listed.
+	var err error
+	if st.Attempts, err = r.Attempts(ctx); err != nil {
+		return nil, err
+	}
 	objs, err := r.listManifestObjects(ctx)
 	if err != nil {
 		return nil, err
 	}
+	st.Vanished = vanishedSnapshots(st.Attempts, objs)
 	st.Snapshots = len(objs)
 	for _, o := range objs {
 		st.SnapshotBytes += o.size
@@ -105,26 +117,31 @@ func (r *Repository) Status(ctx context.Context) (*Status, error) {
 		st.BlockObjects++
 		st.BlockBytes += info.Size
 	}
-	st.RestoreTest, st.RestoreTestErr = r.readRestoreTest(ctx)
+	st.RestoreTest, st.RestoreTestTrust, st.RestoreTestErr = r.readRestoreTest(ctx)
 	return st, nil
 }
 
-func (r *Repository) readRestoreTest(ctx context.Context) (*RestoreTestRecord, error) {
-	rc, err := r.bucket.Read(ctx, restoreTestKey)
-	if err != nil {
-		if errors.Is(err, storage.ErrNotExist) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("read %s in %s: %w", restoreTestKey, r.bucket, err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxConfigSize))
-	if err != nil {
-		return nil, fmt.Errorf("read %s in %s: %w", restoreTestKey, r.bucket, err)
-	}
+func (r *Repository) readRestoreTest(ctx context.Context) (*RestoreTestRecord, Trust, error) {
 	var rec RestoreTestRecord
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return nil, fmt.Errorf("%w: %s in %s: %v", ErrCorrupt, restoreTestKey, r.bucket, err)
+	found, trust, err := r.readStatus(ctx, restoreTestKey, &rec)
+	if err != nil || !found {
+		return nil, trust, err
 	}
-	return &rec, nil
+	return &rec, trust, nil
+}
+
+// WriteRestoreTest stores the restore test's record, authenticated like a
+// manifest in an encrypted repository (the writer or the reader key).
+func (r *Repository) WriteRestoreTest(ctx context.Context, rec *RestoreTestRecord) error {
+	cfg, err := r.requireConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.Encrypted && !r.keys.Encrypted() {
+		return fmt.Errorf("%w: this repository (%s) is encrypted; its restore-test record is authenticated with the key", ErrKeyRequired, r.bucket)
+	}
+	if rec.Format == 0 {
+		rec.Format = FormatVersion
+	}
+	return r.writeStatus(ctx, restoreTestKey, rec)
 }

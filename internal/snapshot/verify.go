@@ -95,6 +95,10 @@ func (r *Repository) Verify(ctx context.Context, id string, opts VerifyOptions) 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("verify %s: %w", id, err)
 	}
+	if firstErr == nil && m.SourceDamaged() {
+		report(fmt.Errorf("every block is intact, but %w; a restore refuses it unless told not to check (--no-check)", m.sourceDamagedErr()))
+		return res, fmt.Errorf("snapshot %s in %s: %w", id, r.bucket, firstErr)
+	}
 	if firstErr != nil {
 		more := ""
 		if len(res.Problems) > 1 {

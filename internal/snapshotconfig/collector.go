@@ -64,6 +64,7 @@ func FromCollectorConfig(ctx context.Context, uris []string, providers []confmap
 	if err != nil {
 		return Settings{}, false, fmt.Errorf("read config: extensions::%s: %w", id, err)
 	}
+	s.Retention = DefaultRetention()
 	if err := sub.Unmarshal(&s, confmap.WithIgnoreUnused()); err != nil {
 		return Settings{}, false, fmt.Errorf("read config: extensions::%s: %w", id, err)
 	}

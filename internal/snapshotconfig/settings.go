@@ -36,6 +36,10 @@ type Settings struct {
 	Concurrency int `mapstructure:"concurrency"`
 	// Instance labels snapshots with the deployment's name.
 	Instance string `mapstructure:"instance"`
+	// ScheduleSettings are read by the snapshot extension only.
+	ScheduleSettings `mapstructure:",squash"`
+	// Retention says which snapshots forget keeps (restic's rules).
+	Retention RetentionSettings `mapstructure:"retention"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -72,6 +76,10 @@ func (s *Settings) Validate() error {
 	}
 	if s.Bucket.AccessKeyID != "" && s.Bucket.SecretAccessKey == "" {
 		errs = append(errs, errors.New(`"bucket::secret_access_key" is required with "bucket::access_key_id"`))
+	}
+	errs = append(errs, s.validateSchedule())
+	if err := s.Retention.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -3,6 +3,7 @@ package chromabackupreceiver // import "github.com/otelcol-chroma/otelcol-chroma
 import (
 	"errors"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
@@ -22,6 +23,11 @@ type Config struct {
 	// service.instance.id). Defaults to the host name. Never derived from a path.
 	Instance string `mapstructure:"instance"`
 
+	// QuickCheckInterval is how often, at most, chroma.sqlite3 is checked
+	// with PRAGMA quick_check (Chroma's writers wait while it runs). 0
+	// turns the check off.
+	QuickCheckInterval time.Duration `mapstructure:"quick_check_interval"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -34,6 +40,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.CollectionInterval <= 0 {
 		errs = append(errs, errors.New(`"collection_interval" must be positive, e.g. 60s`))
+	}
+	if cfg.QuickCheckInterval < 0 {
+		errs = append(errs, errors.New(`"quick_check_interval" must not be negative: e.g. 1h, or 0 to turn the check off`))
 	}
 	return errors.Join(errs...)
 }

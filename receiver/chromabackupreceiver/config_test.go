@@ -32,12 +32,14 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 60*time.Second, cfg.CollectionInterval)
 	assert.NotEmpty(t, cfg.Instance, "instance defaults to the host name")
 	assert.True(t, cfg.Metrics.ChromaPersistRecords.Enabled)
+	assert.Equal(t, time.Hour, cfg.QuickCheckInterval)
 
 	cfg, err = loadConfig(t, "custom")
 	require.NoError(t, err)
 	assert.Equal(t, "/var/lib/chroma", cfg.PersistDirectory)
 	assert.Equal(t, 30*time.Second, cfg.CollectionInterval)
 	assert.Equal(t, "prod-eu-1", cfg.Instance)
+	assert.Equal(t, 10*time.Minute, cfg.QuickCheckInterval)
 	assert.False(t, cfg.Metrics.ChromaPersistRecords.Enabled)
 }
 
@@ -47,4 +49,7 @@ func TestConfigValidateNamesTheKey(t *testing.T) {
 
 	_, err = loadConfig(t, "bad_interval")
 	require.ErrorContains(t, err, `"collection_interval"`)
+
+	_, err = loadConfig(t, "bad_quick_check_interval")
+	require.ErrorContains(t, err, `"quick_check_interval"`)
 }

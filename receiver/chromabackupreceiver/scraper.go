@@ -36,7 +36,7 @@ func newScraper(cfg *Config, set receiver.Settings) *chromaScraper {
 		cfg:    cfg,
 		logger: set.Logger,
 		set:    set,
-		probe:  newPersistProbe(cfg.PersistDirectory, sqliteBusyTimeout),
+		probe:  newPersistProbe(cfg.PersistDirectory, sqliteBusyTimeout, cfg.QuickCheckInterval),
 	}
 }
 
@@ -89,7 +89,7 @@ func (s *chromaScraper) report(r probeResult) error {
 		return nil
 	}
 	failed := 0
-	for _, err := range []error{r.sizeErr, r.volumeErr, r.dbErr} {
+	for _, err := range r.errs() {
 		if err != nil {
 			failed++
 		}
@@ -99,7 +99,7 @@ func (s *chromaScraper) report(r probeResult) error {
 
 func (r probeResult) problem() string {
 	var msgs []string
-	for _, err := range []error{r.sizeErr, r.volumeErr, r.dbErr} {
+	for _, err := range r.errs() {
 		if err != nil {
 			msgs = append(msgs, err.Error())
 		}
@@ -110,5 +110,7 @@ func (r probeResult) problem() string {
 	case 1:
 		return msgs[0]
 	}
-	return fmt.Sprint(errors.Join(r.sizeErr, r.volumeErr, r.dbErr))
+	return fmt.Sprint(errors.Join(r.errs()...))
 }
+
+func (r probeResult) errs() []error { return []error{r.sizeErr, r.volumeErr, r.dbErr, r.checkErr} }

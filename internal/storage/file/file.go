@@ -30,6 +30,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/otelcol-chroma/otelcol-chroma/internal/durable"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/internal/base"
 )
 
@@ -142,7 +143,7 @@ func (b *Bucket) Write(ctx context.Context, key string, r io.Reader, size int64)
 		os.Remove(tmp)
 		return fmt.Errorf("write %s in %s: %w", key, b, permanentIfDenied(err))
 	}
-	if err := syncDir(filepath.Dir(p)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(p)); err != nil {
 		return b.writeError("write", key, err)
 	}
 	return nil
@@ -173,7 +174,7 @@ func (b *Bucket) CreateIfAbsent(ctx context.Context, key string, r io.Reader, si
 	if err := os.Remove(tmp); err != nil {
 		return b.writeError("create", key, err)
 	}
-	if err := syncDir(filepath.Dir(p)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(p)); err != nil {
 		return b.writeError("create", key, err)
 	}
 	return nil
@@ -259,7 +260,7 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 		return b.opError("delete", key, err)
 	}
 	dir := filepath.Dir(p)
-	if err := syncDir(dir); err != nil && !isNotExist(err) {
+	if err := durable.SyncDir(dir); err != nil && !isNotExist(err) {
 		return b.opError("delete", key, err)
 	}
 	// Best effort: Remove fails harmlessly on a folder that is not empty.
@@ -388,18 +389,6 @@ func permanentIfDenied(err error) error {
 		return fmt.Errorf("%w: %w", err, base.ErrPermanent)
 	}
 	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return err
-	}
-	return nil
 }
 
 // ctxReader stops a long copy once ctx is done.

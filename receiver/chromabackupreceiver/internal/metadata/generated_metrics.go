@@ -212,7 +212,7 @@ type metricChromaPersistUp struct {
 // init fills chroma.persist.up metric with initial data.
 func (m *metricChromaPersistUp) init() {
 	m.data.SetName("chroma.persist.up")
-	m.data.SetDescription("1 if the persist directory is readable and its SQLite database opens, else 0.")
+	m.data.SetDescription("1 if the persist directory is readable, its SQLite database opens and passed its last quick_check, else 0.")
 	m.data.SetUnit("{bool}")
 	m.data.SetEmptyGauge()
 }

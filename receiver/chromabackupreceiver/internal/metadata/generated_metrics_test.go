@@ -156,7 +156,7 @@ func TestMetricsBuilder(t *testing.T) {
 					validatedMetrics["chroma.persist.up"] = true
 					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
 					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-					assert.Equal(t, "1 if the persist directory is readable and its SQLite database opens, else 0.", mi.Description())
+					assert.Equal(t, "1 if the persist directory is readable, its SQLite database opens and passed its last quick_check, else 0.", mi.Description())
 					assert.Equal(t, "{bool}", mi.Unit())
 					dp := mi.Gauge().DataPoints().At(0)
 					assert.Equal(t, start, dp.StartTimestamp())
