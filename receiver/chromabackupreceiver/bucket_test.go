@@ -423,3 +423,32 @@ func TestCorruptStatusObject(t *testing.T) {
 		})
 	}
 }
+
+// TestStaleBackupsCannotLookFresh: a junk manifest with an id far in the
+// future, and a newer snapshot of a damaged database, do not move
+// chroma.backup.last_success.time: it is the last success that the status
+// records name, so the stale-backup alert still fires.
+func TestStaleBackupsCannotLookFresh(t *testing.T) {
+	fx := newBucketFixture(t, "file://"+t.TempDir(), false)
+	good := fx.snapshot(t, "test-instance")
+	repo := fx.repo(t, nil)
+	b, err := fx.bucket.Open(context.Background(), storage.Options{})
+	require.NoError(t, err)
+	writeObject(t, b, "snapshots/99991231T235959Z-00000000.manifest", []byte("junk"))
+	chromatest.DamageTable(t, fx.persist, "embedding_metadata")
+	damaged, err := repo.Snapshot(context.Background(), snapshot.SnapshotOptions{
+		PersistDir: fx.persist, ScratchDir: t.TempDir(), Instance: "test-instance",
+	})
+	require.ErrorIs(t, err, snapshot.ErrSourceCorrupt)
+	require.NotNil(t, damaged)
+
+	s, _ := newBucketScraper(t, fx.persist, func(c *Config) { c.Bucket = fx.settings(t) })
+	md, _ := s.scrape(context.Background())
+	last, ok := gauge(md, "chroma.backup.last_success.time")
+	require.True(t, ok)
+	assert.Equal(t, good.Created.Unix(), last, "the last good snapshot's time, not the junk's or the damaged one's")
+	size, _ := gauge(md, "chroma.backup.size")
+	assert.Equal(t, good.Stats.LogicalBytes, size)
+	success, _ := gauge(md, "chroma.backup.last_attempt.success")
+	assert.Equal(t, int64(0), success, "the damaged snapshot's attempt failed")
+}

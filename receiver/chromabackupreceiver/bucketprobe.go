@@ -149,22 +149,42 @@ type newestFigures struct {
 	duration, writerStall    time.Duration
 }
 
-func (st *bucketState) newestFigures() (newestFigures, bool) {
-	if st.inv == nil || st.inv.Newest == nil {
-		return newestFigures{}, false
-	}
-	id := st.inv.Newest.ID
+func (st *bucketState) newestFigures(id string) (newestFigures, bool) {
 	for _, a := range st.attempts {
 		switch rec := a.Record; {
 		case rec == nil:
 		case rec.LastSuccessSnapshotID == id && rec.LastSuccessLogicalBytes > 0:
 			return newestFigures{rec.LastSuccessLogicalBytes, rec.LastSuccessAddedBytes, rec.LastSuccessDuration, rec.LastSuccessWriterStall}, true
 		case rec.SnapshotID == id:
-			// A snapshot of a damaged source is stored but is no success.
 			return newestFigures{rec.LogicalBytes, rec.AddedBytes, rec.Duration, rec.WriterStall}, true
 		}
 	}
 	return newestFigures{}, false
+}
+
+// maxClockAhead is how far a snapshot id may be ahead of this clock and
+// still count (two snapshots within a second get ids a second apart).
+const maxClockAhead = 5 * time.Minute
+
+// newestSuccess is the newest complete snapshot: the newest last success
+// that a trusted attempt record names, when the bucket holds records; else
+// (snapshots of versions that wrote none) the newest listed snapshot whose
+// id is not ahead of the clock. So a snapshot of a damaged database is no
+// success, and a junk manifest with an id in the future cannot make the
+// backups look fresh.
+func (st *bucketState) newestSuccess(now time.Time) (id string, at time.Time, ok bool) {
+	for _, a := range st.attempts {
+		if rec := a.Record; rec != nil && !rec.LastSuccess.IsZero() && rec.LastSuccess.After(at) {
+			id, at, ok = rec.LastSuccessSnapshotID, rec.LastSuccess, true
+		}
+	}
+	if ok || len(st.attempts) > 0 || st.inv == nil {
+		return id, at, ok
+	}
+	if n := st.inv.Newest; n != nil && !n.Created.After(now.Add(maxClockAhead)) {
+		return n.ID, n.Created, true
+	}
+	return "", time.Time{}, false
 }
 
 // bucketProblemKey identifies a bucket problem for logging: the class of

@@ -89,14 +89,15 @@ func (s *chromaScraper) recordInventory(ts pcommon.Timestamp, now time.Time, st 
 	inv := st.inv
 	s.mb.RecordChromaBackupCountDataPoint(ts, int64(inv.Snapshots))
 	s.mb.RecordChromaBucketSizeDataPoint(ts, inv.TotalBytes())
-	if inv.Newest == nil {
+	id, at, ok := st.newestSuccess(now)
+	if !ok {
 		return
 	}
-	s.mb.RecordChromaBackupLastSuccessTimeDataPoint(ts, inv.Newest.Created.Unix())
+	s.mb.RecordChromaBackupLastSuccessTimeDataPoint(ts, at.Unix())
 	// Two snapshots within one second get ids a second apart, so the newest
 	// id's time can be ahead of the clock by a second or two.
-	s.mb.RecordChromaBackupAgeDataPoint(ts, max(0, now.Sub(inv.Newest.Created).Seconds()))
-	if f, ok := st.newestFigures(); ok {
+	s.mb.RecordChromaBackupAgeDataPoint(ts, max(0, now.Sub(at).Seconds()))
+	if f, ok := st.newestFigures(id); ok {
 		s.mb.RecordChromaBackupSizeDataPoint(ts, f.logicalBytes)
 		s.mb.RecordChromaBackupAddedSizeDataPoint(ts, f.addedBytes)
 		s.mb.RecordChromaBackupDurationDataPoint(ts, f.duration.Seconds())

@@ -85,21 +85,24 @@ func TestBucketMetricsVersitygw(t *testing.T) {
 func TestBucketMisconfiguredVersitygw(t *testing.T) {
 	fx, srv, _ := newVersitygwFixture(t, false)
 	fx.snapshot(t, "test-instance")
-	for name, mutate := range map[string]func(*Config){
-		"wrong secret": func(c *Config) { c.Bucket.SecretAccessKey = "wrong" },
-		"missing bucket": func(c *Config) {
+	for name, c := range map[string]struct {
+		mutate func(*Config)
+		advice string
+	}{
+		"wrong secret": {func(c *Config) { c.Bucket.SecretAccessKey = "wrong" }, "check the bucket's credentials, name and permissions"},
+		"missing bucket": {func(c *Config) {
 			c.Bucket.URL = srv.URLWithPrefix("backups")[:len("s3://")] + "nope" + srv.URLWithPrefix("backups")[len("s3://")+len(srv.Bucket):]
-		},
+		}, "bucket nope does not exist: create it or fix the bucket name"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			s, _ := newBucketScraper(t, fx.persist, func(c *Config) {
-				c.Bucket = fx.settings(t)
-				c.BucketTimeout = 3 * time.Second
-				mutate(c)
+			s, _ := newBucketScraper(t, fx.persist, func(cfg *Config) {
+				cfg.Bucket = fx.settings(t)
+				cfg.BucketTimeout = 3 * time.Second
+				c.mutate(cfg)
 			})
 			md, err := s.scrape(context.Background())
 			require.Error(t, err)
-			assert.Contains(t, err.Error(), "check the bucket's credentials, name and permissions")
+			assert.Contains(t, err.Error(), c.advice)
 			up, _ := gauge(md, "chroma.bucket.up")
 			assert.Equal(t, int64(0), up)
 			persistUp, _ := gauge(md, "chroma.persist.up")
