@@ -65,11 +65,18 @@ check-generated: generate
 	  git --no-pager diff --stat; exit 1; \
 	fi
 
-tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) restore-by-hand-tools
+tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) restore-by-hand-tools prometheus-tools
 
 # The command-line tools of FORMAT.md's "restore by hand", which a test runs
 # (Debian packages; installed only when one is missing).
 RESTORE_BY_HAND_TOOLS := age zstd jq openssl xxd
+
+# Prometheus, promtool, Alertmanager and amtool (Debian packages) for the rule
+# tests and the alertrules exporter's end-to-end tests; apt-get runs only when
+# one is missing.
+.PHONY: prometheus-tools
+prometheus-tools:
+	scripts/install-prometheus.sh
 
 .PHONY: restore-by-hand-tools
 restore-by-hand-tools:
