@@ -23,6 +23,11 @@ func newTestExporter(t *testing.T, mutate func(*Config)) (*alertRulesExporter, *
 	t.Helper()
 	cfg := testConfig(newFakeAlertmanager(t))
 	mutate(cfg)
+	return newTestExporterWith(t, cfg)
+}
+
+func newTestExporterWith(t *testing.T, cfg *Config) (*alertRulesExporter, *componenttest.Telemetry, *observer.ObservedLogs) {
+	t.Helper()
 	require.NoError(t, cfg.Validate())
 	tt := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
