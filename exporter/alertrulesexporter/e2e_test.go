@@ -23,20 +23,6 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/promtest"
 )
 
-// collectorBinary is $OTELCOL_CHROMA_BIN, or the distribution built for
-// the test.
-func collectorBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("OTELCOL_CHROMA_BIN"); p != "" {
-		return p
-	}
-	out := filepath.Join(t.TempDir(), "otelcol-chroma")
-	cmd := exec.Command("go", "build", "-o", out, "../../cmd/otelcol-chroma")
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Run(), "build the collector")
-	return out
-}
-
 // webhook stands in for the pager: Alertmanager's webhook receiver posts
 // each notification here.
 type webhook struct {
@@ -137,7 +123,7 @@ func startCollector(t *testing.T, cfg string) *testutil.SyncBuffer {
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
 	out := &testutil.SyncBuffer{}
-	cmd := exec.Command(collectorBinary(t), "--config", path)
+	cmd := exec.Command(testutil.CollectorBinary(t), "--config", path)
 	cmd.Stdout, cmd.Stderr = out, out
 	require.NoError(t, cmd.Start())
 	done := make(chan struct{})
@@ -204,4 +190,3 @@ func TestEndToEndWithAlertmanager(t *testing.T) {
 	hook.wait(t, "ChromaBackupsFailing", "resolved")
 	assert.NotContains(t, out.String(), "panic")
 }
-
