@@ -48,7 +48,7 @@ type fakeAlertmanager struct {
 	closed chan struct{}
 }
 
-func newFakeAlertmanager(t *testing.T) *fakeAlertmanager {
+func newFakeAlertmanager(t testing.TB) *fakeAlertmanager {
 	am := &fakeAlertmanager{closed: make(chan struct{})}
 	am.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.URL.Path != "/am/api/v2/alerts" {
