@@ -18,7 +18,7 @@ VERSITYGW := $(BIN)/versitygw
 TEST_ENV := AWS_EC2_METADATA_DISABLED=true REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
 FUZZTIME ?= 20s
 
-.PHONY: all build run test unit-test fuzz vet check-generated generate tools bench bench-compare clean
+.PHONY: all build run test unit-test rules-test fuzz vet check-generated generate tools bench bench-compare clean
 
 all: build
 
@@ -41,6 +41,11 @@ test: tools vet check-generated unit-test fuzz
 
 unit-test: tools build
 	$(TEST_ENV) $(GO) test -race -count=1 -timeout 30m ./...
+
+## rules-test: only the alert rules' tests (promtool check/test rules, amtool,
+## a real Alertmanager); `make test` runs them with every other test
+rules-test: prometheus-tools
+	$(TEST_ENV) $(GO) test -count=1 ./rules/
 
 fuzz:
 	@if [ -d processor/scrubprocessor ]; then \
@@ -67,16 +72,16 @@ check-generated: generate
 
 tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) restore-by-hand-tools prometheus-tools
 
-# The command-line tools of FORMAT.md's "restore by hand", which a test runs
-# (Debian packages; installed only when one is missing).
-RESTORE_BY_HAND_TOOLS := age zstd jq openssl xxd
-
-# Prometheus, promtool, Alertmanager and amtool (Debian packages) for the rule
-# tests and the alertrules exporter's end-to-end tests; apt-get runs only when
-# one is missing.
+# promtool, amtool, Prometheus and Alertmanager for the tests of rules/ and
+# of the alertrules exporter (Debian packages; installed only when one is
+# missing).
 .PHONY: prometheus-tools
 prometheus-tools:
 	scripts/install-prometheus.sh
+
+# The command-line tools of FORMAT.md's "restore by hand", which a test runs
+# (Debian packages; installed only when one is missing).
+RESTORE_BY_HAND_TOOLS := age zstd jq openssl xxd
 
 .PHONY: restore-by-hand-tools
 restore-by-hand-tools:
