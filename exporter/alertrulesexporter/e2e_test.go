@@ -2,15 +2,16 @@ package alertrulesexporter
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,63 +21,52 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
-	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/promtest"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/alertmanager"
 )
 
-// webhook stands in for the pager: Alertmanager's webhook receiver posts
-// each notification here.
-type webhook struct {
-	*httptest.Server
-	mu   sync.Mutex
-	msgs []webhookMessage
-}
-
-type webhookMessage struct {
-	Status string `json:"status"`
-	Alerts []struct {
-		Status      string            `json:"status"`
-		Labels      map[string]string `json:"labels"`
-		Annotations map[string]string `json:"annotations"`
-	} `json:"alerts"`
-	received time.Time
-}
-
-func newWebhook(t *testing.T) *webhook {
-	w := &webhook{}
-	w.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		var m webhookMessage
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			http.Error(rw, err.Error(), http.StatusBadRequest)
-			return
-		}
-		m.received = time.Now()
-		w.mu.Lock()
-		w.msgs = append(w.msgs, m)
-		w.mu.Unlock()
-	}))
-	t.Cleanup(w.Close)
-	return w
-}
-
-// wait waits for a notification with an alert named name in status.
-func (w *webhook) wait(t *testing.T, name, status string) (webhookMessage, map[string]string) {
+// waitNotification waits until the webhook got a notification with an alert
+// named name in status, and returns that alert's labels and when it was seen.
+func waitNotification(t *testing.T, hook *alertmanager.Webhook, name, status string) (map[string]string, time.Time) {
 	t.Helper()
-	var msg webhookMessage
 	var lbls map[string]string
 	require.Eventually(t, func() bool {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		for _, m := range w.msgs {
-			for _, a := range m.Alerts {
+		for _, n := range hook.Received() {
+			for _, a := range n.Alerts {
 				if a.Labels["alertname"] == name && a.Status == status {
-					msg, lbls = m, a.Labels
+					lbls = a.Labels
 					return true
 				}
 			}
 		}
 		return false
 	}, waitFor, 20*time.Millisecond, "no %s notification for %s reached the webhook", status, name)
-	return msg, lbls
+	return lbls, time.Now()
+}
+
+// switchableProxy forwards to an Alertmanager once one is set, and answers
+// 503 before: an Alertmanager that is down behind its service address.
+type switchableProxy struct {
+	*httptest.Server
+	target atomic.Pointer[httputil.ReverseProxy]
+}
+
+func newSwitchableProxy(t *testing.T) *switchableProxy {
+	p := &switchableProxy{}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rp := p.target.Load(); rp != nil {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "alertmanager down", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *switchableProxy) forwardTo(t *testing.T, base string) {
+	u, err := url.Parse(base)
+	require.NoError(t, err)
+	p.target.Store(httputil.NewSingleHostReverseProxy(u))
 }
 
 const e2eAlertmanagerConfig = `route:
@@ -105,7 +95,7 @@ exporters:
     external_labels:
       cluster: e2e
     alertmanagers:
-      - endpoint: http://127.0.0.1:%d
+      - endpoint: %s
         timeout: 1s
 service:
   telemetry:
@@ -163,17 +153,19 @@ func sendOTLP(t *testing.T, endpoint string, md pmetric.Metrics) {
 }
 
 // The real binary and a real Alertmanager: metrics sent over OTLP make the
-// alert fire while the Alertmanager is still down; once it is up, the queued
-// and resent alert reaches the webhook, and it resolves when the condition
-// clears.
+// alert fire while the Alertmanager is still down; once it is up, the resent
+// alert reaches the webhook, and it resolves when the condition clears.
 func TestEndToEndWithAlertmanager(t *testing.T) {
-	promtest.Binary(t, "prometheus-alertmanager")
 	rules, err := filepath.Abs("testdata/rules.yaml")
 	require.NoError(t, err)
-	hook := newWebhook(t)
-	amPort := promtest.FreePort(t)
-	otlp := fmt.Sprintf("127.0.0.1:%d", promtest.FreePort(t))
-	out := startCollector(t, fmt.Sprintf(e2eCollectorConfig, otlp, rules, amPort))
+	hook := alertmanager.NewWebhook(t)
+	amConfig := filepath.Join(t.TempDir(), "alertmanager.yml")
+	require.NoError(t, os.WriteFile(amConfig, []byte(fmt.Sprintf(e2eAlertmanagerConfig, hook.URL)), 0o600))
+	proxy := newSwitchableProxy(t)
+	port, err := testutil.FreePort()
+	require.NoError(t, err)
+	otlp := fmt.Sprintf("127.0.0.1:%d", port)
+	out := startCollector(t, fmt.Sprintf(e2eCollectorConfig, otlp, rules, proxy.URL))
 
 	sent := time.Now()
 	sendOTLP(t, otlp, failures("demo", 4, sent))
@@ -181,12 +173,13 @@ func TestEndToEndWithAlertmanager(t *testing.T) {
 		return strings.Contains(out.String(), "Error sending alerts")
 	}, waitFor, 20*time.Millisecond, "the collector never tried the Alertmanager that is down")
 
-	promtest.StartAlertmanagerOn(t, fmt.Sprintf(e2eAlertmanagerConfig, hook.URL), amPort)
-	msg, lbls := hook.wait(t, "ChromaBackupsFailing", "firing")
-	t.Logf("paged %s after the metric was sent (Alertmanager started late; group_wait 1s)", msg.received.Sub(sent).Round(time.Millisecond))
+	am := alertmanager.Start(t, amConfig)
+	proxy.forwardTo(t, am.URL)
+	lbls, paged := waitNotification(t, hook, "ChromaBackupsFailing", "firing")
+	t.Logf("paged %s after the metric was sent (Alertmanager down at first; group_wait 1s)", paged.Sub(sent).Round(time.Millisecond))
 	assert.Equal(t, map[string]string{"alertname": "ChromaBackupsFailing", "instance": "demo", "severity": "critical", "cluster": "e2e"}, lbls)
 
 	sendOTLP(t, otlp, failures("demo", 0, time.Now()))
-	hook.wait(t, "ChromaBackupsFailing", "resolved")
+	waitNotification(t, hook, "ChromaBackupsFailing", "resolved")
 	assert.NotContains(t, out.String(), "panic")
 }

@@ -153,6 +153,7 @@ func (e *alertRulesExporter) startRules(ctx context.Context, reg prometheus.Regi
 	if err := e.rules.Update(e.cfg.EvaluationInterval, files, extLabels, e.cfg.ExternalURL, nil); err != nil {
 		return fmt.Errorf("rule_files: start the rules: %w", err)
 	}
+	warnShortWindow(e.logger, e.cfg.Window, e.rules.Rules())
 	go e.rules.Run()
 	return nil
 }

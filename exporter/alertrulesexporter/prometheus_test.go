@@ -23,7 +23,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
-	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/promtest"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/prometheus"
 )
 
 // mixedMetrics has each kind of metric and unit the translation treats
@@ -157,7 +157,7 @@ func getJSON(t *testing.T, u string, v any) {
 func TestSameSeriesAndAlertsAsPrometheus(t *testing.T) {
 	rules, err := filepath.Abs("testdata/rules.yaml")
 	require.NoError(t, err)
-	prom := promtest.StartPrometheus(t, fmt.Sprintf("global:\n  evaluation_interval: 1s\nrule_files: [%q]\n", rules))
+	prom := prometheus.Start(t, fmt.Sprintf("global:\n  evaluation_interval: 1s\nrule_files: [%q]\n", rules))
 	rw := remoteWriteTo(t, prom.URL)
 	am := newFakeAlertmanager(t)
 	cfg := testConfig(am)
