@@ -3,10 +3,12 @@ package alertrulesexporter
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -49,8 +51,16 @@ type fakeAlertmanager struct {
 }
 
 func newFakeAlertmanager(t testing.TB) *fakeAlertmanager {
+	am := newUnstartedFakeAlertmanager(t)
+	am.Start()
+	return am
+}
+
+// newUnstartedFakeAlertmanager is newFakeAlertmanager before Start or
+// StartTLS.
+func newUnstartedFakeAlertmanager(t testing.TB) *fakeAlertmanager {
 	am := &fakeAlertmanager{closed: make(chan struct{})}
-	am.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	am.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.URL.Path != "/am/api/v2/alerts" {
 			http.NotFound(w, r)
 			return
@@ -200,6 +210,36 @@ func TestAlertFiresAndResolves(t *testing.T) {
 	assert.Zero(t, counterValue(t, tt, "otelcol_exporter_alertrules_rule_evaluation_failures"))
 }
 
+// Over TLS, the Alertmanager's certificate is checked against tls.ca_file.
+func TestTLS(t *testing.T) {
+	am := newUnstartedFakeAlertmanager(t)
+	am.StartTLS()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: am.Certificate().Raw}), 0o600))
+	cfg := testConfig(am)
+	cfg.Alertmanagers[0].TLS.CAFile = ca
+	exp := startExporter(t, cfg, metadatatest.NewSettings(componenttest.NewTelemetry()))
+	require.NoError(t, exp.ConsumeMetrics(context.Background(), failures("demo", 5, time.Now())))
+	am.waitAlert(t, "ChromaBackupsFailing", firing)
+}
+
+// Without the CA, the Alertmanager's certificate is refused: nothing arrives
+// and the failed sends are counted.
+func TestTLSUnknownAuthority(t *testing.T) {
+	am := newUnstartedFakeAlertmanager(t)
+	am.StartTLS()
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	exp := startExporter(t, testConfig(am), metadatatest.NewSettings(tt))
+	require.NoError(t, exp.ConsumeMetrics(context.Background(), failures("demo", 5, time.Now())))
+	require.Eventually(t, func() bool {
+		return counterValue(t, tt, "otelcol_exporter_alertrules_alert_send_failures") > 0
+	}, waitFor, 10*time.Millisecond)
+	am.mu.Lock()
+	defer am.mu.Unlock()
+	assert.Empty(t, am.alerts)
+}
+
 // A bearer token is sent as such.
 func TestBearerToken(t *testing.T) {
 	am := newFakeAlertmanager(t)
@@ -278,4 +318,18 @@ func TestStartRefusesBadRuleFiles(t *testing.T) {
 			assert.Empty(t, entries, "a failed start leaves no window folder behind")
 		})
 	}
+}
+
+// Every configured Alertmanager receives every alert, each with its own
+// authentication.
+func TestEveryAlertmanagerReceives(t *testing.T) {
+	first, second := newFakeAlertmanager(t), newFakeAlertmanager(t)
+	cfg := testConfig(first)
+	other := AlertmanagerConfig{BearerToken: "t0ken"}
+	other.Endpoint = second.URL + "/am/"
+	cfg.Alertmanagers = append(cfg.Alertmanagers, other)
+	exp := startExporter(t, cfg, metadatatest.NewSettings(componenttest.NewTelemetry()))
+	require.NoError(t, exp.ConsumeMetrics(context.Background(), failures("demo", 5, time.Now())))
+	assert.Equal(t, "Basic b3RlbGNvbDpzM2NyZXQ=", first.waitAlert(t, "ChromaBackupsFailing", firing).auth)
+	assert.Equal(t, "Bearer t0ken", second.waitAlert(t, "ChromaBackupsFailing", firing).auth)
 }
