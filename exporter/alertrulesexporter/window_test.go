@@ -5,9 +5,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
@@ -99,4 +103,38 @@ func TestTruncateFreesSeries(t *testing.T) {
 	require.Equal(t, uint64(3), e.window.numSeries())
 	require.NoError(t, e.window.truncate(now.Add(e.cfg.Window+time.Minute)))
 	assert.Zero(t, e.window.numSeries())
+}
+
+// Exponential histograms become native histograms in the window, as remote
+// write sends them to a Prometheus with native histograms on.
+func TestExponentialHistogram(t *testing.T) {
+	e, tt, _ := newTestExporter(t, func(*Config) {})
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", "chroma")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("chroma.query.duration")
+	m.SetUnit("s")
+	h := m.SetEmptyExponentialHistogram()
+	h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	dp := h.DataPoints().AppendEmpty()
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	dp.SetScale(2)
+	dp.SetCount(3)
+	dp.SetSum(1.5)
+	dp.Positive().SetOffset(-4)
+	dp.Positive().BucketCounts().FromRaw([]uint64{1, 2})
+	require.NoError(t, e.consumeMetrics(context.Background(), md))
+
+	q, err := e.window.Querier(0, time.Now().Add(time.Minute).UnixMilli())
+	require.NoError(t, err)
+	defer q.Close()
+	set := q.Select(context.Background(), false, nil, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, "chroma_query_duration_seconds"))
+	require.True(t, set.Next(), "the histogram is in the window under its remote-write name")
+	it := set.At().Iterator(nil)
+	require.Equal(t, chunkenc.ValHistogram, it.Next())
+	_, hist := it.AtHistogram(nil)
+	assert.Equal(t, uint64(3), hist.Count)
+	_, err = tt.GetMetric("otelcol_exporter_alertrules_dropped_samples")
+	assert.Error(t, err, "nothing was dropped")
 }
