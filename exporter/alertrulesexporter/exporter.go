@@ -20,8 +20,6 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/otelcol-chroma/otelcol-chroma/exporter/alertrulesexporter/internal/metadata"
@@ -48,6 +46,7 @@ type alertRulesExporter struct {
 	// remote write and this exporter.
 	translation prometheusremotewrite.Settings
 	now         func() time.Time
+	drops       *dropReporter
 
 	dir      string
 	window   *window
@@ -65,14 +64,16 @@ func newAlertRulesExporter(cfg *Config, set exporter.Settings) (*alertRulesExpor
 	if err != nil {
 		return nil, fmt.Errorf("alertrules: telemetry: %w", err)
 	}
+	now := time.Now
 	return &alertRulesExporter{
+		drops:       &dropReporter{telemetry: tb, logger: set.Logger, cfg: cfg, now: now},
 		cfg:         cfg,
 		settings:    set.TelemetrySettings,
 		logger:      set.Logger,
 		slog:        newSlogLogger(set.Logger),
 		telemetry:   tb,
 		translation: prometheusremotewrite.Settings{AddMetricSuffixes: true},
-		now:         time.Now,
+		now:         now,
 	}, nil
 }
 
@@ -187,29 +188,11 @@ func (e *alertRulesExporter) consumeMetrics(ctx context.Context, md pmetric.Metr
 		batch = append(batch, ts)
 	}
 	res, err := e.window.append(ctx, batch)
-	e.recordDrops(ctx, res)
+	e.drops.record(ctx, res)
 	if err != nil {
 		e.logger.Error("alertrules: could not store received samples; rules evaluate without them", zap.Error(err))
 	}
 	return nil
-}
-
-func (e *alertRulesExporter) recordDrops(ctx context.Context, res appendResult) {
-	if res.dropped() == 0 {
-		return
-	}
-	for reason, n := range map[string]int{"series_limit": res.seriesLimit, "out_of_window": res.outOfWindow, "rejected": res.rejected} {
-		if n > 0 {
-			e.telemetry.ExporterAlertrulesDroppedSamples.Add(ctx, int64(n), metric.WithAttributes(attribute.String("reason", reason)))
-		}
-	}
-	e.logger.Warn("alertrules: dropped samples; rules do not see them",
-		zap.Int("series_limit", res.seriesLimit),
-		zap.Int("out_of_window", res.outOfWindow),
-		zap.Int("rejected", res.rejected),
-		zap.Int("max_series", e.cfg.MaxSeries),
-		zap.Duration("window", e.cfg.Window),
-		zap.String("what_to_do", "raise max_series, or drop unneeded metrics before this exporter (filter processor); out_of_window samples are older than the window or than the series' newest sample"))
 }
 
 // shutdown stops evaluating and sending and frees the window. It runs once:

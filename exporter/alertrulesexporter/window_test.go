@@ -2,6 +2,7 @@ package alertrulesexporter
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -137,4 +138,27 @@ func TestExponentialHistogram(t *testing.T) {
 	assert.Equal(t, uint64(3), hist.Count)
 	_, err = tt.GetMetric("otelcol_exporter_alertrules_dropped_samples")
 	assert.Error(t, err, "nothing was dropped")
+}
+
+// Drops are counted at once but logged at most once a minute, with the
+// totals since the previous line.
+func TestDropLogIsSpaced(t *testing.T) {
+	e, tt, logs := newTestExporter(t, func(c *Config) { c.MaxSeries = 1 })
+	clock := time.Now()
+	e.drops.now = func() time.Time { return clock }
+	ctx := context.Background()
+	require.NoError(t, e.consumeMetrics(ctx, failures("held", 1, time.Now())))
+	for i := range 3 {
+		clock = clock.Add(time.Second)
+		require.NoError(t, e.consumeMetrics(ctx, failures(fmt.Sprintf("new%d", i), 1, time.Now())))
+	}
+	assertDropped(t, tt, "series_limit", 3)
+	const msg = "alertrules: dropped samples; rules do not see them"
+	require.Equal(t, 1, logs.FilterMessage(msg).Len(), "one line for three batches within a minute")
+
+	clock = clock.Add(dropLogInterval)
+	require.NoError(t, e.consumeMetrics(ctx, failures("new3", 1, time.Now())))
+	lines := logs.FilterMessage(msg).All()
+	require.Len(t, lines, 2)
+	assert.Equal(t, int64(3), lines[1].ContextMap()["series_limit"], "the two unlogged drops and this one")
 }
