@@ -41,6 +41,10 @@ func (r appendResult) dropped() int { return r.seriesLimit + r.outOfWindow + r.r
 func openWindow(dir string, length time.Duration, maxSeries int, logger *slog.Logger) (*window, error) {
 	opts := tsdb.DefaultHeadOptions()
 	opts.ChunkDirRoot = dir
+	// Prometheus' 16384 lock stripes are sized for millions of series and
+	// cost about 3 MiB on their own; a window of up to tens of thousands of
+	// series needs far fewer (BENCHMARKS.md).
+	opts.StripeSize = 1024
 	// The head accepts samples up to ChunkRange/2 behind its newest one: twice
 	// the window lets late batches in while the window still covers them.
 	opts.ChunkRange = 2 * length.Milliseconds()
