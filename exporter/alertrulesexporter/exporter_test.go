@@ -333,3 +333,19 @@ func TestEveryAlertmanagerReceives(t *testing.T) {
 	assert.Equal(t, "Basic b3RlbGNvbDpzM2NyZXQ=", first.waitAlert(t, "ChromaBackupsFailing", firing).auth)
 	assert.Equal(t, "Bearer t0ken", second.waitAlert(t, "ChromaBackupsFailing", firing).auth)
 }
+
+// A rule failing at evaluation is counted.
+func TestRuleEvaluationFailuresCounted(t *testing.T) {
+	am := newFakeAlertmanager(t)
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	cfg := testConfig(am)
+	cfg.RuleFiles = []string{"testdata/failing-rules.yaml"}
+	exp := startExporter(t, cfg, metadatatest.NewSettings(tt))
+	for _, instance := range []string{"a", "b"} {
+		require.NoError(t, exp.ConsumeMetrics(context.Background(), failures(instance, 1, time.Now())))
+	}
+	require.Eventually(t, func() bool {
+		return counterValue(t, tt, "otelcol_exporter_alertrules_rule_evaluation_failures") > 0
+	}, waitFor, 10*time.Millisecond)
+}
