@@ -76,8 +76,9 @@ check-generated: generate
 
 tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) restore-by-hand-tools restic prometheus-tools
 
-# promtool, amtool, Prometheus and Alertmanager for the tests of rules/
-# (Debian packages; installed only when one is missing).
+# promtool, amtool, Prometheus and Alertmanager for the tests of rules/ and
+# of the alertrules exporter (Debian packages; installed only when one is
+# missing).
 .PHONY: prometheus-tools
 prometheus-tools:
 	scripts/install-prometheus.sh
