@@ -91,6 +91,8 @@ type keyRule struct {
 	re        *regexp.Regexp
 	rule      ruleID // counts the rule's action
 	valueRule ruleID // counts values masked by values/pattern
+	shape     shape
+	shapeRule shapeRules
 }
 
 func (r *keyRule) hasValueRule() bool { return r.values != nil || r.re != nil }
@@ -159,6 +161,9 @@ type engine struct {
 	hmacKey  []byte
 	hmacPool sync.Pool
 	scratch  sync.Pool
+
+	vocab *vocabulary
+	names nameRules
 }
 
 func newEngine(ep *effectivePolicy) *engine {
@@ -205,6 +210,7 @@ func newEngine(ep *effectivePolicy) *engine {
 		}
 		r.rule = e.ruleFor("key/"+src.Key, r.action)
 		r.valueRule = e.ruleFor("values/"+src.Key, aMask)
+		r.shape, r.shapeRule = e.compileShape(src.KeyRule)
 		if r.action == aURL {
 			e.needRoute = true
 		}
@@ -228,6 +234,7 @@ func newEngine(ep *effectivePolicy) *engine {
 	if e.textAct.spanName == aURL {
 		e.needRoute = true
 	}
+	e.initNames(ep)
 
 	e.cache.init()
 	e.hmacPool.New = func() any {
@@ -441,14 +448,11 @@ func (e *engine) scrubValue(v pcommon.Value, d *decision, st *scratch, depth int
 	switch d.action {
 	case aRaw:
 		return false, false
-	case aMask:
-		st.count(d.id)
-		v.SetStr(e.placeholder)
-		return false, true
-	case aHash:
-		st.count(d.id)
-		v.SetStr(e.hash(v.AsString()))
-		return false, true
+	case aMask, aHash:
+		return e.replaceValue(v, d.action, d.id, st)
+	}
+	if d.rule != nil && d.rule.shape != shapeNone && isScalar(v.Type()) {
+		return e.shapeValue(v, d, st)
 	}
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
@@ -530,16 +534,7 @@ func (e *engine) scrubInt(v pcommon.Value, st *scratch) (drop, changed bool) {
 		return false, false
 	}
 	ki := e.kinds[detect.CardNumber]
-	st.count(ki.rule)
-	switch ki.action {
-	case aDrop:
-		return true, true
-	case aHash:
-		v.SetStr(e.hash(string(digits)))
-	default:
-		v.SetStr(e.placeholder)
-	}
-	return false, true
+	return e.replaceValue(v, ki.action, ki.rule, st)
 }
 
 func (e *engine) scrubBytes(v pcommon.Value, st *scratch) (drop, changed bool) {
@@ -553,7 +548,7 @@ func (e *engine) scrubBytes(v pcommon.Value, st *scratch) (drop, changed bool) {
 		return true, true
 	}
 	if out != s {
-		v.SetStr(out)
+		v.SetEmptyBytes().FromRaw([]byte(out))
 		return false, true
 	}
 	return false, false

@@ -78,7 +78,7 @@ func (e *engine) scrubProfiles(pd pprofile.Profiles, st *scratch) {
 	rps := pd.ResourceProfiles()
 	for i := 0; i < rps.Len(); i++ {
 		rp := rps.At(i)
-		e.scrubMap(rp.Resource().Attributes(), st, 0)
+		e.scrubResource(rp.Resource(), st)
 		e.scrubSchemaURL(rp.SchemaUrl(), rp.SetSchemaUrl, st)
 		sps := rp.ScopeProfiles()
 		for j := 0; j < sps.Len(); j++ {
@@ -106,17 +106,14 @@ func (e *engine) scrubProfiles(pd pprofile.Profiles, st *scratch) {
 		}
 	}
 
-	for i := 1; i < strs.Len(); i++ {
-		s := strs.At(i)
-		if !used[i] {
-			if s != "" {
+	for i := 0; i < strs.Len(); i++ {
+		if i > 0 && !used[i] {
+			if strs.At(i) != "" {
 				strs.SetAt(i, "")
 			}
 			continue
 		}
-		if out, ch := e.text(s, aKeep, 0, st); ch {
-			strs.SetAt(i, out)
-		}
+		e.profileString(strs, i, st)
 	}
 }
 
