@@ -129,6 +129,13 @@ func TestVendorClosesFreeTextChannels(t *testing.T) {
 			sp2.Attributes().PutStr("url.template", "/collections/{id}/"+shapeless)
 			sp2.Attributes().PutStr("url.path", "/collections/42/"+shapeless)
 		}, []string{`"GET /collections/{id}/*"`, `"/collections/{id}/*"`}},
+		{"routes", "a route that is no route", func(in *freeTextInput) {
+			sp := in.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().AppendEmpty()
+			sp.SetName("GET /x/" + shapeless)
+			sp.Attributes().PutStr("http.route", "tenant "+shapeless)
+			sp.Attributes().PutStr("http.target", "tenant "+shapeless)
+			sp.Attributes().PutStr("http.uri", "/x/"+shapeless)
+		}, []string{`"GET ****"`}},
 		{"routes", "a URL key without a URL and without a route", func(in *freeTextInput) {
 			sp := in.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().AppendEmpty()
 			sp.Attributes().PutStr("http.uri", shapeless)

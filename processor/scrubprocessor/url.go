@@ -11,8 +11,10 @@ import (
 func (e *engine) routeOf(m pcommon.Map) string {
 	for k, v := range m.All() {
 		if (k == "http.route" || k == "url.template") && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
-			route, _ := e.routeTemplate(v.Str())
-			return route
+			if route, ok := e.routeTemplate(v.Str()); ok {
+				return route
+			}
+			return ""
 		}
 	}
 	return ""
