@@ -242,7 +242,7 @@ func newEngine(ep *effectivePolicy) *engine {
 	}
 	nRules := len(e.rules)
 	e.scratch.New = func() any {
-		return &scratch{counts: make([]int64, nRules), clean: make(map[string]struct{}, 64)}
+		return &scratch{counts: make([]int64, nRules), clean: make(map[string]struct{}, 64), templated: make(map[string]string, 64), routes: make(map[string]string, 16)}
 	}
 	return e
 }
@@ -277,6 +277,10 @@ type scratch struct {
 	// nothing, so that a value repeated across a batch is scanned once. It
 	// is emptied when the call ends.
 	clean map[string]struct{}
+	// templated and routes hold short names and values, and routes, of this
+	// call as the vocabulary leaves them, so that each is looked at once per
+	// batch.
+	templated, routes map[string]string
 }
 
 const (
@@ -293,6 +297,8 @@ func (e *engine) putScratch(st *scratch) {
 
 func (st *scratch) reset() {
 	clear(st.clean)
+	clear(st.templated)
+	clear(st.routes)
 	clear(st.counts)
 	st.route = ""
 	st.merged = 0

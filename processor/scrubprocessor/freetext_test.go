@@ -208,13 +208,15 @@ func TestVendorProfileStrings(t *testing.T) {
 	p := pd.ResourceProfiles().AppendEmpty().ScopeProfiles().AppendEmpty().Profiles().AppendEmpty()
 	p.SampleType().SetTypeStrindex(3)
 	p.SampleType().SetUnitStrindex(4)
+	p.SetOriginalPayloadFormat(shapeless)
 
 	sink := new(consumertest.ProfilesSink)
 	proc, err := NewFactory().(xprocessor.Factory).CreateProfiles(context.Background(), testSettings(), testConfig(t, nil), sink)
 	require.NoError(t, err)
 	require.NoError(t, proc.ConsumeProfiles(context.Background(), pd))
-	got := sink.AllProfiles()[0].Dictionary().StringTable().AsRaw()
-	assert.Equal(t, []string{"", "*_handler", "/*/*/src/main.rs", "cpu", "nanoseconds"}, got)
+	out := sink.AllProfiles()[0]
+	assert.Equal(t, []string{"", "*_handler", "/*/*/src/main.rs", "cpu", "nanoseconds"}, out.Dictionary().StringTable().AsRaw())
+	assert.Empty(t, out.ResourceProfiles().At(0).ScopeProfiles().At(0).Profiles().At(0).OriginalPayloadFormat(), "the format of a payload that is always removed goes too")
 }
 
 // Each value shape, alone.
@@ -222,6 +224,8 @@ func TestShapes(t *testing.T) {
 	ep, err := testConfig(t, nil).effective()
 	require.NoError(t, err)
 	e := newEngine(ep)
+	st := e.getScratch()
+	defer e.putScratch(st)
 	tests := []struct {
 		shape shape
 		in    string
@@ -243,6 +247,9 @@ func TestShapes(t *testing.T) {
 		{shapeVersion, "v1.0.0-rc.1+0a1b2c3d", "v1.0.0-rc.1+0a1b2c3d", true},
 		{shapeVersion, "HTTP/1.1", "HTTP/1.1", true},
 		{shapeVersion, "1.0.0-acme", "", false},
+		{shapeVersion, "1.", "", false},
+		{shapeVersion, "1.2.3.4.5", "", false},
+		{shapeVersion, "2", "2", true},
 		{shapeVersion, "1.0.0-10.0.0.1", "", false},
 		{shapeVersion, "6987-1373-5787-3318", "", false},
 		{shapeStatusCode, "404", "404", true},
@@ -264,7 +271,7 @@ func TestShapes(t *testing.T) {
 		{shapeText, "IncludeList([Document, Metadata])", "IncludeList([Document, Metadata])", true},
 	}
 	for _, tt := range tests {
-		got, ok := e.fitShape(tt.shape, tt.in)
+		got, ok := e.fitShape(tt.shape, tt.in, st)
 		assert.Equal(t, tt.fits, ok, "%s %q", shapeNames[tt.shape-1], tt.in)
 		if ok {
 			assert.Equal(t, tt.want, got, "%s %q", shapeNames[tt.shape-1], tt.in)
@@ -276,6 +283,7 @@ func TestShapes(t *testing.T) {
 // collapse when joined.
 func TestVocabularyTemplate(t *testing.T) {
 	v := newVocabulary(UnknownTemplate, []string{"payroll"})
+	st := &scratch{templated: map[string]string{}}
 	for in, want := range map[string]string{
 		"Collection [acme-corp] does not exist":                          "Collection [*] does not exist",
 		"Cache miss for collection 98aa09b7-eafe-4c6d-aece-ad1a2b54b6eb": "Cache miss for collection *",
@@ -286,13 +294,13 @@ func TestVocabularyTemplate(t *testing.T) {
 		"Zürich":                                                         "*",
 		"retry 42 times":                                                 "retry * times",
 	} {
-		assert.Equal(t, want, v.name(in, "****"), in)
+		assert.Equal(t, want, v.name(in, "****", st), in)
 	}
 	strict := newVocabulary(UnknownMask, nil)
-	assert.Equal(t, "****", strict.name("Collection acme does not exist", "****"))
-	assert.Equal(t, "Collection does not exist", strict.name("Collection does not exist", "****"))
+	assert.Equal(t, "****", strict.name("Collection acme does not exist", "****", st))
+	assert.Equal(t, "Collection does not exist", strict.name("Collection does not exist", "****", st))
 	off := newVocabulary(UnknownKeep, nil)
-	assert.Equal(t, "Collection acme", off.name("Collection acme", "****"))
+	assert.Equal(t, "Collection acme", off.name("Collection acme", "****", st))
 }
 
 // The vocabulary is configurable: stricter (mask), looser (keep) or larger.

@@ -32,7 +32,7 @@ func (e *engine) name(s string, a action, id ruleID, st *scratch) (string, bool)
 	if (a != aKeep && a != aURL) || !e.vocab.active() {
 		return e.text(s, a, id, st)
 	}
-	out := e.vocab.name(s, e.placeholder)
+	out := e.vocab.name(s, e.placeholder, st)
 	if out == s {
 		return s, false
 	}

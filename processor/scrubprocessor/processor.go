@@ -137,7 +137,7 @@ func (e *engine) scrubSpan(sp ptrace.Span, st *scratch) {
 	attrs := sp.Attributes()
 	st.route = ""
 	if e.needRoute {
-		st.route = e.routeOf(attrs)
+		st.route = e.routeOf(attrs, st)
 	}
 	e.scrubMap(attrs, st, 0)
 
@@ -204,7 +204,7 @@ func (e *engine) scrubLogRecord(lr plog.LogRecord, st *scratch) {
 	attrs := lr.Attributes()
 	st.route = ""
 	if e.needRoute {
-		st.route = e.routeOf(attrs)
+		st.route = e.routeOf(attrs, st)
 	}
 	e.scrubMap(attrs, st, 0)
 	if e.scrubBody(lr.Body(), st, 0) {

@@ -97,7 +97,7 @@ func (e *engine) scrubProfiles(pd pprofile.Profiles, st *scratch) {
 				for s := 0; s < samples.Len(); s++ {
 					unref(samples.At(s).AttributeIndices())
 				}
-				if prof.OriginalPayload().Len() > 0 {
+				if prof.OriginalPayload().Len() > 0 || prof.OriginalPayloadFormat() != "" {
 					st.count(e.payloadRule)
 					prof.OriginalPayload().FromRaw(nil)
 					prof.SetOriginalPayloadFormat("")

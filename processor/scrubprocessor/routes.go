@@ -98,3 +98,16 @@ func (e *engine) knownSegment(seg string) bool {
 	}
 	return e.vocab.allKnown(seg)
 }
+
+// routeOnce is routeTemplate, remembered for the rest of the call; a route
+// that does not fit is remembered as "".
+func (e *engine) routeOnce(s string, st *scratch) (string, bool) {
+	out := remember(st.routes, s, func(s string) string {
+		out, ok := e.routeTemplate(s)
+		if !ok {
+			return ""
+		}
+		return out
+	})
+	return out, out != ""
+}

@@ -111,7 +111,7 @@ func (e *engine) shapeFail(d *decision, st *scratch, fail bool) (drop, changed b
 
 func (e *engine) shapeStr(v pcommon.Value, d *decision, st *scratch) (drop, changed bool) {
 	s := v.Str()
-	out, ok := e.fitShape(d.rule.shape, s)
+	out, ok := e.fitShape(d.rule.shape, s, st)
 	if !ok {
 		return e.shapeFail(d, st, true)
 	}
@@ -126,7 +126,7 @@ func (e *engine) shapeStr(v pcommon.Value, d *decision, st *scratch) (drop, chan
 // fitShape returns the value a string takes under a shape, or false when it
 // does not fit. What it returns holds nothing a detector could find: only
 // digits and fixed words, or words of the vocabulary.
-func (e *engine) fitShape(sh shape, s string) (string, bool) {
+func (e *engine) fitShape(sh shape, s string, st *scratch) (string, bool) {
 	switch sh {
 	case shapeNumber:
 		return s, isNumberString(s)
@@ -141,17 +141,17 @@ func (e *engine) fitShape(sh shape, s string) (string, bool) {
 	case shapeMethod:
 		return normalizeMethod(s), true
 	case shapeRoute:
-		return e.routeTemplate(s)
+		return e.routeOnce(s, st)
 	case shapeIdentifier:
 		if len(s) > maxIdentifierLen || !isIdentifierString(s) {
 			return "", false
 		}
-		return e.vocabValue(s)
+		return e.vocabValue(s, st)
 	case shapeText:
 		if len(s) > maxShapeTextLen {
 			return "", false
 		}
-		return e.vocabValue(s)
+		return e.vocabValue(s, st)
 	}
 	return s, true
 }
@@ -159,14 +159,12 @@ func (e *engine) fitShape(sh shape, s string) (string, bool) {
 // vocabValue applies the vocabulary to an identifier or a short text. With
 // unknown: mask, a value holding an unknown word does not fit. With
 // unknown: keep the value is kept as it is.
-func (e *engine) vocabValue(s string) (string, bool) {
-	switch {
-	case !e.vocab.active() || e.vocab.allKnown(s):
+func (e *engine) vocabValue(s string, st *scratch) (string, bool) {
+	if !e.vocab.active() {
 		return s, true
-	case e.vocab.unknown == UnknownMask:
-		return "", false
 	}
-	return e.vocab.template(s), true
+	out := remember(st.templated, s, e.vocab.template)
+	return out, out == s || e.vocab.unknown != UnknownMask
 }
 
 func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }
@@ -257,17 +255,17 @@ func (e *engine) fitsVersion(s string) bool {
 	if i := strings.IndexAny(s, "-+"); i >= 0 {
 		core, rest = s[:i], s[i+1:]
 	}
-	parts := strings.Split(core, ".")
-	if len(parts) > 4 {
+	if !isVersionCore(core) {
 		return false
 	}
-	for _, p := range parts {
-		if !allDigits(p) {
-			return false
+	for tail := rest; tail != ""; {
+		var p string
+		if i := strings.IndexAny(tail, ".-+"); i >= 0 {
+			p, tail = tail[:i], tail[i+1:]
+		} else {
+			p, tail = tail, ""
 		}
-	}
-	for _, p := range strings.FieldsFunc(rest, func(r rune) bool { return r == '.' || r == '-' || r == '+' }) {
-		if !allDigits(p) && !isHexDigest(p) && !e.vocab.known(p) {
+		if p != "" && !allDigits(p) && !isHexDigest(p) && !e.vocab.known(p) {
 			return false
 		}
 	}
@@ -276,6 +274,21 @@ func (e *engine) fitsVersion(s string) bool {
 	var buf [2]detect.Match
 	return len(detect.Find(rest, e.detectors, buf[:0])) == 0 &&
 		len(detect.Find(s, e.detectors&^detect.Of(detect.IPv4, detect.IPv6), buf[:0])) == 0
+}
+
+// isVersionCore accepts one to four dot-separated numbers.
+func isVersionCore(s string) bool {
+	for parts := 1; parts <= 4; parts++ {
+		p, rest, found := strings.Cut(s, ".")
+		if !allDigits(p) {
+			return false
+		}
+		if !found {
+			return true
+		}
+		s = rest
+	}
+	return false
 }
 
 func isHexDigest(s string) bool {

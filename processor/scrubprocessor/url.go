@@ -8,13 +8,11 @@ import (
 
 // routeOf returns the route template among an item's attributes, if any,
 // with literal segments outside the vocabulary replaced (see routeTemplate).
-func (e *engine) routeOf(m pcommon.Map) string {
+func (e *engine) routeOf(m pcommon.Map, st *scratch) string {
 	for k, v := range m.All() {
 		if (k == "http.route" || k == "url.template") && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
-			if route, ok := e.routeTemplate(v.Str()); ok {
-				return route
-			}
-			return ""
+			route, _ := e.routeOnce(v.Str(), st)
+			return route
 		}
 	}
 	return ""
@@ -160,10 +158,12 @@ func isTemplateSegment(seg string) bool {
 
 // isTemplatePath reports whether a path has route template placeholders.
 func isTemplatePath(p string) bool {
-	for _, seg := range strings.Split(p, "/") {
+	for p != "" {
+		seg, rest, _ := strings.Cut(p, "/")
 		if isTemplateSegment(seg) {
 			return true
 		}
+		p = rest
 	}
 	return false
 }

@@ -181,14 +181,15 @@ func onlyJoiners(s []byte) bool {
 
 // name applies the vocabulary to a name: unchanged when every word is
 // known; otherwise templated, or replaced whole by the placeholder.
-func (v *vocabulary) name(s, placeholder string) string {
-	if !v.active() || v.allKnown(s) {
+func (v *vocabulary) name(s, placeholder string, st *scratch) string {
+	if !v.active() {
 		return s
 	}
-	if v.unknown == UnknownMask {
+	out := remember(st.templated, s, v.template)
+	if out != s && v.unknown == UnknownMask {
 		return placeholder
 	}
-	return v.template(s)
+	return out
 }
 
 // mergeVocabulary sets the vocabulary of an effective policy: the policy's,
@@ -214,4 +215,17 @@ func (ep *effectivePolicy) mergeVocabulary(base policySpec, cfg VocabularyConfig
 		ep.vocabulary.Words = append(ep.vocabulary.Words, w)
 	}
 	return errs
+}
+
+// remember returns what this call already found for s in memo, or
+// computes it with f and keeps it when s is short and memo not full.
+func remember(memo map[string]string, s string, f func(string) string) string {
+	if out, ok := memo[s]; ok {
+		return out
+	}
+	out := f(s)
+	if len(s) <= cleanMaxLen && len(memo) < cleanMaxEntries {
+		memo[s] = out
+	}
+	return out
 }
