@@ -342,4 +342,11 @@ func TestTypesNeverChange(t *testing.T) {
 			assert.Equal(t, pcommon.ValueTypeInt, v.Type(), "%s: a card number elsewhere is dropped, never a string", policy)
 		}
 	}
+
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.Body().SetEmptyBytes().FromRaw([]byte("tenant acme"))
+	out := runLogs(t, testConfig(t, func(c *Config) { c.Policy, c.Text.LogBody = PolicyNone, ActionMask }), ld)
+	body := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body()
+	assert.Equal(t, pcommon.ValueTypeBytes, body.Type(), "a masked bytes body stays bytes")
 }

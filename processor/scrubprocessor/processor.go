@@ -246,7 +246,7 @@ func (e *engine) scrubBody(v pcommon.Value, st *scratch, depth int) bool {
 		}
 		if e.textAct.logBody == aMask {
 			st.count(e.textRules.logBody)
-			v.SetStr(e.placeholder)
+			v.SetEmptyBytes().FromRaw([]byte(e.placeholder)) // bytes stay bytes
 			return false
 		}
 		drop, _ := e.scrubBytes(v, st)
