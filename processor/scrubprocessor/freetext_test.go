@@ -350,3 +350,14 @@ func TestTypesNeverChange(t *testing.T) {
 	body := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body()
 	assert.Equal(t, pcommon.ValueTypeBytes, body.Type(), "a masked bytes body stays bytes")
 }
+
+// Every key the vendor policy keeps has a shape, but the deployment's name.
+func TestEveryVendorKeyHasAShape(t *testing.T) {
+	for _, r := range vendorPolicy().keys {
+		if r.Action == ActionURL || r.Key == "service.name" {
+			continue
+		}
+		assert.NotEmpty(t, r.Shape, r.Key)
+		assert.NotEqual(t, shapeNone, parseShape(r.Shape), r.Key)
+	}
+}
