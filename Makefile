@@ -18,7 +18,7 @@ VERSITYGW := $(BIN)/versitygw
 TEST_ENV := AWS_EC2_METADATA_DISABLED=true REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
 FUZZTIME ?= 20s
 
-.PHONY: all build run test unit-test fuzz vet check-generated generate tools bench bench-compare clean
+.PHONY: all build run test unit-test fuzz vet check-generated generate tools restic bench bench-compare clean
 
 all: build
 
@@ -27,12 +27,16 @@ build:
 	$(GO) build -trimpath -o bin/otelcol-chroma ./cmd/otelcol-chroma
 
 ## run: build and run the collector on the embedded default config against a
-## scratch copy of the demo Chroma persist directory. Ctrl-C stops it.
+## scratch copy of the demo Chroma persist directory, snapshotting it into a
+## folder bucket at start and every SNAPSHOT_INTERVAL. Ctrl-C stops it.
+SNAPSHOT_INTERVAL ?= 5m
 run: build
-	@rm -rf .scratch/demo && mkdir -p .scratch/demo
+	@rm -rf .scratch/demo/persist && mkdir -p .scratch/demo/bucket
 	@cp -a testdata/chroma-demo .scratch/demo/persist
-	@echo "otelcol-chroma: probing .scratch/demo/persist every 10s; OTLP on 127.0.0.1:4317 (gRPC) and :4318 (HTTP); Ctrl-C stops"
+	@echo "otelcol-chroma: probing .scratch/demo/persist every 10s; snapshots into .scratch/demo/bucket at start and every $(SNAPSHOT_INTERVAL)"
+	@echo "  (otelcol-chroma snapshot list --bucket .scratch/demo/bucket); OTLP on 127.0.0.1:4317 (gRPC) and :4318 (HTTP); Ctrl-C stops"
 	CHROMA_PERSIST_DIR=$(ROOT)/.scratch/demo/persist CHROMA_PROBE_INTERVAL=10s CHROMA_INSTANCE=demo \
+	  SNAPSHOT_BUCKET_URL=file://$(ROOT)/.scratch/demo/bucket SNAPSHOT_INTERVAL=$(SNAPSHOT_INTERVAL) \
 	  DEBUG_VERBOSITY=detailed exec ./bin/otelcol-chroma
 
 ## test: vet, generated-code check, every test with -race against real
@@ -65,7 +69,23 @@ check-generated: generate
 	  git --no-pager diff --stat; exit 1; \
 	fi
 
-tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW)
+tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) restore-by-hand-tools restic
+
+# The command-line tools of FORMAT.md's "restore by hand", which a test runs
+# (Debian packages; installed only when one is missing).
+RESTORE_BY_HAND_TOOLS := age zstd jq openssl xxd
+
+.PHONY: restore-by-hand-tools
+restore-by-hand-tools:
+	@missing=; for t in $(RESTORE_BY_HAND_TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing$$missing for the restore-by-hand test"; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $(RESTORE_BY_HAND_TOOLS); \
+	  fi
+
+## restic: the reference the retention tests compare with (Debian package)
+restic:
+	scripts/install-restic.sh
 
 $(MDATAGEN): internal/tools/go.mod
 	@mkdir -p $(BIN)

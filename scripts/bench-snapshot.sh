@@ -133,7 +133,7 @@ run_tool() {
 	local work=$dir/$tool/persist repo=$dir/$tool/repo target=$dir/$tool/restore
 	local keys=() rkeys=()
 	rm -rf "${dir:?}/$tool"
-	mkdir -p "$dir/$tool"
+	mkdir -p "$dir/$tool" "$repo"
 	cp -a "$dir/pristine" "$work"
 	case $tool in
 	restic)

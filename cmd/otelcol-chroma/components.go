@@ -7,6 +7,7 @@ import (
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	pprofextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
+	snapshotextension "github.com/otelcol-chroma/otelcol-chroma/extension/snapshotextension"
 	scrubprocessor "github.com/otelcol-chroma/otelcol-chroma/processor/scrubprocessor"
 	chromabackupreceiver "github.com/otelcol-chroma/otelcol-chroma/receiver/chromabackupreceiver"
 	"go.opentelemetry.io/collector/component"
@@ -49,6 +50,7 @@ func components() (otelcol.Factories, error) {
 		filestorage.NewFactory(),
 		healthcheckextension.NewFactory(),
 		pprofextension.NewFactory(),
+		snapshotextension.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -57,6 +59,7 @@ func components() (otelcol.Factories, error) {
 		filestorage.NewFactory().Type():          "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage v0.161.0",
 		healthcheckextension.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension v0.161.0",
 		pprofextension.NewFactory().Type():       "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension v0.161.0",
+		snapshotextension.NewFactory().Type():    "github.com/otelcol-chroma/otelcol-chroma v0.0.0",
 	})
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](

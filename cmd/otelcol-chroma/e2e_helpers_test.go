@@ -144,6 +144,19 @@ func cliList(t *testing.T, bin string, env []string, args ...string) []listEntry
 	return entries
 }
 
+// cliListDamaged runs `snapshot list --json` with args on a bucket that
+// holds damaged snapshots: it must exit 1 and still print the list.
+func cliListDamaged(t *testing.T, bin string, env []string, args ...string) []listEntry {
+	t.Helper()
+	res := runCLI(t, bin, env, append([]string{"snapshot", "list", "--json"}, args...)...)
+	requireFailure(t, res, exitFailed, "DAMAGED")
+	var entries []listEntry
+	if err := json.Unmarshal([]byte(res.stdout), &entries); err != nil {
+		t.Fatalf("decode list --json: %v\n%s", err, res)
+	}
+	return entries
+}
+
 // engineRepo opens a repository with the engine, for reading manifests.
 func engineRepo(ctx context.Context, t *testing.T, url string, opts storage.Options, keys snapshot.Keys) *snapshot.Repository {
 	t.Helper()
@@ -460,4 +473,39 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// chromaUnderLoad is a real Chroma server on a fresh persist directory with
+// a load writer adding, upserting and deleting records in it.
+type chromaUnderLoad struct {
+	persist string
+	srv     *chromatest.Server
+	load    *chromatest.LoadWriter
+	cancel  context.CancelFunc
+	ended   chan struct{} // closed when the writer's Run returns
+	err     error         // what Run returned, once ended is closed
+}
+
+// startChromaUnderLoad starts the server and the writer; the test's cleanup
+// stops both.
+func startChromaUnderLoad(ctx context.Context, t *testing.T, chromaBin string, opts chromatest.LoadOptions) *chromaUnderLoad {
+	t.Helper()
+	c := &chromaUnderLoad{persist: filepath.Join(t.TempDir(), "persist"), ended: make(chan struct{})}
+	c.srv = chromatest.Start(t, chromatest.Options{PersistDir: c.persist, Binary: chromaBin})
+	c.load = chromatest.NewLoadWriter(c.srv.Client, opts)
+	loadCtx, cancel := context.WithCancel(ctx)
+	c.cancel = cancel
+	go func() {
+		c.err = c.load.Run(loadCtx)
+		close(c.ended)
+	}()
+	t.Cleanup(func() { _ = c.stopLoad() })
+	return c
+}
+
+// stopLoad stops the writer and returns what its Run returned.
+func (c *chromaUnderLoad) stopLoad() error {
+	c.cancel()
+	<-c.ended
+	return c.err
 }

@@ -49,19 +49,8 @@ func TestSnapshotConsistencyUnderLoad(t *testing.T) {
 	ctx := e2eContext(t)
 	env := cliEnv(t)
 
-	persist := filepath.Join(t.TempDir(), "persist")
-	srv := chromatest.Start(t, chromatest.Options{PersistDir: persist, Binary: chromaBin})
-	load := chromatest.NewLoadWriter(srv.Client, chromatest.LoadOptions{Collections: 3, BatchSize: 50, MaxOps: 1_000_000, Seed: 7})
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	loadDone := make(chan error, 1)
-	go func() { loadDone <- load.Run(loadCtx) }()
-	loadRunning := true
-	defer func() {
-		stopLoad()
-		if loadRunning {
-			<-loadDone
-		}
-	}()
+	chroma := startChromaUnderLoad(ctx, t, chromaBin, chromatest.LoadOptions{Collections: 3, BatchSize: 50, MaxOps: 1_000_000, Seed: 7})
+	persist, srv, load := chroma.persist, chroma.srv, chroma.load
 
 	// The S3 repository is configured the way the collector is (a config
 	// file with credentials); the folder through flags.
@@ -72,7 +61,7 @@ func TestSnapshotConsistencyUnderLoad(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fileBucket := "file://" + filepath.Join(t.TempDir(), "bucket")
+	fileBucket := "file://" + t.TempDir()
 	repos := []struct {
 		name  string
 		flags []string
@@ -100,9 +89,8 @@ func TestSnapshotConsistencyUnderLoad(t *testing.T) {
 		}
 		for want := st.Ops + opsBetween; load.Stats().Ops < want; {
 			select {
-			case err := <-loadDone:
-				loadRunning = false
-				t.Fatalf("the load writer stopped early: %v", err)
+			case <-chroma.ended:
+				t.Fatalf("the load writer stopped early: %v", chroma.err)
 			case <-ctx.Done():
 				t.Fatalf("timed out waiting for the load writer (stats %+v)", load.Stats())
 			case <-tick.C:
@@ -112,9 +100,7 @@ func TestSnapshotConsistencyUnderLoad(t *testing.T) {
 		id := cliSnapshotNow(t, bin, env, append([]string{"--instance", repos[r].name}, repos[r].flags...)...)
 		snaps = append(snaps, taken{repo: r, id: id})
 	}
-	stopLoad()
-	loadRunning = false
-	if err := <-loadDone; err != nil {
+	if err := chroma.stopLoad(); err != nil {
 		t.Fatalf("load writer: %v", err)
 	}
 	st := load.Stats()
@@ -206,7 +192,7 @@ func TestSnapshotSurvivesSIGKILL(t *testing.T) {
 	src := chromatest.CopyDemo(t)
 	const padBig, padSmall = 40 << 20, 8 << 20
 	pad := newSegmentPadding(t, src, padSmall, padBig)
-	bucket := filepath.Join(t.TempDir(), "bucket")
+	bucket := t.TempDir()
 	scratch := t.TempDir()
 	flags := []string{"--bucket", "file://" + bucket, "--persist-directory", src, "--scratch-directory", scratch}
 	repo := func() *snapshot.Repository {
@@ -280,9 +266,17 @@ func TestSnapshotSurvivesSIGKILL(t *testing.T) {
 		outcomes = append(outcomes, o)
 		t.Logf("%s: %s; phase at kill %q; %d new block objects; scratch entries %d",
 			when, o.landed(), o.phaseAtKill, o.newObjects, len(mustReadDir(t, scratch)))
+		if p.phase == snapshot.PhaseSQLite {
+			// As if killed after removing its scratch folder, before its lock file.
+			removeFoldersKeepLocks(t, scratch)
+		}
 
-		// The next run must succeed over whatever the kill left.
+		// The next run must succeed over whatever the kill left, and
+		// remove it: the killed run's folder and lock file.
 		cliSnapshotNow(t, bin, env, flags...)
+		if left := mustReadDir(t, scratch); len(left) > 0 {
+			t.Fatalf("%s: after the next run the scratch folder still holds %s", when, left[0].Name())
+		}
 	}
 	listed := checkBucket("at the end")
 
@@ -308,25 +302,37 @@ func TestSnapshotSurvivesSIGKILL(t *testing.T) {
 	checkRestoredInChroma(ctx, t, chromaBin, target, "newest snapshot after the kills", m)
 
 	// A killed restore leaves either no target or a complete one, and the
-	// next restore into the same place succeeds.
-	for _, ph := range []snapshot.Phase{snapshot.PhaseRestore, snapshot.PhaseCheck} {
+	// next restore into the same place succeeds and removes the killed
+	// run's temporary folder and lock file.
+	for i, ph := range []snapshot.Phase{snapshot.PhaseRestore, snapshot.PhaseRestore, snapshot.PhaseCheck, snapshot.PhaseSwap} {
 		target := filepath.Join(t.TempDir(), "restored")
 		args := append([]string{"snapshot", "restore", "latest", "--to", target}, flags...)
 		o := runAndKill(ctx, t, bin, env, args, bucket, blockObjects(t, bucket), killPoint{phase: ph})
+		if i == 1 {
+			// As if killed after moving its folder into place, before
+			// removing its lock file.
+			removeFoldersKeepLocks(t, filepath.Dir(target))
+		}
 		_, err := os.Stat(target)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
-			requireCLI(t, bin, env, args...)
 		case err != nil:
 			t.Fatal(err)
 		case o.killed:
 			t.Logf("restore killed at phase %s had already moved the restored folder into place", ph)
 		}
+		left := len(mustReadDir(t, filepath.Dir(target)))
+		requireCLI(t, bin, env, append(args, "--force")...)
 		if got, want := treeDigest(t, target), treeDigest(t, src); !maps.Equal(got, want) {
 			t.Errorf("restore after a restore killed at phase %s: the files differ from the source", ph)
 		}
-		t.Logf("restore killed at phase %s (killed: %v, phases %v); entries beside the target afterwards: %d",
-			ph, o.killed, o.phases, len(mustReadDir(t, filepath.Dir(target)))-1)
+		for _, e := range mustReadDir(t, filepath.Dir(target)) {
+			if e.Name() != filepath.Base(target) {
+				t.Errorf("restore killed at phase %s: after the next restore, %s is still beside the target", ph, e.Name())
+			}
+		}
+		t.Logf("restore killed at phase %s (killed: %v, phases %v); entries beside the target after the kill: %d",
+			ph, o.killed, o.phases, left)
 	}
 
 	landed := make(map[string]int)
@@ -555,6 +561,21 @@ func (p *segmentPadding) fill(t *testing.T, seed uint64) {
 	}
 }
 
+// removeFoldersKeepLocks removes the folders in dir but not the files: the
+// state of a run killed between removing its temporary folder and its lock
+// file.
+func removeFoldersKeepLocks(t *testing.T, dir string) {
+	t.Helper()
+	for _, e := range mustReadDir(t, dir) {
+		if !e.IsDir() {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func mustReadDir(t *testing.T, dir string) []os.DirEntry {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -577,7 +598,7 @@ func TestSnapshotCorruptionAndBadInput(t *testing.T) {
 	demo := chromatest.CopyDemo(t)
 
 	// One good repository; each case damages its own copy.
-	golden := filepath.Join(t.TempDir(), "golden")
+	golden := t.TempDir()
 	id := cliSnapshotNow(t, bin, env, "--bucket", "file://"+golden, "--persist-directory", demo)
 	m := engineManifest(ctx, t, engineRepo(ctx, t, "file://"+golden, storage.Options{}, snapshot.Keys{}), id)
 	var dbFile snapshot.File
@@ -648,14 +669,15 @@ func TestSnapshotCorruptionAndBadInput(t *testing.T) {
 		key := manifestObjectKey(id)
 		flipByte(t, objectPath(root, key), -10)
 
-		entries := cliList(t, bin, env, flags...)
+		entries := cliListDamaged(t, bin, env, flags...)
 		if len(entries) != 1 || entries[0].ID != id {
 			t.Fatalf("list shows %+v, want only %s", entries, id)
 		}
-		if e := entries[0]; e.Error == "" || !strings.Contains(e.Error, key) || e.Records != nil {
+		if e := entries[0]; !e.Damaged || !strings.Contains(e.Error, key) || e.Records != nil {
 			t.Errorf("list --json shows the damaged snapshot without an error naming %s: %+v", key, e)
 		}
-		res := requireCLI(t, bin, env, append([]string{"snapshot", "list"}, flags...)...)
+		res := runCLI(t, bin, env, append([]string{"snapshot", "list"}, flags...)...)
+		requireFailure(t, res, exitFailed, "1 of 1 snapshots are DAMAGED")
 		if !strings.Contains(res.stdout, "DAMAGED") {
 			t.Errorf("list does not mark the snapshot as damaged:\n%s", res)
 		}
@@ -676,7 +698,7 @@ func TestSnapshotCorruptionAndBadInput(t *testing.T) {
 		res := runCLI(t, bin, env, "snapshot", "keygen", "--writer-key", writer, "--reader-key", filepath.Join(dir, "new.key"))
 		requireFailure(t, res, exitFailed, "exists")
 
-		bucket := []string{"--bucket", "file://" + filepath.Join(dir, "bucket")}
+		bucket := []string{"--bucket", "file://" + t.TempDir()}
 		encID := cliSnapshotNow(t, bin, env, append([]string{"--persist-directory", demo, "--writer-key", writer}, bucket...)...)
 
 		cases := []struct {
@@ -796,7 +818,7 @@ func TestSnapshotCorruptionAndBadInput(t *testing.T) {
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
-				root := filepath.Join(t.TempDir(), "bucket")
+				root := t.TempDir()
 				res := runCLI(t, bin, env, "snapshot", "now", "--persist-directory", c.dir, "--bucket", "file://"+root)
 				requireFailure(t, res, exitFailed, append(c.want, c.dir)...)
 				if entries, err := os.ReadDir(filepath.Join(root, "snapshots")); err == nil && len(entries) > 0 {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -20,6 +21,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
 // binary returns the collector binary under test: $OTELCOL_CHROMA_BIN when set
@@ -63,14 +66,15 @@ func (s *syncBuffer) String() string {
 }
 
 // TestRunsEmbeddedDefaultConfig starts the binary the way `make run` does, without
-// --config, and checks that it probes the demo persist directory, prints the
-// metrics, answers its health check and stops cleanly on SIGINT.
+// --config, and checks that it snapshots and probes the demo persist directory,
+// prints the metrics, answers its health check and stops cleanly on SIGINT.
 func TestRunsEmbeddedDefaultConfig(t *testing.T) {
 	bin := binary(t)
 	persist := chromatest.CopyDemo(t)
 	want := chromatest.DemoExpected(t)
 	health := freeAddr(t)
 	otlpHTTP := freeAddr(t)
+	bucket := t.TempDir() // a folder bucket must exist
 
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
@@ -81,6 +85,7 @@ func TestRunsEmbeddedDefaultConfig(t *testing.T) {
 		"OTLP_GRPC_ENDPOINT="+freeAddr(t),
 		"OTLP_HTTP_ENDPOINT="+otlpHTTP,
 		"HEALTH_CHECK_ENDPOINT="+health,
+		"SNAPSHOT_BUCKET_URL=file://"+bucket,
 	)
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -105,6 +110,17 @@ func TestRunsEmbeddedDefaultConfig(t *testing.T) {
 		return metricValue(out.String(), "chroma.persist.records") == fmt.Sprint(want.Records)
 	}, time.Minute, 50*time.Millisecond, "chroma.persist.records never printed as %d; output:\n%s", want.Records, &out)
 	assert.Equal(t, fmt.Sprint(want.Collections), metricValue(out.String(), "chroma.persist.collections"))
+
+	// The snapshot extension takes one at start, into the configured bucket.
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "Snapshot taken") },
+		time.Minute, 50*time.Millisecond, "no snapshot at start; output:\n%s", &out)
+	repo := engineRepo(context.Background(), t, bucket, storage.Options{}, snapshot.Keys{})
+	summaries, err := repo.List(context.Background())
+	require.NoError(t, err)
+	require.Len(t, summaries, 1)
+	m := engineManifest(context.Background(), t, repo, summaries[0].ID)
+	assert.Equal(t, int64(want.Records), m.Records())
+	assert.Equal(t, "demo-test", m.Instance)
 	assert.Equal(t, "1", metricValue(out.String(), "chroma.persist.up"))
 	assert.Contains(t, out.String(), "demo-test")
 	assert.NotContains(t, out.String(), persist, "no path in the telemetry or the logs")

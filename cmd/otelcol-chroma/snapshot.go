@@ -17,6 +17,7 @@ import (
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
 // Exit codes of the operator subcommands.
@@ -76,8 +77,9 @@ func newSnapshotCommand(providers []confmap.ProviderFactory, version string) *co
 	f := &snapshotFlags{providers: providers, version: version}
 	cmd := &cobra.Command{
 		Use:   "snapshot",
-		Short: "Take, list, verify and restore snapshots of a Chroma persist directory",
-		Long: `Take, list, verify and restore snapshots of a Chroma persist directory.
+		Short: "Take, list, verify, restore, forget and prune snapshots of a Chroma persist directory",
+		Long: `Take, list, verify and restore snapshots of a Chroma persist directory, and
+forget and prune them by a retention policy.
 
 Settings come from the snapshot settings of a collector config (--config, under
 extensions: snapshot) and from flags, which override them. A restore on a fresh
@@ -96,7 +98,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line.`,
 		Args:          noArgs,
 
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageErrorf("missing subcommand: one of now, list, status, verify, restore, keygen")
+			return usageErrorf("missing subcommand: one of now, list, status, verify, restore, forget, prune, unlock, keygen, repair-config")
 		},
 	}
 	pf := cmd.PersistentFlags()
@@ -119,6 +121,10 @@ Exit codes: 0 success, 1 failure, 2 wrong command line.`,
 		newSnapshotVerifyCommand(f),
 		newSnapshotRestoreCommand(f),
 		newSnapshotKeygenCommand(),
+		newSnapshotForgetCommand(f),
+		newSnapshotPruneCommand(f),
+		newSnapshotUnlockCommand(f),
+		newSnapshotRepairConfigCommand(f),
 	)
 	return cmd
 }
@@ -134,6 +140,11 @@ func noArgs(_ *cobra.Command, args []string) error {
 func snapshotIDArg(_ *cobra.Command, args []string) error {
 	if len(args) > 1 {
 		return usageErrorf("takes one snapshot id (or latest), got %d arguments", len(args))
+	}
+	if len(args) == 1 {
+		if err := snapshot.CheckID(args[0]); err != nil {
+			return usageError{err}
+		}
 	}
 	return nil
 }
@@ -152,7 +163,7 @@ func (f *snapshotFlags) settings(ctx context.Context) (snapshotconfig.Settings, 
 		var err error
 		s, _, err = snapshotconfig.FromCollectorConfig(ctx, f.configs, f.providers, f.extension)
 		if err != nil {
-			return s, err
+			return s, usageError{err}
 		}
 	} else if f.extension != "" {
 		return s, usageErrorf("--extension needs --config")
@@ -181,17 +192,23 @@ func (f *snapshotFlags) settings(ctx context.Context) (snapshotconfig.Settings, 
 	return s, nil
 }
 
-// openRepository opens the bucket and the snapshot repository in it.
-func (f *snapshotFlags) openRepository(ctx context.Context, s *snapshotconfig.Settings, keys snapshot.Keys) (*snapshot.Repository, error) {
+// openBucket opens the configured bucket; a malformed URL is a usage error.
+func openBucket(ctx context.Context, s *snapshotconfig.Settings) (storage.Bucket, error) {
 	bucket, err := s.OpenBucket(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return snapshot.Open(ctx, bucket, keys)
+	return bucket, usageIfBadURL(err)
 }
 
-// openForReading resolves the settings and opens the repository with the
-// reader key (or, without one, whatever key is configured).
+// usageIfBadURL makes a malformed bucket URL a usage error (exit 2).
+func usageIfBadURL(err error) error {
+	if errors.Is(err, storage.ErrBadURL) {
+		return usageError{err}
+	}
+	return err
+}
+
+// openForReading resolves the settings and opens the existing repository
+// with the reader key (or, without one, whatever key is configured). It
+// creates nothing: a bucket without a repository is an error.
 func (f *snapshotFlags) openForReading(ctx context.Context) (*snapshot.Repository, snapshotconfig.Settings, snapshot.Keys, error) {
 	s, err := f.settings(ctx)
 	if err != nil {
@@ -201,8 +218,8 @@ func (f *snapshotFlags) openForReading(ctx context.Context) (*snapshot.Repositor
 	if err != nil {
 		return nil, s, keys, err
 	}
-	repo, err := f.openRepository(ctx, &s, keys)
-	return repo, s, keys, err
+	repo, err := s.OpenExistingRepository(ctx, keys)
+	return repo, s, keys, usageIfBadURL(err)
 }
 
 func (f *snapshotFlags) logger(w io.Writer) *slog.Logger {

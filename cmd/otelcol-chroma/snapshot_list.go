@@ -15,13 +15,34 @@ import (
 // listEntry is one snapshot in `snapshot list --json`.
 type listEntry struct {
 	ID          string    `json:"id"`
-	Time        time.Time `json:"time"`
+	Time        time.Time `json:"time,omitzero"`
 	Size        *int64    `json:"size_bytes,omitempty"`
 	Added       *int64    `json:"added_bytes,omitempty"`
 	Collections *int      `json:"collections,omitempty"`
 	Records     *int64    `json:"records,omitempty"`
 	Instance    string    `json:"instance,omitempty"`
-	Error       string    `json:"error,omitempty"`
+	// Damaged marks a snapshot that must not be trusted; Error says why.
+	Damaged bool   `json:"damaged,omitempty"`
+	Error   string `json:"error,omitempty"`
+	// SourceDamaged: the live database failed its check at capture; the
+	// snapshot holds it as it was and restores only with --no-check.
+	SourceDamaged  bool     `json:"source_damaged,omitempty"`
+	SourceProblems []string `json:"source_problems,omitempty"`
+}
+
+// errDamagedListed makes `list` exit non-zero when it shows a damaged
+// snapshot, so a script notices without parsing the table.
+func errDamagedListed(entries []listEntry) error {
+	n := 0
+	for _, e := range entries {
+		if e.Damaged {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d snapshots are DAMAGED (see the list): do not restore them; run `snapshot verify ID` on the others and take a new snapshot", n, len(entries))
 }
 
 func newSnapshotListCommand(f *snapshotFlags) *cobra.Command {
@@ -33,7 +54,10 @@ func newSnapshotListCommand(f *snapshotFlags) *cobra.Command {
 the snapshot added to the bucket, collections and records.
 
 In an encrypted bucket the details need the reader key; without it only ids
-and times are shown.`,
+and times are shown.
+
+A snapshot whose manifest cannot be read, authenticated or decoded is listed
+as DAMAGED ("damaged": true and "error" with --json), and list then exits 1.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signalContext(cmd.Context())
@@ -51,10 +75,13 @@ and times are shown.`,
 				entries = append(entries, toListEntry(sum))
 			}
 			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), entries)
+				if err := writeJSON(cmd.OutOrStdout(), entries); err != nil {
+					return err
+				}
+			} else {
+				writeListTable(cmd.OutOrStdout(), entries, repo.Encrypted() && !keys.CanRead())
 			}
-			writeListTable(cmd.OutOrStdout(), entries, repo.Encrypted() && !keys.CanRead())
-			return nil
+			return errDamagedListed(entries)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -64,16 +91,22 @@ and times are shown.`,
 func toListEntry(sum snapshot.Summary) listEntry {
 	e := listEntry{ID: sum.ID, Time: sum.Created}
 	if sum.Err != nil {
-		e.Error = sum.Err.Error()
+		e.Damaged, e.Error = true, sum.Err.Error()
 	}
 	if m := sum.Manifest; m != nil {
 		e.Time = m.Created
 		size, added, colls, recs := m.Stats.LogicalBytes, m.Stats.AddedBytes, len(m.Chroma.Collections), m.Records()
 		e.Size, e.Added, e.Collections, e.Records = &size, &added, &colls, &recs
 		e.Instance = m.Instance
+		if m.SourceDamaged() {
+			e.SourceDamaged, e.SourceProblems = true, m.SourceCheck.Problems
+		}
 	}
 	return e
 }
+
+// sourceDamagedNote marks a snapshot of a damaged database in tables.
+const sourceDamagedNote = "SOURCE DAMAGED (restore needs --no-check)"
 
 func writeListTable(w io.Writer, entries []listEntry, noReaderKey bool) {
 	if len(entries) == 0 {
@@ -84,16 +117,29 @@ func writeListTable(w io.Writer, entries []listEntry, noReaderKey bool) {
 	fmt.Fprintln(tw, "TIME (UTC)\tID\tSIZE\tADDED\tCOLLECTIONS\tRECORDS\t")
 	for _, e := range entries {
 		if e.Error != "" {
-			fmt.Fprintf(tw, "%s\t%s\tDAMAGED: %s\t\t\t\t\n", e.Time.UTC().Format(time.DateTime), e.ID, e.Error)
+			fmt.Fprintf(tw, "%s\t%s\tDAMAGED: %s\t\t\t\t\n", listTime(e.Time), e.ID, e.Error)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", e.Time.UTC().Format(time.DateTime), e.ID,
-			optBytes(e.Size), optBytes(e.Added), optInt(e.Collections), optInt(e.Records))
+		note := ""
+		if e.SourceDamaged {
+			note = sourceDamagedNote
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", listTime(e.Time), e.ID,
+			optBytes(e.Size), optBytes(e.Added), optInt(e.Collections), optInt(e.Records), note)
 	}
 	tw.Flush()
 	if noReaderKey {
 		fmt.Fprintln(w, "(encrypted: pass --reader-key to see sizes, collections and records)")
 	}
+}
+
+// listTime shows a snapshot's time; a manifest whose name is not a
+// snapshot id has none.
+func listTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.DateTime)
 }
 
 func optBytes(p *int64) string {

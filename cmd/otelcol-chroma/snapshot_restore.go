@@ -12,7 +12,7 @@ import (
 
 func newSnapshotRestoreCommand(f *snapshotFlags) *cobra.Command {
 	var target string
-	var force, quickCheck bool
+	var force, quickCheck, noCheck bool
 	cmd := &cobra.Command{
 		Use:   "restore [ID|latest] --to DIR",
 		Short: "Restore a snapshot into a directory Chroma can open",
@@ -23,11 +23,21 @@ or missing unless --force is given. The snapshot is written to a temporary
 folder beside DIR, every block checked against the manifest, the database
 checked (PRAGMA integrity_check, or quick_check with --quick-check; record
 counts against the manifest), and only then renamed into place; with --force
-the old contents are removed after that.`,
+the old contents are removed after that. When DIR is a mount point, the
+temporary folder is inside it and DIR's entries are swapped (lost+found
+stays); if that swap is interrupted, run the restore again before starting
+Chroma: it first puts DIR back to all old or all new contents.
+
+A snapshot taken from a damaged database (marked in list and status) is
+refused; --no-check restores it exactly as captured, for when nothing better
+is left.`,
 		Args: snapshotIDArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if target == "" {
 				return usageErrorf("restore needs --to DIR")
+			}
+			if noCheck && quickCheck {
+				return usageErrorf("--no-check skips the checks --quick-check shortens: give one of them")
 			}
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
@@ -40,6 +50,7 @@ the old contents are removed after that.`,
 				Target:      target,
 				Force:       force,
 				QuickCheck:  quickCheck,
+				NoCheck:     noCheck,
 				Concurrency: s.Concurrency,
 				Progress:    progress,
 				Logger:      f.logger(cmd.ErrOrStderr()),
@@ -48,16 +59,24 @@ the old contents are removed after that.`,
 			if errors.Is(err, snapshot.ErrTargetNotEmpty) {
 				return fmt.Errorf("%w\nrestore into a new or empty folder, or pass --force to replace it (stop Chroma first)", err)
 			}
+			if errors.Is(err, snapshot.ErrRestoreCheck) {
+				return fmt.Errorf("%w\nthe snapshot's database fails its check: restore an older snapshot, or pass --no-check to get this one's bytes exactly as captured", err)
+			}
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "restored snapshot %s into %s: %d files, %s, %d collections, %d records; database check and record counts passed (%s)\n",
-				res.ID, res.Target, res.Files, humanBytes(res.Bytes), res.Collections, res.Records, res.Duration.Round(time.Millisecond))
+			checked := "database check and record counts passed"
+			if noCheck {
+				checked = "every block matched the manifest; the database was NOT checked (--no-check)"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "restored snapshot %s into %s: %d files, %s, %d collections, %d records; %s (%s)\n",
+				res.ID, res.Target, res.Files, humanBytes(res.Bytes), res.Collections, res.Records, checked, res.Duration.Round(time.Millisecond))
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&target, "to", "", "directory to restore into (required)")
 	cmd.Flags().BoolVar(&force, "force", false, "replace a non-empty directory")
+	cmd.Flags().BoolVar(&noCheck, "no-check", false, "skip the restored database's checks: restores a snapshot of a damaged database byte-exact (every block is still checked against the manifest); Chroma may fail on it")
 	cmd.Flags().BoolVar(&quickCheck, "quick-check", false, "check the restored database with PRAGMA quick_check instead of integrity_check (several times faster on a large database; every byte is checked against the manifest either way)")
 	return cmd
 }

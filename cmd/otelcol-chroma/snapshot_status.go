@@ -12,15 +12,26 @@ import (
 
 // statusReport is `snapshot status --json`.
 type statusReport struct {
-	Initialized  bool         `json:"initialized"`
-	Encrypted    bool         `json:"encrypted"`
-	Snapshots    int          `json:"snapshots"`
-	Newest       *listEntry   `json:"newest,omitempty"`
-	NewestAge    *float64     `json:"newest_age_seconds,omitempty"`
+	Initialized bool       `json:"initialized"`
+	Encrypted   bool       `json:"encrypted"`
+	Snapshots   int        `json:"snapshots"`
+	Newest      *listEntry `json:"newest,omitempty"`
+	NewestAge   *float64   `json:"newest_age_seconds,omitempty"`
+	// NewestInFuture: the newest snapshot's time is ahead of this
+	// machine's clock (NewestAge is then 0).
+	NewestInFuture bool `json:"newest_in_future,omitempty"`
+	// Damaged lists the snapshots newer than Newest whose manifests are
+	// damaged.
+	Damaged      []listEntry  `json:"damaged,omitempty"`
 	BlockObjects int64        `json:"block_objects"`
 	BucketBytes  int64        `json:"bucket_bytes"`
 	RestoreTest  *restoreTest `json:"restore_test,omitempty"`
 	RestoreErr   string       `json:"restore_test_error,omitempty"`
+	// RestoreTrust: authenticated, intact (unencrypted) or unverified
+	// (encrypted, read without a key).
+	RestoreTrust string           `json:"restore_test_trust,omitempty"`
+	Attempts     []attemptReport  `json:"attempts,omitempty"`
+	Vanished     []vanishedReport `json:"vanished,omitempty"`
 	now          time.Time
 	newestAgeDur time.Duration
 }
@@ -74,8 +85,11 @@ func toStatusReport(st *snapshot.Status, now time.Time) statusReport {
 	if st.Newest != nil {
 		e := toListEntry(*st.Newest)
 		r.Newest = &e
-		age := now.Sub(e.Time).Seconds()
-		r.NewestAge = &age
+		age := max(0, now.Sub(e.Time).Seconds())
+		r.NewestAge, r.NewestInFuture = &age, e.Time.After(now)
+	}
+	for _, d := range st.DamagedNewer {
+		r.Damaged = append(r.Damaged, toListEntry(d))
 	}
 	if t := st.RestoreTest; t != nil {
 		r.RestoreTest = &restoreTest{SnapshotID: t.SnapshotID, Finished: t.Finished, Success: t.Success, Error: t.Error, LastSuccess: t.LastSuccess}
@@ -83,6 +97,10 @@ func toStatusReport(st *snapshot.Status, now time.Time) statusReport {
 	if st.RestoreTestErr != nil {
 		r.RestoreErr = st.RestoreTestErr.Error()
 	}
+	if st.RestoreTest != nil {
+		r.RestoreTrust = st.RestoreTestTrust.String()
+	}
+	r.Attempts, r.Vanished = toAttemptReports(st.Attempts), toVanishedReports(st.Vanished)
 	return r
 }
 
@@ -98,29 +116,49 @@ func writeStatus(w io.Writer, r statusReport) {
 	fmt.Fprintf(w, "encrypted:        %s\n", enc)
 	fmt.Fprintf(w, "snapshots:        %d\n", r.Snapshots)
 	if r.Newest != nil {
-		fmt.Fprintf(w, "newest:           %s at %s (%s ago)", r.Newest.ID, r.Newest.Time.UTC().Format(time.DateTime), r.now.Sub(r.Newest.Time).Round(time.Second))
+		fmt.Fprintf(w, "newest:           %s at %s (%s)", r.Newest.ID, r.Newest.Time.UTC().Format(time.DateTime), ago(r.now, r.Newest.Time))
 		if r.Newest.Records != nil {
 			fmt.Fprintf(w, ", %d collections, %d records, %s", *r.Newest.Collections, *r.Newest.Records, humanBytes(*r.Newest.Size))
 		}
 		if r.Newest.Error != "" {
 			fmt.Fprintf(w, " DAMAGED: %s", r.Newest.Error)
 		}
+		if r.Newest.SourceDamaged {
+			fmt.Fprintf(w, " %s", sourceDamagedNote)
+		}
 		fmt.Fprintln(w)
 	} else {
 		fmt.Fprintln(w, "newest:           none")
 	}
+	if n := len(r.Damaged); n > 0 {
+		fmt.Fprintf(w, "DAMAGED:          %d newer snapshots skipped (see `snapshot list`), newest %s: %s\n", n, r.Damaged[0].ID, r.Damaged[0].Error)
+	}
+	writeVanished(w, r.Vanished)
+	writeAttempts(w, r.Attempts, r.now)
 	switch {
 	case r.RestoreErr != "":
-		fmt.Fprintf(w, "restore test:     unreadable record: %s\n", r.RestoreErr)
+		fmt.Fprintf(w, "restore test:     UNTRUSTED record, not counted: %s\n", r.RestoreErr)
 	case r.RestoreTest == nil:
 		fmt.Fprintln(w, "restore test:     never run")
+	case r.RestoreTest.Success && r.RestoreTrust == snapshot.TrustUnverified.String():
+		fmt.Fprintf(w, "restore test:     record says passed %s (snapshot %s), UNVERIFIED: give --reader-key or --writer-key to authenticate it\n",
+			ago(r.now, r.RestoreTest.Finished), r.RestoreTest.SnapshotID)
 	case r.RestoreTest.Success:
-		fmt.Fprintf(w, "restore test:     passed %s ago (snapshot %s)\n", r.now.Sub(r.RestoreTest.Finished).Round(time.Second), r.RestoreTest.SnapshotID)
+		fmt.Fprintf(w, "restore test:     passed %s (snapshot %s)\n", ago(r.now, r.RestoreTest.Finished), r.RestoreTest.SnapshotID)
 	default:
-		fmt.Fprintf(w, "restore test:     FAILED %s ago (snapshot %s): %s\n", r.now.Sub(r.RestoreTest.Finished).Round(time.Second), r.RestoreTest.SnapshotID, r.RestoreTest.Error)
+		fmt.Fprintf(w, "restore test:     FAILED %s (snapshot %s): %s\n", ago(r.now, r.RestoreTest.Finished), r.RestoreTest.SnapshotID, r.RestoreTest.Error)
 		if !r.RestoreTest.LastSuccess.IsZero() {
-			fmt.Fprintf(w, "                  last passed %s ago\n", r.now.Sub(r.RestoreTest.LastSuccess).Round(time.Second))
+			fmt.Fprintf(w, "                  last passed %s\n", ago(r.now, r.RestoreTest.LastSuccess))
 		}
 	}
 	fmt.Fprintf(w, "bucket:           %s in %d blocks and %d manifests\n", humanBytes(r.BucketBytes), r.BlockObjects, r.Snapshots)
+}
+
+// ago says how long before now t was; a t after now (a clock behind the
+// writer's, or a planted record) is said so, never as a negative age.
+func ago(now, t time.Time) string {
+	if d := now.Sub(t).Round(time.Second); d >= 0 {
+		return d.String() + " ago"
+	}
+	return fmt.Sprintf("in the future by %s: this machine's clock is behind, or the time is wrong", t.Sub(now).Round(time.Second))
 }

@@ -56,7 +56,7 @@ func counts(t *testing.T, dir string) (collections, records int64) {
 func TestSnapshotCLIRoundTrip(t *testing.T) {
 	persist := chromatest.CopyDemo(t)
 	want := chromatest.DemoExpected(t)
-	bucket := "file://" + filepath.Join(t.TempDir(), "bucket")
+	bucket := "file://" + t.TempDir()
 
 	out := mustCLI(t, "now", "--bucket", bucket, "--persist-directory", persist, "--instance", "ci")
 	assert.Contains(t, out, "2270 records")
@@ -113,6 +113,7 @@ func TestSnapshotCLIRoundTrip(t *testing.T) {
 func TestSnapshotCLIEncrypted(t *testing.T) {
 	dir := t.TempDir()
 	persist := chromatest.CopyDemo(t)
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "bucket"), 0o755))
 	bucket := "file://" + filepath.Join(dir, "bucket")
 	writer, reader := filepath.Join(dir, "writer.key"), filepath.Join(dir, "reader.key")
 	mustCLI(t, "keygen", "--writer-key", writer, "--reader-key", reader)
@@ -161,7 +162,7 @@ func TestSnapshotCLIEncrypted(t *testing.T) {
 func TestSnapshotCLIReadsCollectorConfig(t *testing.T) {
 	dir := t.TempDir()
 	persist := chromatest.CopyDemo(t)
-	t.Setenv("TEST_BUCKET_DIR", filepath.Join(dir, "bucket"))
+	t.Setenv("TEST_BUCKET_DIR", t.TempDir())
 	cfg := filepath.Join(dir, "config.yaml")
 	require.NoError(t, os.WriteFile(cfg, []byte(`
 receivers:
@@ -174,7 +175,6 @@ extensions:
     instance: from-config
     bucket:
       url: file://${env:TEST_BUCKET_DIR}
-    schedule: "@hourly"
 `), 0o600))
 
 	mustCLI(t, "now", "--config", cfg)
@@ -184,7 +184,7 @@ extensions:
 	assert.Equal(t, "from-config", list[0].Instance)
 
 	// A flag overrides the config.
-	other := "file://" + filepath.Join(dir, "other")
+	other := "file://" + t.TempDir()
 	mustCLI(t, "now", "--config", cfg, "--bucket", other, "--instance", "from-flag")
 	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, "list", "--json", "--bucket", other)), &list))
 	require.Len(t, list, 1)
@@ -218,7 +218,7 @@ func TestSnapshotCLIUsageErrors(t *testing.T) {
 
 func TestSnapshotCLIFailures(t *testing.T) {
 	dir := t.TempDir()
-	bucket := "file://" + filepath.Join(dir, "bucket")
+	bucket := "file://" + t.TempDir()
 
 	_, errOut, code := cli(t, "now", "--bucket", bucket, "--persist-directory", filepath.Join(dir, "missing"))
 	assert.Equal(t, exitFailed, code)

@@ -34,6 +34,9 @@ downloaded, decrypted, decompressed and hashed against the manifest.`,
 			progress.Done()
 			out := cmd.OutOrStdout()
 			if res != nil {
+				for _, s := range res.Skipped {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: not the newest snapshot: %s\n", s)
+				}
 				for _, p := range res.Problems {
 					fmt.Fprintf(out, "problem: %s\n", p)
 				}

@@ -193,8 +193,14 @@ func (d *DB) JournalMode(ctx context.Context) (string, error) {
 	return strings.ToLower(mode), nil
 }
 
-// Segments lists every segment with its max_seq_id, ordered by id.
+// Segments lists every segment with its max_seq_id, ordered by id. An
+// error from a malformed page matches ErrDamaged.
 func (d *DB) Segments(ctx context.Context) ([]Segment, error) {
+	segs, err := d.segments(ctx)
+	return segs, classify(err)
+}
+
+func (d *DB) segments(ctx context.Context) ([]Segment, error) {
 	query := `SELECT s.id, s.type, s.scope, s.collection, NULL FROM segments s ORDER BY s.id`
 	if d.tables["max_seq_id"] {
 		query = `SELECT s.id, s.type, s.scope, s.collection, m.seq_id
@@ -291,8 +297,14 @@ func (d *DB) Collections(ctx context.Context) ([]Collection, error) {
 }
 
 // Counts returns the number of collections and the number of records in all
-// of them (see RecordCounts).
+// of them (see RecordCounts). An error from a malformed page matches
+// ErrDamaged.
 func (d *DB) Counts(ctx context.Context) (collections, records int64, err error) {
+	collections, records, err = d.counts(ctx)
+	return collections, records, classify(err)
+}
+
+func (d *DB) counts(ctx context.Context) (collections, records int64, err error) {
 	// One read transaction: the counts agree with each other, and Chroma's
 	// writers wait for it at most once.
 	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -335,8 +347,14 @@ func (d *DB) Migrations(ctx context.Context) (map[string]int64, error) {
 	return m, nil
 }
 
-// Facts gathers journal mode, migrations, collections and segments.
+// Facts gathers journal mode, migrations, collections and segments. An
+// error from a malformed page matches ErrDamaged.
 func (d *DB) Facts(ctx context.Context) (*Facts, error) {
+	f, err := d.facts(ctx)
+	return f, classify(err)
+}
+
+func (d *DB) facts(ctx context.Context) (*Facts, error) {
 	var f Facts
 	var err error
 	if f.JournalMode, err = d.JournalMode(ctx); err != nil {
@@ -348,7 +366,7 @@ func (d *DB) Facts(ctx context.Context) (*Facts, error) {
 	if f.Collections, err = d.Collections(ctx); err != nil {
 		return nil, err
 	}
-	if f.Segments, err = d.Segments(ctx); err != nil {
+	if f.Segments, err = d.segments(ctx); err != nil {
 		return nil, err
 	}
 	return &f, nil
@@ -365,24 +383,22 @@ func (d *DB) QuickCheck(ctx context.Context) error { return d.check(ctx, "quick_
 func (d *DB) check(ctx context.Context, pragma string) error {
 	rows, err := d.db.QueryContext(ctx, `PRAGMA `+pragma+`(20)`)
 	if err != nil {
-		return fmt.Errorf("%s of %s: %w", pragma, d.path, err)
+		return classify(fmt.Errorf("%s of %s: %w", pragma, d.path, err))
 	}
 	defer rows.Close()
 	var problems []string
 	for rows.Next() {
 		var line string
 		if err := rows.Scan(&line); err != nil {
-			return fmt.Errorf("%s of %s: %w", pragma, d.path, err)
+			return classify(fmt.Errorf("%s of %s: %w", pragma, d.path, err))
 		}
-		if line != "ok" {
-			problems = append(problems, line)
-		}
+		problems = append(problems, problemLines(line)...)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("%s of %s: %w", pragma, d.path, err)
+		return classify(fmt.Errorf("%s of %s: %w", pragma, d.path, err))
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("%s of %s failed: %s", pragma, d.path, strings.Join(problems, "; "))
+		return &CheckError{Pragma: pragma, Path: d.path, Problems: problems}
 	}
 	return nil
 }

@@ -273,10 +273,28 @@ func TestChecksFindCorruption(t *testing.T) {
 		t.Fatalf("open: %v", err)
 	}
 	defer db.Close()
-	if err := db.QuickCheck(ctx); err == nil {
-		t.Error("quick_check found nothing in a database with a page of garbage")
+	err = db.QuickCheck(ctx)
+	var ce *CheckError
+	if !errors.Is(err, ErrDamaged) || !errors.As(err, &ce) || len(ce.Problems) == 0 || ce.Pragma != "quick_check" {
+		t.Errorf("quick_check of a database with a page of garbage = %v; want a CheckError matching ErrDamaged", err)
 	}
-	if err := db.IntegrityCheck(ctx); err == nil {
-		t.Error("integrity_check found nothing in a database with a page of garbage")
+	if err := db.IntegrityCheck(ctx); !errors.Is(err, ErrDamaged) {
+		t.Errorf("integrity_check of a database with a page of garbage = %v; want ErrDamaged", err)
+	}
+}
+
+// A query that meets a malformed page reports ErrDamaged, classified by
+// SQLite's result code.
+func TestMalformedPageIsDamaged(t *testing.T) {
+	ctx := testContext(t)
+	dir := chromatest.CopyDemo(t)
+	chromatest.DamageTable(t, dir, "collections")
+	db, err := OpenCopy(ctx, filepath.Join(dir, DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Facts(ctx); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("facts of a database whose collections page is garbage = %v; want ErrDamaged", err)
 	}
 }

@@ -7,6 +7,10 @@
 package directio
 
 import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
 	"unsafe"
 )
 
@@ -48,3 +52,21 @@ func IsAligned(p []byte) bool {
 
 // RoundUp rounds n up to a multiple of Align.
 func RoundUp(n int) int { return (n + Align - 1) / Align * Align }
+
+// WriteAt writes p at off to f, which has direct I/O on; p should be aligned
+// (IsAligned) and off a multiple of Align. Some file systems take the
+// O_DIRECT flag and then turn the write down with EINVAL (and any file system
+// does for an unaligned buffer, offset or length): then nothing was written,
+// direct I/O is turned off for f and direct is false, so the caller writes the
+// data through the page cache, for this file from then on. Any other error is
+// returned as it is.
+func WriteAt(f *os.File, p []byte, off int64) (direct bool, err error) {
+	_, err = f.WriteAt(p, off)
+	if err == nil || !errors.Is(err, syscall.EINVAL) {
+		return true, err
+	}
+	if err := Set(f, false); err != nil {
+		return false, fmt.Errorf("turn direct I/O off for %s after a refused direct write: %w", f.Name(), err)
+	}
+	return false, nil
+}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/file"
 )
@@ -104,6 +105,7 @@ func BenchmarkSnapshotIncremental(b *testing.B) {
 	size := logicalSize(b, fx.dir)
 	b.SetBytes(size)
 	var added int64
+	var stall, check time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		blocks := int(size / DefaultBlockSize)
@@ -118,8 +120,14 @@ func BenchmarkSnapshotIncremental(b *testing.B) {
 			b.Fatal(err)
 		}
 		added = m.Stats.AddedBytes
+		stall += m.Timings.WriterStall
+		check += m.Timings.SourceCheck
 	}
 	b.ReportMetric(float64(added)/float64(size)*100, "added-%")
+	// The writer stall must not include the source check, which runs after
+	// the read lock is released.
+	b.ReportMetric(float64(stall.Microseconds())/float64(b.N)/1000, "writer-stall-ms")
+	b.ReportMetric(float64(check.Microseconds())/float64(b.N)/1000, "source-check-ms")
 	reportPeakRSS(b)
 }
 
@@ -157,6 +165,9 @@ func benchSnapshot(b *testing.B, repo *Repository, dir string) *Manifest {
 }
 
 func newBucketAt(b *testing.B, dir string) *file.Bucket {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
 	bk, err := file.New(dir)
 	if err != nil {
 		b.Fatal(err)

@@ -58,8 +58,9 @@ type captureRun struct {
 	log      *slog.Logger
 	progress *progressReporter
 	// Test hooks (see SnapshotOptions).
-	afterSegments func(attempt int)
-	afterFileRead func(path string)
+	afterSegments     func(attempt int)
+	afterFileRead     func(path string)
+	beforeSourceCheck func()
 
 	// results of the successful attempt
 	segFiles    []capturedFile
@@ -67,9 +68,10 @@ type captureRun struct {
 	journalMode string
 	copyMethod  string
 	facts       *chromadb.Facts
+	sourceCheck *SourceCheck
 
-	hnswTime, sqliteTime, stall time.Duration
-	attempts, rereads           int
+	hnswTime, sqliteTime, stall, checkTime time.Duration
+	attempts, rereads                      int
 }
 
 // capture runs the capture steps until one attempt is consistent.
@@ -91,11 +93,10 @@ func (c *captureRun) captureOnce(ctx context.Context, live *chromadb.DB, attempt
 	if err != nil {
 		return false, err
 	}
-	segs, err := live.Segments(ctx)
+	before, err := c.vectorPositions(ctx, live)
 	if err != nil {
 		return false, err
 	}
-	before := chromadb.VectorSeqIDs(segs)
 	if attempt == 1 {
 		c.progress.addTotal(c.estimateSize(before))
 	}
@@ -162,17 +163,17 @@ func (c *captureRun) captureOnce(ctx context.Context, live *chromadb.DB, attempt
 	// snapshot, like those of its segment files.
 	dbRead = c.startRead(scratchDB)
 
-	// Step 4.
-	cp, err := chromadb.OpenCopy(ctx, scratchDB)
+	// Step 4, after the copy is checked.
+	check, facts, err := c.inspectCopy(ctx, scratchDB, journalMode)
 	if err != nil {
-		return false, fmt.Errorf("open the SQLite copy %s: %w", scratchDB, err)
-	}
-	facts, err := cp.Facts(ctx)
-	cp.Close()
-	if err != nil {
-		return false, fmt.Errorf("read the SQLite copy: %w", err)
+		return false, err
 	}
 	after := facts.VectorSeqIDs()
+	if facts.Segments == nil && !check.OK {
+		// The damage hides the copy's positions: keep what was read
+		// before, since this copy may be the only one left.
+		after = before
+	}
 	if !maps.Equal(before, after) {
 		c.log.Info("Chroma persisted a vector segment during the capture; starting it again",
 			"attempt", attempt, "before", before, "after", after)
@@ -191,9 +192,68 @@ func (c *captureRun) captureOnce(ctx context.Context, live *chromadb.DB, attempt
 		return false, err
 	}
 	c.segFiles, c.dbFile = files, dbFile
-	c.journalMode, c.copyMethod, c.facts = journalMode, method, facts
+	c.journalMode, c.copyMethod, c.facts, c.sourceCheck = journalMode, method, facts, check
 	succeeded = true
 	return true, nil
+}
+
+// inspectCopy checks the SQLite copy (outside the read lock) and reads its
+// facts. When the check finds damage and the facts cannot be read either,
+// the facts are those of an empty database: the bytes are kept anyway.
+func (c *captureRun) inspectCopy(ctx context.Context, scratchDB, journalMode string) (*SourceCheck, *chromadb.Facts, error) {
+	cp, err := chromadb.OpenCopy(ctx, scratchDB)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open the SQLite copy %s: %w", scratchDB, err)
+	}
+	defer cp.Close()
+	if c.beforeSourceCheck != nil {
+		c.beforeSourceCheck()
+	}
+	start := time.Now()
+	check, err := checkSource(ctx, cp)
+	c.checkTime += time.Since(start)
+	if err != nil {
+		return nil, nil, err
+	}
+	facts, err := cp.Facts(ctx)
+	if err != nil {
+		if !errors.Is(err, chromadb.ErrDamaged) {
+			return nil, nil, fmt.Errorf("read the SQLite copy: %w", err)
+		}
+		if check.OK {
+			// Damage the check did not see is damage all the same.
+			check.OK, check.Problems = false, []string{err.Error()}
+		}
+		c.log.Warn("the damaged database copy hides its collections and segments; storing its bytes as they are", "error", err)
+		facts = &chromadb.Facts{JournalMode: journalMode}
+	}
+	return check, facts, nil
+}
+
+// vectorPositions reads the vector segments' max_seq_ids (step 1). When the
+// live database is too damaged to list its segments, every folder that can
+// be a segment's is taken, at position 0: the bytes are kept, and the copy's
+// check marks the snapshot damaged.
+func (c *captureRun) vectorPositions(ctx context.Context, live *chromadb.DB) (map[string]uint64, error) {
+	segs, err := live.Segments(ctx)
+	if err == nil {
+		return chromadb.VectorSeqIDs(segs), nil
+	}
+	if !errors.Is(err, chromadb.ErrDamaged) {
+		return nil, err
+	}
+	c.log.Warn("the live database is too damaged to list its segments; taking every segment folder as it is", "error", err)
+	entries, rerr := os.ReadDir(c.persist)
+	if rerr != nil {
+		return nil, fmt.Errorf("%w; and listing %s: %w", err, c.persist, rerr)
+	}
+	out := make(map[string]uint64)
+	for _, e := range entries {
+		if e.IsDir() && checkSegmentID(e.Name()) == nil && !strings.HasPrefix(e.Name(), ".") {
+			out[e.Name()] = 0
+		}
+	}
+	return out, nil
 }
 
 // prefill copies the live database to dst in the background, without any

@@ -42,6 +42,7 @@ const (
 	macManifest   = "manifest\x00"
 	macConfig     = "config\x00"
 	macRecipients = "recipients\x00"
+	macStatus     = "status\x00"
 )
 
 func mac(key []byte, domain string, parts ...[]byte) []byte {

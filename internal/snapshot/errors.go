@@ -9,8 +9,13 @@ import (
 // Errors callers can test with errors.Is. Returned errors wrap them with
 // the object, file or key concerned and what to do.
 var (
-	// ErrNoRepository: the bucket holds no config.json under its prefix.
-	ErrNoRepository = errors.New("no snapshot repository here")
+	// ErrNoRepository: the bucket holds no config.json under its prefix, or
+	// the bucket itself does not exist.
+	ErrNoRepository = errors.New("no snapshot repository")
+	// ErrConfigMissing: the bucket holds snapshots or blocks but no
+	// config.json. Starting a new repository there would orphan them;
+	// RepairConfig rebuilds it.
+	ErrConfigMissing = errors.New("config.json is missing")
 	// ErrNotFound: no snapshot with the given id.
 	ErrNotFound = errors.New("snapshot not found")
 	// ErrKeyRequired: the repository is encrypted and the operation needs a
@@ -29,9 +34,21 @@ var (
 	// ErrKeptChanging: the persist directory changed during every capture
 	// attempt (Chroma kept persisting).
 	ErrKeptChanging = errors.New("persist directory kept changing")
+	// ErrPersistDir: the persist directory cannot be read (missing, not
+	// mounted, no permission).
+	ErrPersistDir = errors.New("persist directory unavailable")
 	// ErrNotChroma: the directory is not a Chroma persist directory.
 	ErrNotChroma = chromadb.ErrNotChroma
 	// ErrRestoreCheck: the restored database failed its integrity check or
 	// does not match the manifest.
 	ErrRestoreCheck = errors.New("restored data failed its check")
+	// ErrSourceCorrupt: the live chroma.sqlite3 failed its check when the
+	// snapshot was taken (Manifest.SourceDamaged).
+	ErrSourceCorrupt = errors.New("source database is damaged")
+	// ErrVanished: a snapshot that a status record names as an instance's
+	// newest is missing from the bucket: it was deleted outside retention.
+	ErrVanished = errors.New("recorded snapshot is missing from the bucket")
+	// ErrBucket marks errors of the bucket itself (unreachable, refused,
+	// full), as opposed to the persist directory or the keys.
+	ErrBucket = errors.New("bucket error")
 )

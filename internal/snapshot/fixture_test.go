@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math/rand/v2"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/file"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/storagetest"
 )
 
 // The schema of a Chroma 1.0 persist directory's chroma.sqlite3 (the tables
@@ -316,7 +316,7 @@ func requireSameTree(t testing.TB, want, got string) {
 
 func newBucket(t testing.TB) *file.Bucket {
 	t.Helper()
-	b, err := file.New(filepath.Join(t.TempDir(), "bucket"))
+	b, err := file.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,14 +370,9 @@ func objectKeys(t testing.TB, b storage.Bucket, prefix string) []string {
 
 func readObject(t testing.TB, b storage.Bucket, key string) []byte {
 	t.Helper()
-	rc, err := b.Read(context.Background(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(rc)
-	if err != nil {
-		t.Fatal(err)
+	data := storagetest.ReadObject(t, b, key)
+	if data == nil {
+		t.Fatalf("read %s in %s: %v", key, b, storage.ErrNotExist)
 	}
 	return data
 }

@@ -33,32 +33,42 @@ type manifestObject struct {
 
 // listManifestObjects lists snapshots/ newest first, from object names only.
 func (r *Repository) listManifestObjects(ctx context.Context) ([]manifestObject, error) {
-	var out []manifestObject
+	out, _, err := r.scanManifestObjects(ctx)
+	return out, err
+}
+
+// scanManifestObjects lists snapshots/ newest first, and apart from them
+// the manifest objects whose names are not snapshot ids (invalid), each
+// with why.
+func (r *Repository) scanManifestObjects(ctx context.Context) (out []manifestObject, invalid []Summary, err error) {
 	for info, err := range r.bucket.List(ctx, snapshotsPrefix) {
 		if err != nil {
-			return nil, fmt.Errorf("list %s in %s: %w%s", snapshotsPrefix, r.bucket, err, storageHint(err))
+			return nil, nil, fmt.Errorf("list %s in %s: %w%s", snapshotsPrefix, r.bucket, err, storageHint(err))
 		}
 		name := strings.TrimPrefix(info.Key, snapshotsPrefix)
 		id, ok := strings.CutSuffix(name, manifestSuffix)
-		if !ok || strings.Contains(id, "/") {
-			continue
+		if !ok {
+			continue // not a manifest: FORMAT.md says it is ignored
 		}
 		t, err := parseSnapshotID(id)
 		if err != nil {
+			invalid = append(invalid, Summary{ID: id, ManifestSize: info.Size,
+				Err: fmt.Errorf("%w: manifest %s in %s: %v", ErrCorrupt, info.Key, r.bucket, err)})
 			continue
 		}
 		out = append(out, manifestObject{id: id, created: t, size: info.Size})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id > out[j].id })
-	return out, nil
+	return out, invalid, nil
 }
 
 // List returns every snapshot, newest first. With the reader key (or in an
 // unencrypted repository) each Summary carries its authenticated manifest;
 // otherwise only ids, times and sizes from the object names. A manifest
-// that fails to authenticate or decode is listed with Err set, not dropped.
+// that fails to authenticate or decode is listed with Err set, not dropped;
+// so is one whose name is not a snapshot id (listed last, without a time).
 func (r *Repository) List(ctx context.Context) ([]Summary, error) {
-	objs, err := r.listManifestObjects(ctx)
+	objs, invalid, err := r.scanManifestObjects(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -68,13 +78,13 @@ func (r *Repository) List(ctx context.Context) ([]Summary, error) {
 	}
 	cfg := r.config()
 	if cfg == nil {
-		if len(objs) > 0 {
-			return nil, fmt.Errorf("%w: %s holds snapshots but no %s; was it deleted?", ErrCorrupt, r.bucket, configKey)
+		if len(objs)+len(invalid) > 0 {
+			return nil, r.configMissingErr()
 		}
 		return out, nil
 	}
 	if cfg.Encrypted && !r.keys.CanRead() {
-		return out, nil
+		return append(out, invalid...), nil
 	}
 	// Manifests are small; read a few at a time to hide bucket latency.
 	sem := make(chan struct{}, 8)
@@ -92,5 +102,5 @@ func (r *Repository) List(ctx context.Context) ([]Summary, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return append(out, invalid...), nil
 }

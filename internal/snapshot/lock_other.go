@@ -9,7 +9,7 @@ import (
 
 // lockFile on systems without flock: the owner creates the file exclusively;
 // stale folders are never detected as free, so they are left in place.
-func lockFile(path string, exclusive bool) (unlock func(), err error) {
+func lockFile(path string, exclusive bool) (*heldLock, error) {
 	if !exclusive {
 		return nil, errors.New("cannot tell a stale folder from a live one here")
 	}
@@ -17,5 +17,5 @@ func lockFile(path string, exclusive bool) (unlock func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	return func() { f.Close() }, nil
+	return &heldLock{f: f}, nil
 }

@@ -11,7 +11,7 @@ import (
 // lockFile takes an exclusive, non-blocking lock on path (creating it; with
 // exclusive, failing if it exists). The kernel releases it when the process
 // dies, however it dies.
-func lockFile(path string, exclusive bool) (unlock func(), err error) {
+func lockFile(path string, exclusive bool) (*heldLock, error) {
 	flags := os.O_RDWR | os.O_CREATE
 	if exclusive {
 		flags |= os.O_EXCL
@@ -24,5 +24,5 @@ func lockFile(path string, exclusive bool) (unlock func(), err error) {
 		f.Close()
 		return nil, err
 	}
-	return func() { f.Close() }, nil
+	return &heldLock{f: f}, nil
 }

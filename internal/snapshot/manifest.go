@@ -48,8 +48,11 @@ type Manifest struct {
 	BlockSize  int         `json:"block_size"`
 	Files      []File      `json:"files"`
 	Chroma     ChromaFacts `json:"chroma"`
-	Timings    Timings     `json:"timings"`
-	Stats      Stats       `json:"stats"`
+	// SourceCheck is the check of the captured database; nil in manifests
+	// written before the check existed.
+	SourceCheck *SourceCheck `json:"source_check,omitempty"`
+	Timings     Timings      `json:"timings"`
+	Stats       Stats        `json:"stats"`
 }
 
 // File is one file of a snapshot.
@@ -96,6 +99,9 @@ type Timings struct {
 	HNSWCopy    time.Duration `json:"hnsw_copy_ns"`
 	SQLiteCopy  time.Duration `json:"sqlite_copy_ns"`
 	WriterStall time.Duration `json:"writer_stall_ns"`
+	// SourceCheck is the quick_check of the SQLite copy, run after the
+	// read lock is released (not part of WriterStall).
+	SourceCheck time.Duration `json:"source_check_ns,omitempty"`
 }
 
 // Stats of a snapshot.
@@ -147,6 +153,16 @@ func parseSnapshotID(id string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("invalid snapshot id %q: want YYYYMMDDTHHMMSSZ-xxxxxxxx", id)
 	}
 	return t, nil
+}
+
+// CheckID reports whether id is a well-formed snapshot id or "latest", so
+// a caller can refuse a mistyped id before touching the bucket.
+func CheckID(id string) error {
+	if id == "latest" {
+		return nil
+	}
+	_, err := parseSnapshotID(id)
+	return err
 }
 
 func manifestKey(id string) string { return snapshotsPrefix + id + manifestSuffix }
@@ -240,24 +256,16 @@ func sealManifest(m *Manifest, k Keys) ([]byte, error) {
 // encrypted repository it needs the auth key to authenticate and an
 // identity to decrypt.
 func openManifest(obj []byte, k Keys, encrypted bool) (*Manifest, error) {
-	hdr := len(manifestMagic) + sha256.Size
-	if len(obj) < hdr || string(obj[:len(manifestMagic)]) != manifestMagic {
-		return nil, fmt.Errorf("%w: not a manifest (bad magic or truncated to %d bytes)", ErrCorrupt, len(obj))
+	body, err := manifestBody(obj, k, encrypted)
+	if err != nil {
+		return nil, err
 	}
-	tag, body := obj[len(manifestMagic):hdr], obj[hdr:]
 	if encrypted {
-		if !hmac.Equal(tag, mac(k.authKey, macManifest, body)) {
-			return nil, fmt.Errorf("%w: authentication failed: the manifest was truncated or altered", ErrCorrupt)
-		}
 		var pt bytes.Buffer
 		if err := ageDecrypt(&pt, body, k, maxManifestSize); err != nil {
 			return nil, err
 		}
 		body = pt.Bytes()
-	} else {
-		if sum := sha256.Sum256(body); !bytes.Equal(tag, sum[:]) {
-			return nil, fmt.Errorf("%w: checksum mismatch: the manifest was truncated or damaged", ErrCorrupt)
-		}
 	}
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxManifestSize))
 	if err != nil {
@@ -275,8 +283,52 @@ func openManifest(obj []byte, k Keys, encrypted bool) (*Manifest, error) {
 	return &m, nil
 }
 
+// manifestBody checks a stored manifest's magic and tag and returns its
+// body (ciphertext when encrypted). The auth key is enough to
+// authenticate an encrypted manifest; decrypting it needs an identity.
+func manifestBody(obj []byte, k Keys, encrypted bool) ([]byte, error) {
+	hdr := len(manifestMagic) + sha256.Size
+	if len(obj) < hdr || string(obj[:len(manifestMagic)]) != manifestMagic {
+		return nil, fmt.Errorf("%w: not a manifest (bad magic or truncated to %d bytes)", ErrCorrupt, len(obj))
+	}
+	tag, body := obj[len(manifestMagic):hdr], obj[hdr:]
+	if encrypted {
+		if !hmac.Equal(tag, mac(k.authKey, macManifest, body)) {
+			return nil, fmt.Errorf("%w: authentication failed: the manifest was truncated or altered", ErrCorrupt)
+		}
+		return body, nil
+	}
+	if sum := sha256.Sum256(body); !bytes.Equal(tag, sum[:]) {
+		return nil, fmt.Errorf("%w: checksum mismatch: the manifest was truncated or damaged", ErrCorrupt)
+	}
+	return body, nil
+}
+
 // readManifest reads, authenticates, decodes and validates one manifest.
 func (r *Repository) readManifest(ctx context.Context, cfg *repoConfig, id string) (*Manifest, error) {
+	return r.readManifestAs(ctx, id, cfg.Encrypted, cfg.RepositoryID)
+}
+
+// readManifestAs is readManifest for a repository that is encrypted or not
+// and has the id repoID ("": any, when config.json is being rebuilt).
+func (r *Repository) readManifestAs(ctx context.Context, id string, encrypted bool, repoID string) (*Manifest, error) {
+	key := manifestKey(id)
+	obj, err := r.readManifestObject(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	m, err := openManifest(obj, r.keys, encrypted)
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s in %s: %w", key, r.bucket, err)
+	}
+	if err := m.validate(id, repoID); err != nil {
+		return nil, fmt.Errorf("%w: manifest %s in %s: %v", ErrCorrupt, key, r.bucket, err)
+	}
+	return m, nil
+}
+
+// readManifestObject reads a manifest object's bytes.
+func (r *Repository) readManifestObject(ctx context.Context, id string) ([]byte, error) {
 	key := manifestKey(id)
 	rc, err := r.bucket.Read(ctx, key)
 	if err != nil {
@@ -290,57 +342,43 @@ func (r *Repository) readManifest(ctx context.Context, cfg *repoConfig, id strin
 	if err != nil {
 		return nil, fmt.Errorf("read manifest %s in %s: %w%s", key, r.bucket, err, storageHint(err))
 	}
-	m, err := openManifest(obj, r.keys, cfg.Encrypted)
-	if err != nil {
-		return nil, fmt.Errorf("manifest %s in %s: %w", key, r.bucket, err)
-	}
-	if err := m.validate(id, cfg.RepositoryID); err != nil {
-		return nil, fmt.Errorf("%w: manifest %s in %s: %v", ErrCorrupt, key, r.bucket, err)
-	}
-	return m, nil
+	return obj, nil
 }
 
-// loadManifest resolves id ("latest" for the newest) and reads its manifest,
-// naming the operation (what) in errors.
-func (r *Repository) loadManifest(ctx context.Context, cfg *repoConfig, what, id string) (*Manifest, error) {
-	resolved, err := r.resolveID(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+// loadManifest resolves id ("latest" for the newest intact snapshot) and
+// reads its manifest, naming the operation (what) in errors. skipped says
+// why each newer snapshot was passed over for "latest".
+func (r *Repository) loadManifest(ctx context.Context, cfg *repoConfig, what, id string) (m *Manifest, skipped []error, err error) {
+	if id == "latest" {
+		m, skipped, err = r.latestManifest(ctx, cfg)
+		if err != nil {
+			return nil, skipped, fmt.Errorf("%s: %w", what, err)
+		}
+		return m, skipped, nil
 	}
-	m, err := r.readManifest(ctx, cfg, resolved)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", what, resolved, err)
+	if err := CheckID(id); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return m, nil
+	m, err = r.readManifest(ctx, cfg, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", what, id, err)
+	}
+	return m, nil, nil
 }
 
-// Manifest returns the manifest of snapshot id ("latest" for the newest).
+// Manifest returns the manifest of snapshot id ("latest" for the newest
+// intact one).
 func (r *Repository) Manifest(ctx context.Context, id string) (*Manifest, error) {
 	cfg, err := r.requireReader("reading a manifest")
 	if err != nil {
 		return nil, err
 	}
-	id, err = r.resolveID(ctx, id)
-	if err != nil {
+	if id == "latest" {
+		m, _, err := r.latestManifest(ctx, cfg)
+		return m, err
+	}
+	if err := CheckID(id); err != nil {
 		return nil, err
 	}
 	return r.readManifest(ctx, cfg, id)
-}
-
-// resolveID turns "latest" into the newest snapshot id and checks other ids.
-func (r *Repository) resolveID(ctx context.Context, id string) (string, error) {
-	if id != "latest" {
-		if _, err := parseSnapshotID(id); err != nil {
-			return "", err
-		}
-		return id, nil
-	}
-	objs, err := r.listManifestObjects(ctx)
-	if err != nil {
-		return "", err
-	}
-	if len(objs) == 0 {
-		return "", fmt.Errorf("%w: %s holds no snapshots", ErrNotFound, r.bucket)
-	}
-	return objs[0].id, nil
 }

@@ -17,6 +17,7 @@ const (
 	PhaseManifest Phase = "manifest"      // writing the manifest
 	PhaseRestore  Phase = "restore"       // downloading and writing blocks
 	PhaseCheck    Phase = "check"         // checking the restored database
+	PhaseSwap     Phase = "swap"          // putting the restored files in place
 	PhaseVerify   Phase = "verify"        // checking blocks in the bucket
 )
 

@@ -26,7 +26,8 @@ const (
 	blocksPrefix     = "blocks/"
 	snapshotsPrefix  = "snapshots/"
 	manifestSuffix   = ".manifest"
-	restoreTestKey   = "status/restore-test.json"
+	statusPrefix     = "status/"
+	restoreTestKey   = statusPrefix + "restore-test.json"
 	identityCheckMsg = "otelcol-chroma identity check "
 
 	// DefaultBlockSize is the block size of new repositories.
@@ -66,11 +67,23 @@ func recipientsCheck(k Keys) string {
 // Repository is a snapshot repository in a bucket: config.json, blocks and
 // manifests under the bucket's prefix. Its methods are safe for concurrent use.
 type Repository struct {
-	bucket storage.Bucket
+	bucket storage.Bucket // raw, with failures marked ErrBucket
+	raw    storage.Bucket
 	keys   Keys
+
+	lockOpts LockOptions
 
 	mu  sync.Mutex
 	cfg *repoConfig // nil until the repository exists
+}
+
+// OpenOption configures Open.
+type OpenOption func(*Repository)
+
+// WithLockOptions sets how the repository's bucket locks expire, refresh
+// and wait.
+func WithLockOptions(o LockOptions) OpenOption {
+	return func(r *Repository) { r.lockOpts = o }
 }
 
 // Open opens the repository in bucket with keys (the zero Keys for an
@@ -80,8 +93,11 @@ type Repository struct {
 // Open fails when the keys do not fit the repository: a key given for an
 // unencrypted repository, a wrong auth key, a writer key whose recipients
 // differ from the repository's, or a reader key that cannot decrypt it.
-func Open(ctx context.Context, bucket storage.Bucket, keys Keys) (*Repository, error) {
-	r := &Repository{bucket: bucket, keys: keys}
+func Open(ctx context.Context, bucket storage.Bucket, keys Keys, opts ...OpenOption) (*Repository, error) {
+	r := &Repository{bucket: classifiedBucket{bucket}, raw: bucket, keys: keys}
+	for _, o := range opts {
+		o(r)
+	}
 	cfg, err := r.readConfig(ctx)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotExist) {
@@ -97,7 +113,7 @@ func Open(ctx context.Context, bucket storage.Bucket, keys Keys) (*Repository, e
 }
 
 // Bucket returns the bucket the repository lives in.
-func (r *Repository) Bucket() storage.Bucket { return r.bucket }
+func (r *Repository) Bucket() storage.Bucket { return r.raw }
 
 func (r *Repository) config() *repoConfig {
 	r.mu.Lock()
@@ -195,6 +211,9 @@ func (r *Repository) ensureConfig(ctx context.Context, blockSize int) (*repoConf
 	if r.cfg != nil {
 		return r.cfg, nil
 	}
+	if cfg, err := r.configOfExistingData(ctx); cfg != nil || err != nil {
+		return cfg, err
+	}
 	if blockSize == 0 {
 		blockSize = DefaultBlockSize
 	}
@@ -202,40 +221,20 @@ func (r *Repository) ensureConfig(ctx context.Context, blockSize int) (*repoConf
 	if _, err := rand.Read(id); err != nil {
 		return nil, fmt.Errorf("generate repository id: %w", err)
 	}
-	cfg := &repoConfig{
-		Format:       FormatVersion,
-		RepositoryID: hex.EncodeToString(id),
-		Created:      time.Now().UTC().Truncate(time.Second),
-		BlockSize:    blockSize,
-		Encrypted:    r.keys.Encrypted(),
-	}
-	if cfg.Encrypted {
-		if !r.keys.CanWrite() {
-			return nil, fmt.Errorf("%w: creating an encrypted repository needs the writer key, not %s", ErrKeyRequired, r.keys.Source())
-		}
-		cfg.KeyCheck = hex.EncodeToString(mac(r.keys.authKey, macConfig, cfg.canonical()))
-		cfg.RecipientsCheck = recipientsCheck(r.keys)
-		var ct bytes.Buffer
-		if err := ageEncrypt(&ct, r.keys.recipients, []byte(identityCheckMsg+cfg.RepositoryID)); err != nil {
-			return nil, err
-		}
-		cfg.IdentityCheck = base64.StdEncoding.EncodeToString(ct.Bytes())
-	}
-	data, err := json.MarshalIndent(cfg, "", "  ")
+	cfg, err := newRepoConfig(r.keys, hex.EncodeToString(id), time.Now(), blockSize)
 	if err != nil {
 		return nil, err
 	}
-	data = append(data, '\n')
+	data, err := cfg.marshal()
+	if err != nil {
+		return nil, err
+	}
 	err = r.bucket.CreateIfAbsent(ctx, configKey, bytes.NewReader(data), int64(len(data)))
 	if err != nil && !errors.Is(err, storage.ErrExists) {
-		return nil, fmt.Errorf("create %s in %s: %w", configKey, r.bucket, err)
+		return nil, fmt.Errorf("create %s in %s: %w%s", configKey, r.bucket, err, storageHint(err))
 	}
 	if errors.Is(err, storage.ErrExists) {
-		cfg, err = r.readConfig(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.checkKeys(cfg); err != nil {
+		if cfg, err = r.readCheckedConfig(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -243,11 +242,58 @@ func (r *Repository) ensureConfig(ctx context.Context, blockSize int) (*repoConf
 	return cfg, nil
 }
 
+// readCheckedConfig reads config.json and checks the keys against it.
+func (r *Repository) readCheckedConfig(ctx context.Context) (*repoConfig, error) {
+	cfg, err := r.readConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.checkKeys(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// newRepoConfig builds config.json for a repository with the given id,
+// creation time and block size; with an encrypted k it adds the key checks,
+// which need the writer key.
+func newRepoConfig(k Keys, id string, created time.Time, blockSize int) (*repoConfig, error) {
+	cfg := &repoConfig{
+		Format:       FormatVersion,
+		RepositoryID: id,
+		Created:      created.UTC().Truncate(time.Second),
+		BlockSize:    blockSize,
+		Encrypted:    k.Encrypted(),
+	}
+	if !cfg.Encrypted {
+		return cfg, nil
+	}
+	if !k.CanWrite() {
+		return nil, fmt.Errorf("%w: creating an encrypted repository's config.json needs the writer key, not %s", ErrKeyRequired, k.Source())
+	}
+	cfg.KeyCheck = hex.EncodeToString(mac(k.authKey, macConfig, cfg.canonical()))
+	cfg.RecipientsCheck = recipientsCheck(k)
+	var ct bytes.Buffer
+	if err := ageEncrypt(&ct, k.recipients, []byte(identityCheckMsg+cfg.RepositoryID)); err != nil {
+		return nil, err
+	}
+	cfg.IdentityCheck = base64.StdEncoding.EncodeToString(ct.Bytes())
+	return cfg, nil
+}
+
+func (c *repoConfig) marshal() ([]byte, error) {
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
 // requireConfig returns the config of an existing repository.
 func (r *Repository) requireConfig() (*repoConfig, error) {
 	cfg := r.config()
 	if cfg == nil {
-		return nil, fmt.Errorf("%w: %s has no %s; take a snapshot first, or check the bucket and prefix", ErrNoRepository, r.bucket, configKey)
+		return nil, r.noRepositoryErr()
 	}
 	return cfg, nil
 }
@@ -270,6 +316,10 @@ func (r *Repository) requireReader(what string) (*repoConfig, error) {
 // storageHint adds what to do to a bucket error.
 func storageHint(err error) string {
 	switch {
+	case errors.Is(err, storage.ErrNoSpace):
+		return " (the bucket's storage is full: free space or grow the volume or quota, then retry; nothing is wrong with the credentials)"
+	case errors.Is(err, storage.ErrNoBucket):
+		return "" // the error says what is missing and what to check
 	case errors.Is(err, storage.ErrPermanent):
 		return " (check the bucket's credentials, name and permissions)"
 	case errors.Is(err, storage.ErrNotExist):

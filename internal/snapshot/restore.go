@@ -3,8 +3,6 @@ package snapshot
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,12 +10,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/directio"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/durable"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
@@ -39,8 +37,18 @@ type RestoreOptions struct {
 	// each index with its table, a fault the captured database itself would
 	// have had.
 	QuickCheck bool
-	Progress   Progress
-	Logger     *slog.Logger
+	// NoCheck skips the restored database's checks (SQLite and the
+	// manifest's record counts): for a snapshot of a damaged database
+	// (Manifest.SourceDamaged), which is refused otherwise. Every byte is
+	// still checked against the manifest, so the files are exactly as
+	// captured, damage included.
+	NoCheck  bool
+	Progress Progress
+	Logger   *slog.Logger
+
+	// Test hook: afterSwapStep runs after each step of a swap inside a
+	// mount point.
+	afterSwapStep func(step string)
 }
 
 // RestoreResult describes a completed restore.
@@ -62,13 +70,15 @@ type RestoreResult struct {
 // Restore writes snapshot id ("latest" for the newest) into opts.Target.
 //
 // Every block is checked against its SHA-256 in the authenticated manifest
-// as it streams in. The files are written into a temporary folder beside the
-// target, given their sizes, modes and mtimes, and fsynced; the restored
+// as it streams in. The files are written into a temporary folder on the
+// target's file system (beside the target, or inside it when it is a mount
+// point), given their sizes, modes and mtimes, and fsynced; the restored
 // database must pass PRAGMA integrity_check (quick_check with
-// opts.QuickCheck) and match the manifest's
-// collections, record counts and vector max_seq_ids. Only then is the folder
-// renamed into place. On any failure the target is left untouched and the
-// temporary folder removed.
+// opts.QuickCheck) and match the manifest's collections, record counts and
+// vector max_seq_ids. Only then is the folder renamed into place (or, in a
+// mount point, its entries swapped with the target's: see restore_mount.go).
+// On any failure the target is left untouched and the temporary folder
+// removed.
 func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions) (*RestoreResult, error) {
 	start := time.Now()
 	log := discardLogger(opts.Logger)
@@ -83,79 +93,92 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
-	if err := checkTarget(target, opts.Force); err != nil {
+	place, err := planRestore(target, opts, log)
+	if err != nil {
 		return nil, err
 	}
-	warnSetAside(target, log)
-	m, err := r.loadManifest(ctx, cfg, "restore", id)
+	m, skipped, err := r.loadManifest(ctx, cfg, "restore", id)
+	for _, s := range skipped {
+		log.Warn("restoring an older snapshot: a newer one is damaged", "error", s)
+	}
 	if err != nil {
 		return nil, err
 	}
 	id = m.ID
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return nil, fmt.Errorf("restore %s: create parent of %s: %w", id, target, err)
+	if err := checkSourceForRestore(m, opts.NoCheck, log); err != nil {
+		return nil, err
 	}
-	tmp, release, err := lockedTempDir(filepath.Dir(target), "."+filepath.Base(target)+".restore-")
-	if err != nil {
-		return nil, fmt.Errorf("restore %s: create a temporary folder beside %s: %w", id, target, err)
+	if err := place.makeStage(); err != nil {
+		place.abandon()
+		return nil, fmt.Errorf("restore %s: %w", id, err)
 	}
 	done := false
 	defer func() {
 		if !done {
-			os.RemoveAll(tmp)
+			if err := place.abandon(); err != nil {
+				log.Error("a failed restore could not clean up; do not start Chroma on the target before a restore into it succeeds",
+					"target", target, "error", err)
+			}
 		}
-		release()
 	}()
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	progress := newProgress(opts.Progress)
+	res, err := r.restoreChecked(ctx, m, place.tree, opts, progress)
+	if err != nil {
+		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w", id, target, target, err)
+	}
+	progress.phase(PhaseSwap)
+	if err := place.swap(opts.Force); err != nil {
 		return nil, fmt.Errorf("restore %s: %w", id, err)
 	}
+	done = true
+	place.release()
+	res.ID, res.Target, res.Duration = id, target, time.Since(start)
+	log.Info("snapshot restored", "id", id, "target", target, "bytes", res.Bytes, "duration", res.Duration,
+		"download", res.Download, "sync", res.Sync, "check", res.Check)
+	return res, nil
+}
 
-	progress := newProgress(opts.Progress)
+// restoreChecked writes m's files into dir and runs the restored database's
+// checks.
+func (r *Repository) restoreChecked(ctx context.Context, m *Manifest, dir string, opts RestoreOptions, progress *progressReporter) (*RestoreResult, error) {
 	var total int64
 	for _, f := range m.Files {
 		total += f.Size
 	}
 	progress.addTotal(total)
 	progress.phase(PhaseRestore)
-	res := &RestoreResult{
-		ID: id, Target: target, Files: len(m.Files), Bytes: total,
-		Collections: len(m.Chroma.Collections), Records: m.Records(),
-	}
+	res := &RestoreResult{Files: len(m.Files), Bytes: total, Collections: len(m.Chroma.Collections), Records: m.Records()}
 	// chroma.sqlite3 first: its checks (integrity_check is the slow part) run
 	// while the segment files download.
 	dbFirst, others := splitDatabase(m)
 	workers := defaultConcurrency(opts.Concurrency)
-	if err := r.restoreFiles(ctx, dbFirst, tmp, workers, progress, res); err != nil {
-		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w", id, target, target, err)
+	if err := r.restoreFiles(ctx, dbFirst, dir, workers, progress, res); err != nil {
+		return nil, err
 	}
 	checkCtx, cancelCheck := context.WithCancel(ctx)
 	defer cancelCheck()
 	checked := make(chan error, 1)
 	checkStart := time.Now()
 	go func() {
-		err := checkRestored(checkCtx, m, tmp, opts.QuickCheck)
+		var err error
+		if !opts.NoCheck {
+			err = checkRestored(checkCtx, m, dir, opts.QuickCheck)
+		}
 		res.Check = time.Since(checkStart)
 		checked <- err
 	}()
-	if err := r.restoreFiles(ctx, others, tmp, workers, progress, res); err != nil {
+	if err := r.restoreFiles(ctx, others, dir, workers, progress, res); err != nil {
 		cancelCheck()
 		<-checked
-		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w", id, target, target, err)
+		return nil, err
 	}
 	progress.phase(PhaseCheck)
 	if err := <-checked; err != nil {
-		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w", id, target, target, err)
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("restore %s cancelled; %s was left untouched: %w", id, target, err)
+		return nil, fmt.Errorf("cancelled: %w", err)
 	}
-	if err := swapInto(tmp, target, opts.Force, log); err != nil {
-		return nil, fmt.Errorf("restore %s: %w", id, err)
-	}
-	done = true
-	res.Duration = time.Since(start)
-	log.Info("snapshot restored", "id", id, "target", target, "bytes", total, "duration", res.Duration,
-		"download", res.Download, "sync", res.Sync, "check", res.Check)
 	return res, nil
 }
 
@@ -172,43 +195,6 @@ func splitDatabase(m *Manifest) (db, others *Manifest) {
 		}
 	}
 	return &a, &b
-}
-
-func checkTarget(target string, force bool) error {
-	st, err := os.Lstat(target)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("restore target %s: %w", target, err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("restore target %s exists and is not a folder", target)
-	}
-	if force {
-		return nil
-	}
-	empty, err := dirEmpty(target)
-	if err != nil {
-		return fmt.Errorf("restore target %s: %w", target, err)
-	}
-	if !empty {
-		return fmt.Errorf("%w: %s holds files; restore into a new or empty folder, or replace it with force (stop Chroma first)", ErrTargetNotEmpty, target)
-	}
-	return nil
-}
-
-func dirEmpty(dir string) (bool, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	_, err = f.Readdirnames(1)
-	if err == io.EOF {
-		return true, nil
-	}
-	return false, err
 }
 
 // blockUse is one place a block goes: block index of file.
@@ -239,7 +225,7 @@ func (r *Repository) restoreFiles(ctx context.Context, m *Manifest, dir string, 
 	}
 	syncStart := time.Now()
 	for _, d := range sortedKeys(dirs) {
-		if err := syncDir(d); err != nil {
+		if err := durable.SyncDir(d); err != nil {
 			return err
 		}
 	}
@@ -450,96 +436,6 @@ func checkRestored(ctx context.Context, m *Manifest, dir string, quick bool) err
 		if seq, ok := vec[s.ID]; !ok || seq != s.MaxSeqID {
 			return fmt.Errorf("%w: vector segment %s has max_seq_id %d restored, the manifest says %d", ErrRestoreCheck, s.ID, seq, s.MaxSeqID)
 		}
-	}
-	return nil
-}
-
-// swapInto moves the restored folder tmp to target. A non-empty target
-// (force) is moved aside first and removed once the swap succeeded.
-func swapInto(tmp, target string, force bool, log *slog.Logger) error {
-	parent := filepath.Dir(target)
-	st, err := os.Lstat(target)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := os.Rename(tmp, target); err != nil {
-			return fmt.Errorf("move restored folder to %s: %w", target, err)
-		}
-		return syncDir(parent)
-	case err != nil:
-		return fmt.Errorf("restore target %s: %w", target, err)
-	case !st.IsDir():
-		return fmt.Errorf("restore target %s exists and is not a folder", target)
-	}
-	empty, err := dirEmpty(target)
-	if err != nil {
-		return fmt.Errorf("restore target %s: %w", target, err)
-	}
-	if empty {
-		if err := os.Remove(target); err != nil {
-			return fmt.Errorf("replace empty folder %s: %w", target, err)
-		}
-		if err := os.Rename(tmp, target); err != nil {
-			return fmt.Errorf("move restored folder to %s: %w", target, err)
-		}
-		return syncDir(parent)
-	}
-	if !force {
-		return fmt.Errorf("%w: %s received files during the restore; nothing was changed", ErrTargetNotEmpty, target)
-	}
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		return err
-	}
-	old := setAsidePrefix(target) + hex.EncodeToString(b)
-	if err := os.Rename(target, old); err != nil {
-		return fmt.Errorf("move %s aside: %w", target, err)
-	}
-	if err := os.Rename(tmp, target); err != nil {
-		if backErr := os.Rename(old, target); backErr != nil {
-			return fmt.Errorf("move restored folder to %s: %w; and moving the old contents back from %s failed: %v", target, err, old, backErr)
-		}
-		return fmt.Errorf("move restored folder to %s (old contents put back): %w", target, err)
-	}
-	if err := syncDir(parent); err != nil {
-		return err
-	}
-	if err := os.RemoveAll(old); err != nil {
-		log.Warn("restored, but removing the previous contents failed; delete them by hand", "path", old, "error", err)
-	}
-	return nil
-}
-
-// setAsidePrefix is where a restore with force moves the target's old
-// contents (plus a random suffix) until the restored folder is in place.
-func setAsidePrefix(target string) string {
-	return filepath.Join(filepath.Dir(target), "."+filepath.Base(target)+".old-")
-}
-
-// warnSetAside logs the folders that a restore with force, killed between
-// moving the old contents aside and removing them, left beside target. They
-// hold the contents that restore replaced; only the operator may delete them.
-func warnSetAside(target string, log *slog.Logger) {
-	prefix := filepath.Base(setAsidePrefix(target))
-	entries, err := os.ReadDir(filepath.Dir(target))
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if e.IsDir() && strings.HasPrefix(e.Name(), prefix) {
-			log.Warn("an interrupted restore with --force left the contents it replaced; delete the folder once they are not needed",
-				"path", filepath.Join(filepath.Dir(target), e.Name()))
-		}
-	}
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("fsync folder %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync folder %s: %w", dir, err)
 	}
 	return nil
 }

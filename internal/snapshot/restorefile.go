@@ -1,12 +1,10 @@
 package snapshot
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/directio"
@@ -15,10 +13,6 @@ import (
 // directMinSize is the smallest file written directly: below one block the
 // page cache costs nothing worth saving.
 const directMinSize = 1 << 20
-
-// directWriteAt makes the direct writes; tests stand in a file system that
-// refuses them.
-var directWriteAt = (*os.File).WriteAt
 
 // restoreFile is one file being restored. Large segment files are written
 // with direct I/O where the file system supports it: the blocks go from our
@@ -31,6 +25,9 @@ type restoreFile struct {
 	path   string
 	size   int64
 	direct atomic.Bool
+	// writeDirect makes the direct writes: directio.WriteAt, or in a test a
+	// file system that refuses them.
+	writeDirect func(f *os.File, p []byte, off int64) (direct bool, err error)
 	// padded is set when a direct write of the last, partial block ran past
 	// size: finish truncates the file back.
 	padded atomic.Bool
@@ -48,7 +45,7 @@ func createRestoreFile(path string, size int64, direct bool) (*restoreFile, erro
 		fh.Close()
 		return nil, fmt.Errorf("size %s: %w", path, err)
 	}
-	rf := &restoreFile{f: fh, path: path, size: size}
+	rf := &restoreFile{f: fh, path: path, size: size, writeDirect: directio.WriteAt}
 	if direct && size >= directMinSize && directio.Set(fh, true) == nil {
 		rf.direct.Store(true)
 	}
@@ -59,29 +56,9 @@ func createRestoreFile(path string, size int64, direct bool) (*restoreFile, erro
 // buffer, used when p is not aligned for a direct write.
 func (rf *restoreFile) writeBlock(p []byte, off int64, scratch *directio.Buffer) error {
 	if rf.direct.Load() {
-		if off%directio.Align == 0 {
-			q := p
-			if !directio.IsAligned(q) {
-				q = scratch.Fill(p)
-			}
-			_, err := directWriteAt(rf.f, q, off)
-			if err == nil {
-				if len(q) > len(p) {
-					rf.padded.Store(true)
-				}
-				return nil
-			}
-			if !errors.Is(err, syscall.EINVAL) {
-				return err // names the file and the operation
-			}
-		}
-		// A block at an unaligned offset (a block size that is not a
-		// multiple of the alignment), or a file system that turned an
-		// aligned direct write down: write this file through the page
-		// cache from here on.
-		rf.direct.Store(false)
-		if err := directio.Set(rf.f, false); err != nil {
-			return fmt.Errorf("write %s: %w", rf.path, err)
+		done, err := rf.tryDirect(p, off, scratch)
+		if done || err != nil {
+			return err
 		}
 	}
 	if _, err := rf.f.WriteAt(p, off); err != nil {
@@ -89,6 +66,37 @@ func (rf *restoreFile) writeBlock(p []byte, off int64, scratch *directio.Buffer)
 	}
 	startWriteback(rf.f, off, int64(len(p)))
 	return nil
+}
+
+// tryDirect writes p at off with direct I/O. When that is not possible (a
+// block at an unaligned offset, from a block size that is not a multiple of
+// the alignment, or a file system that turned an aligned direct write down)
+// it turns direct I/O off for this file and reports done=false: the caller
+// writes through the page cache, as every later write of this file will.
+func (rf *restoreFile) tryDirect(p []byte, off int64, scratch *directio.Buffer) (done bool, err error) {
+	if off%directio.Align == 0 {
+		q := p
+		if !directio.IsAligned(q) {
+			q = scratch.Fill(p)
+		}
+		direct, err := rf.writeDirect(rf.f, q, off)
+		if err != nil {
+			return false, err // names the file and the operation
+		}
+		if direct {
+			if len(q) > len(p) {
+				rf.padded.Store(true)
+			}
+			return true, nil
+		}
+		rf.direct.Store(false)
+		return false, nil
+	}
+	rf.direct.Store(false)
+	if err := directio.Set(rf.f, false); err != nil {
+		return false, fmt.Errorf("write %s: %w", rf.path, err)
+	}
+	return false, nil
 }
 
 // finish cuts off direct-write padding, makes the content durable, closes

@@ -6,22 +6,26 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/directio"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 )
 
 // writeFileInBlocks restores content into a new file through restoreFile,
-// block by block in reverse order, from unaligned buffers.
-func writeFileInBlocks(t *testing.T, path string, content []byte, blockSize int, direct bool) *restoreFile {
+// block by block in reverse order, from unaligned buffers. setup, if not nil,
+// sees the file before the first write.
+func writeFileInBlocks(t *testing.T, path string, content []byte, blockSize int, direct bool, setup func(*restoreFile)) *restoreFile {
 	t.Helper()
 	rf, err := createRestoreFile(path, int64(len(content)), direct)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(rf.close)
+	if setup != nil {
+		setup(rf)
+	}
 	var scratch directio.Buffer
 	for off := (len(content) - 1) / blockSize * blockSize; off >= 0; off -= blockSize {
 		block := content[off:min(off+blockSize, len(content))]
@@ -31,6 +35,25 @@ func writeFileInBlocks(t *testing.T, path string, content []byte, blockSize int,
 		}
 	}
 	return rf
+}
+
+// requireDirectIO skips the test where the file system of dir takes no
+// direct writes, as found by opening a file there with O_DIRECT.
+func requireDirectIO(t *testing.T, dir string) {
+	t.Helper()
+	if ok, err := testutil.DirectIOWorks(dir); !ok {
+		t.Skipf("the file system of %s takes no direct writes (%v): nothing to test here", dir, err)
+	}
+}
+
+// kernelDirect reports whether the kernel has O_DIRECT on rf's file.
+func kernelDirect(t *testing.T, rf *restoreFile) bool {
+	t.Helper()
+	on, err := testutil.DirectIOOn(rf.f)
+	if err != nil {
+		t.Fatalf("read the file's flags from the kernel: %v", err)
+	}
+	return on
 }
 
 // finishAndCheck finishes rf with mode and mtime, then checks the file at
@@ -63,19 +86,31 @@ func TestRestoreFileDirectWithPartialLastBlock(t *testing.T) {
 	const blockSize = 1 << 20
 	rng := rand.New(rand.NewPCG(1, 2))
 	mtime := time.Date(2026, 3, 4, 5, 6, 7, 8, time.UTC)
-	for _, size := range []int{3*blockSize + 12345, 2 * blockSize, blockSize + 1, 100} {
-		content := make([]byte, size)
+	for _, c := range []struct {
+		size   int
+		direct bool // files of a block (1 MiB) and more are written direct
+		padded bool // the last block is not a multiple of 4096 bytes
+	}{
+		{3*blockSize + 12345, true, true},
+		{2 * blockSize, true, false},
+		{blockSize + 1, true, true},
+		{blockSize, true, false},
+		{blockSize - 1, false, false},
+		{100, false, false},
+	} {
+		content := make([]byte, c.size)
 		for i := range content {
 			content[i] = byte(rng.Uint32())
 		}
-		path := filepath.Join(t.TempDir(), "data_level0.bin")
-		rf := writeFileInBlocks(t, path, content, blockSize, true)
-		wantDirect := size >= directMinSize && directio.Set(rf.f, true) == nil
-		if rf.direct.Load() != wantDirect {
-			t.Fatalf("size %d: direct = %v, want %v", size, rf.direct.Load(), wantDirect)
+		dir := t.TempDir()
+		requireDirectIO(t, dir)
+		path := filepath.Join(dir, "data_level0.bin")
+		rf := writeFileInBlocks(t, path, content, blockSize, true, nil)
+		if got := kernelDirect(t, rf); got != c.direct {
+			t.Fatalf("size %d: the kernel shows O_DIRECT=%v after the writes, want %v", c.size, got, c.direct)
 		}
-		if wantDirect && size%directio.Align != 0 && !rf.padded.Load() {
-			t.Fatalf("size %d: the partial last block was not padded", size)
+		if rf.padded.Load() != c.padded {
+			t.Fatalf("size %d: padded = %v, want %v", c.size, rf.padded.Load(), c.padded)
 		}
 		finishAndCheck(t, rf, path, content, 0o644, mtime)
 	}
@@ -86,33 +121,41 @@ func TestRestoreFileDirectWithPartialLastBlock(t *testing.T) {
 func TestRestoreFileWithUnalignedBlockSize(t *testing.T) {
 	const blockSize = 100_000
 	content := bytes.Repeat([]byte("hnswlib!"), 15*blockSize/8+5)
-	path := filepath.Join(t.TempDir(), "data_level0.bin")
-	rf := writeFileInBlocks(t, path, content, blockSize, true)
-	if rf.direct.Load() {
+	dir := t.TempDir()
+	requireDirectIO(t, dir)
+	path := filepath.Join(dir, "data_level0.bin")
+	rf := writeFileInBlocks(t, path, content, blockSize, true, nil)
+	if rf.direct.Load() || kernelDirect(t, rf) {
 		t.Fatal("still direct after a write at an unaligned offset")
 	}
 	mtime := time.Unix(1750000000, 0)
 	finishAndCheck(t, rf, path, content, 0o644, mtime)
 }
 
+// A file system that takes O_DIRECT but turns the first aligned write down:
+// the file is written through the page cache from then on, and completely.
+// The refusal is the kernel's own: the stand-in drops the last byte of each
+// direct write, a length no file system takes with O_DIRECT.
 func TestRestoreFileFallsBackWhenDirectWritesAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	requireDirectIO(t, dir)
 	calls := 0
-	directWriteAt = func(f *os.File, p []byte, off int64) (int, error) {
+	refusing := func(f *os.File, p []byte, off int64) (bool, error) {
 		calls++
-		return 0, &fs.PathError{Op: "write", Path: f.Name(), Err: syscall.EINVAL}
+		return directio.WriteAt(f, p[:len(p)-1], off)
 	}
-	t.Cleanup(func() { directWriteAt = (*os.File).WriteAt })
-
 	content := bytes.Repeat([]byte("0123456789abcdef"), (5<<20)/16+7)
-	path := filepath.Join(t.TempDir(), "link_lists.bin")
-	rf := writeFileInBlocks(t, path, content, 1<<20, true)
-	if directio.Set(rf.f, false) != nil {
-		t.Skip("direct I/O not available here")
-	}
+	path := filepath.Join(dir, "link_lists.bin")
+	rf := writeFileInBlocks(t, path, content, 1<<20, true, func(rf *restoreFile) {
+		if !kernelDirect(t, rf) {
+			t.Fatal("a 5 MiB segment file was not opened for direct writes")
+		}
+		rf.writeDirect = refusing
+	})
 	if calls != 1 {
 		t.Fatalf("%d direct writes tried, want 1 before falling back", calls)
 	}
-	if rf.direct.Load() || rf.padded.Load() {
+	if rf.direct.Load() || rf.padded.Load() || kernelDirect(t, rf) {
 		t.Fatal("still direct after a refused write")
 	}
 	mtime := time.Unix(1700000000, 0)
@@ -120,9 +163,11 @@ func TestRestoreFileFallsBackWhenDirectWritesAreRefused(t *testing.T) {
 }
 
 func TestRestoreFileNeverDirectForTheDatabase(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "chroma.sqlite3")
-	rf := writeFileInBlocks(t, path, make([]byte, 4<<20), 1<<20, false)
-	if rf.direct.Load() {
+	dir := t.TempDir()
+	requireDirectIO(t, dir)
+	path := filepath.Join(dir, "chroma.sqlite3")
+	rf := writeFileInBlocks(t, path, make([]byte, 4<<20), 1<<20, false, nil)
+	if rf.direct.Load() || kernelDirect(t, rf) {
 		t.Fatal("direct I/O used although not asked for")
 	}
 }

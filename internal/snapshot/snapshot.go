@@ -41,21 +41,40 @@ type SnapshotOptions struct {
 	ToolVersion string
 	// BusyTimeout bounds waiting for Chroma's writer; default DefaultBusyTimeout.
 	BusyTimeout time.Duration
-	Progress    Progress
-	Logger      *slog.Logger
+	// Time is recorded as the snapshot's time (its id and Created) instead
+	// of the clock, like restic's backup --time; retention goes by it.
+	Time     time.Time
+	Progress Progress
+	Logger   *slog.Logger
 
 	// Test hooks: afterSegments runs between capture steps 2 and 3,
-	// afterFileRead after a segment file's first read.
-	afterSegments func(attempt int)
-	afterFileRead func(path string)
+	// afterFileRead after a segment file's first read, beforeSourceCheck
+	// just before the SQLite copy is checked.
+	afterSegments     func(attempt int)
+	afterFileRead     func(path string)
+	beforeSourceCheck func()
 }
 
 // Snapshot captures a consistent snapshot of a live Chroma persist
 // directory into the repository, creating the repository on first use. The
 // manifest is written last, only after every block it lists is stored: an
 // error or cancellation leaves at most unreferenced blocks, never a snapshot.
+//
+// The SQLite copy is checked with PRAGMA quick_check. When the live
+// database is damaged, the snapshot is stored anyway (it may be the only
+// copy left), marked in its manifest (Manifest.SourceDamaged), and Snapshot
+// returns that manifest together with an error wrapping ErrSourceCorrupt.
+//
+// Every attempt, whatever its outcome, ends by writing the instance's
+// status record (see AttemptRecord) once the repository exists.
 func (r *Repository) Snapshot(ctx context.Context, opts SnapshotOptions) (*Manifest, error) {
 	start := time.Now()
+	m, err := r.snapshot(ctx, opts, start)
+	r.recordAttempt(ctx, opts, start, m, err)
+	return m, err
+}
+
+func (r *Repository) snapshot(ctx context.Context, opts SnapshotOptions, start time.Time) (*Manifest, error) {
 	log := discardLogger(opts.Logger)
 	if opts.PersistDir == "" {
 		return nil, errors.New("snapshot: no persist directory given")
@@ -97,11 +116,19 @@ func (r *Repository) Snapshot(ctx context.Context, opts SnapshotOptions) (*Manif
 	if opts.BlockSize != 0 && opts.BlockSize != cfg.BlockSize {
 		return nil, fmt.Errorf("snapshot: the repository in %s uses block size %d; leave the block size unset (or use a new bucket prefix)", r.bucket, cfg.BlockSize)
 	}
+	// The shared lock keeps prune away from every block this snapshot
+	// finds stored and reuses, until its manifest is written.
+	lk, err := r.lock(ctx, false, "snapshot", log)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot of %s: %w", persist, err)
+	}
+	defer lk.release()
+	ctx = lk.ctx
 	scratchParent := opts.ScratchDir
 	if scratchParent == "" {
 		scratchParent = os.TempDir()
 	}
-	scratch, release, err := lockedTempDir(scratchParent, "otelcol-chroma-snapshot-")
+	scratch, release, err := lockedTempDir(scratchParent, "otelcol-chroma-snapshot-", nil)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: create scratch folder in %s: %w", scratchParent, err)
 	}
@@ -116,14 +143,15 @@ func (r *Repository) Snapshot(ctx context.Context, opts SnapshotOptions) (*Manif
 		return nil, err
 	}
 	run := &captureRun{
-		persist:       persist,
-		dbPath:        dbPath,
-		scratch:       scratch,
-		up:            up,
-		log:           log,
-		progress:      progress,
-		afterSegments: opts.afterSegments,
-		afterFileRead: opts.afterFileRead,
+		persist:           persist,
+		dbPath:            dbPath,
+		scratch:           scratch,
+		up:                up,
+		log:               log,
+		progress:          progress,
+		afterSegments:     opts.afterSegments,
+		afterFileRead:     opts.afterFileRead,
+		beforeSourceCheck: opts.beforeSourceCheck,
 	}
 	if err := run.capture(up.ctx, live); err != nil {
 		up.abort(err)
@@ -134,28 +162,25 @@ func (r *Repository) Snapshot(ctx context.Context, opts SnapshotOptions) (*Manif
 		return nil, r.snapshotErr(ctx, persist, up, err)
 	}
 
-	// Ids sort by time at second precision: a snapshot taken in the same
-	// second as the newest one takes the next second, so "latest" is
-	// always the last one written.
-	existing, err := r.listManifestObjects(ctx)
+	idTime, err := r.snapshotIDTime(ctx, cfg, opts.Time, log)
 	if err != nil {
 		return nil, r.snapshotErr(ctx, persist, up, err)
-	}
-	idTime := time.Now().UTC()
-	if len(existing) > 0 && !idTime.Truncate(time.Second).After(existing[0].created) {
-		idTime = existing[0].created.Add(time.Second)
 	}
 	m, err := r.buildManifest(cfg, persist, opts, run, up, start, idTime)
 	if err != nil {
 		return nil, err
 	}
 	progress.phase(PhaseManifest)
-	if err := r.writeManifest(ctx, m); err != nil {
+	if err := r.commit(ctx, lk, cfg, m); err != nil {
 		return nil, err
 	}
 	log.Info("snapshot stored", "id", m.ID, "bytes", m.Stats.LogicalBytes, "added_bytes", m.Stats.AddedBytes,
 		"blocks_new", m.Stats.BlocksNew, "blocks_reused", m.Stats.BlocksReused,
 		"writer_stall", m.Timings.WriterStall, "duration", time.Since(start))
+	if m.SourceDamaged() {
+		return m, fmt.Errorf("the live database in %s is damaged: %w. Chroma will fail on it too. The snapshot was stored anyway, marked damaged, since it may be the only copy: restore an older snapshot (see snapshot list), or this one with --no-check to get its bytes exactly as captured",
+			persist, m.sourceDamagedErr())
+	}
 	return m, nil
 }
 
@@ -163,9 +188,9 @@ func checkPersistDir(persist string) error {
 	st, err := os.Stat(persist)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("persist directory %s does not exist: check the path and that Chroma's volume is mounted", persist)
+			return fmt.Errorf("%w: %s does not exist: check the path and that Chroma's volume is mounted", ErrPersistDir, persist)
 		}
-		return fmt.Errorf("persist directory %s: %w", persist, err)
+		return fmt.Errorf("%w: %s: %w", ErrPersistDir, persist, err)
 	}
 	if !st.IsDir() {
 		return fmt.Errorf("%w: %s is not a directory", ErrNotChroma, persist)
@@ -174,7 +199,7 @@ func checkPersistDir(persist string) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("%w: %s has no %s; point the snapshot at the folder Chroma was started with (--path / persist_path)", ErrNotChroma, persist, chromadb.DatabaseFile)
 		}
-		return fmt.Errorf("persist directory %s: %w", persist, err)
+		return fmt.Errorf("%w: %s: %w", ErrPersistDir, persist, err)
 	}
 	return nil
 }
@@ -203,6 +228,9 @@ func toolVersion(v string) string {
 
 func (r *Repository) buildManifest(cfg *repoConfig, persist string, opts SnapshotOptions, run *captureRun, up *uploader, start, idTime time.Time) (*Manifest, error) {
 	now := time.Now().UTC()
+	if !opts.Time.IsZero() {
+		now = opts.Time.UTC()
+	}
 	id, err := newSnapshotID(idTime)
 	if err != nil {
 		return nil, err
@@ -246,16 +274,32 @@ func (r *Repository) buildManifest(cfg *repoConfig, persist string, opts Snapsho
 	m.Stats.BlocksNew, m.Stats.BlocksReused, m.Stats.AddedBytes = up.tally(m.Files)
 	m.Stats.CaptureRetries = run.attempts - 1
 	m.Stats.FileRereads = run.rereads
+	m.SourceCheck = run.sourceCheck
 	m.Timings = Timings{
 		Total:       time.Since(start),
 		HNSWCopy:    run.hnswTime,
 		SQLiteCopy:  run.sqliteTime,
 		WriterStall: run.stall,
+		SourceCheck: run.checkTime,
 	}
 	if err := m.validate(m.ID, cfg.RepositoryID); err != nil {
 		return nil, fmt.Errorf("snapshot: built an invalid manifest: %w", err)
 	}
 	return m, nil
+}
+
+// commit writes the index (encrypted repositories) and then, if the lock is
+// still this process's, the manifest.
+func (r *Repository) commit(ctx context.Context, lk *bucketLock, cfg *repoConfig, m *Manifest) error {
+	if cfg.Encrypted {
+		if err := r.writeIndex(ctx, m); err != nil {
+			return err
+		}
+	}
+	if err := lk.verify(ctx); err != nil {
+		return fmt.Errorf("no snapshot was written: %w", err)
+	}
+	return r.writeManifest(ctx, m)
 }
 
 // writeManifest stores the manifest with a create-if-absent write: the

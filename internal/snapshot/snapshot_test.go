@@ -344,7 +344,8 @@ func TestDamagedManifest(t *testing.T) {
 	}
 }
 
-// An old manifest copied under a newer name must not pass as that snapshot.
+// An old manifest copied under a newer name must not pass as that snapshot,
+// nor become "latest".
 func TestReplayedManifestRefused(t *testing.T) {
 	fx := newFixture(t, fixtureOpts{collections: 1})
 	writer, reader := mustKeys(t)
@@ -353,7 +354,10 @@ func TestReplayedManifestRefused(t *testing.T) {
 	newer := "29990101T000000Z-00000000"
 	writeObject(t, b, manifestKey(newer), readObject(t, b, manifestKey(m.ID)))
 	repo := mustOpen(t, b, reader)
-	requireRestoreFails(t, repo, "latest", ErrCorrupt, newer)
+	requireRestoreFails(t, repo, newer, ErrCorrupt, newer)
+	if latest, err := repo.Manifest(testContext(t), "latest"); err != nil || latest.ID != m.ID {
+		t.Fatalf("latest = %v, %v; want %s, not the replayed manifest", latest, err, m.ID)
+	}
 }
 
 func TestMissingBlock(t *testing.T) {

@@ -2,10 +2,8 @@ package snapshot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
@@ -40,18 +38,29 @@ type Status struct {
 	Encrypted    bool
 	RepositoryID string
 	BlockSize    int
-	// Snapshots counts manifests; Newest is the newest one, nil if none.
-	Snapshots int
-	Newest    *Summary
+	// Snapshots counts manifests; Newest is the newest one whose manifest
+	// checks out as far as the keys allow (nil if none), and DamagedNewer
+	// the newer ones passed over, each with Err set.
+	Snapshots    int
+	Newest       *Summary
+	DamagedNewer []Summary
 	// BlockObjects and BlockBytes cover blocks/ (including blocks no snapshot
 	// references yet); SnapshotBytes covers snapshots/.
 	BlockObjects  int64
 	BlockBytes    int64
 	SnapshotBytes int64
 	// RestoreTest is the last restore-test record, nil if none;
-	// RestoreTestErr says why it could not be read.
-	RestoreTest    *RestoreTestRecord
-	RestoreTestErr error
+	// RestoreTestErr says why it could not be read or trusted (then
+	// RestoreTest is nil). RestoreTestTrust says how far it was checked: a
+	// record read without a key from an encrypted repository is unverified.
+	RestoreTest      *RestoreTestRecord
+	RestoreTestErr   error
+	RestoreTestTrust Trust
+	// Attempts are the instances' latest snapshot attempts.
+	Attempts []AttemptStatus
+	// Vanished lists snapshots the attempt records name that the bucket no
+	// longer holds: deleted outside retention.
+	Vanished []Vanished
 }
 
 // TotalBytes is what snapshots occupy in the bucket.
@@ -83,48 +92,116 @@ func (r *Repository) Status(ctx context.Context) (*Status, error) {
 		st.Initialized, st.Encrypted = true, cfg.Encrypted
 		st.RepositoryID, st.BlockSize = cfg.RepositoryID, cfg.BlockSize
 	}
-	objs, err := r.listManifestObjects(ctx)
+	// Records before the listing: a snapshot written in between is listed.
+	var err error
+	if st.Attempts, err = r.Attempts(ctx); err != nil {
+		return nil, err
+	}
+	inv, objs, err := r.inventory(ctx)
 	if err != nil {
 		return nil, err
 	}
-	st.Snapshots = len(objs)
-	for _, o := range objs {
-		st.SnapshotBytes += o.size
+	st.Vanished = vanishedSnapshots(st.Attempts, objs)
+	st.Snapshots, st.SnapshotBytes = inv.Snapshots, inv.SnapshotBytes
+	st.BlockObjects, st.BlockBytes = inv.BlockObjects, inv.BlockBytes
+	if err := r.statusNewest(ctx, cfg, objs, st); err != nil {
+		return nil, err
 	}
-	if len(objs) > 0 {
-		o := objs[0]
-		st.Newest = &Summary{ID: o.id, Created: o.created, ManifestSize: o.size}
-		if cfg != nil && (!cfg.Encrypted || r.keys.CanRead()) {
-			st.Newest.Manifest, st.Newest.Err = r.readManifest(ctx, cfg, o.id)
-		}
-	}
-	for info, err := range r.bucket.List(ctx, blocksPrefix) {
-		if err != nil {
-			return nil, fmt.Errorf("list %s in %s: %w%s", blocksPrefix, r.bucket, err, storageHint(err))
-		}
-		st.BlockObjects++
-		st.BlockBytes += info.Size
-	}
-	st.RestoreTest, st.RestoreTestErr = r.readRestoreTest(ctx)
+	st.RestoreTest, st.RestoreTestTrust, st.RestoreTestErr = r.readRestoreTest(ctx)
 	return st, nil
 }
 
-func (r *Repository) readRestoreTest(ctx context.Context) (*RestoreTestRecord, error) {
-	rc, err := r.bucket.Read(ctx, restoreTestKey)
+// Inventory is what the listings of snapshots/ and blocks/ say, from
+// object names and sizes alone: it reads no object and needs no key.
+type Inventory struct {
+	// Snapshots counts manifests; Newest is the newest one (id, time and
+	// manifest size; no manifest), nil if none.
+	Snapshots int
+	Newest    *Summary
+	// SnapshotBytes covers snapshots/; BlockObjects and BlockBytes cover
+	// blocks/ (including blocks no snapshot references yet).
+	SnapshotBytes int64
+	BlockObjects  int64
+	BlockBytes    int64
+}
+
+// TotalBytes is what snapshots occupy in the bucket.
+func (inv *Inventory) TotalBytes() int64 { return inv.BlockBytes + inv.SnapshotBytes }
+
+// Inventory lists snapshots/ and blocks/. Its cost grows with the number
+// of objects (one request per 1,000 on S3): callers that poll cache it
+// and call it when StatusObjects changes.
+func (r *Repository) Inventory(ctx context.Context) (*Inventory, error) {
+	inv, _, err := r.inventory(ctx)
+	return inv, err
+}
+
+func (r *Repository) inventory(ctx context.Context) (*Inventory, []manifestObject, error) {
+	objs, err := r.listManifestObjects(ctx)
 	if err != nil {
-		if errors.Is(err, storage.ErrNotExist) {
-			return nil, nil
+		return nil, nil, err
+	}
+	inv := &Inventory{Snapshots: len(objs)}
+	for _, o := range objs {
+		inv.SnapshotBytes += o.size
+	}
+	if len(objs) > 0 {
+		o := objs[0]
+		inv.Newest = &Summary{ID: o.id, Created: o.created, ManifestSize: o.size}
+	}
+	for info, err := range r.bucket.List(ctx, blocksPrefix) {
+		if err != nil {
+			return nil, nil, fmt.Errorf("list %s in %s: %w%s", blocksPrefix, r.bucket, err, storageHint(err))
 		}
-		return nil, fmt.Errorf("read %s in %s: %w", restoreTestKey, r.bucket, err)
+		inv.BlockObjects++
+		inv.BlockBytes += info.Size
 	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxConfigSize))
-	if err != nil {
-		return nil, fmt.Errorf("read %s in %s: %w", restoreTestKey, r.bucket, err)
+	return inv, objs, nil
+}
+
+// StatusObjects lists status/: every attempt and restore test rewrites one
+// of these objects, so a poller can tell from this one cheap listing
+// (its size does not grow with the number of snapshots) whether anything
+// happened since it last looked.
+func (r *Repository) StatusObjects(ctx context.Context) ([]storage.ObjectInfo, error) {
+	var out []storage.ObjectInfo
+	for info, err := range r.bucket.List(ctx, statusPrefix) {
+		if err != nil {
+			return nil, fmt.Errorf("list %s in %s: %w%s", statusPrefix, r.bucket, err, storageHint(err))
+		}
+		out = append(out, info)
 	}
+	return out, nil
+}
+
+// RestoreTest reads status/restore-test.json: nil when there is none. A
+// record that fails its check is returned as an error (ErrCorrupt), never
+// as its content; trust says how far it was checked.
+func (r *Repository) RestoreTest(ctx context.Context) (*RestoreTestRecord, Trust, error) {
+	return r.readRestoreTest(ctx)
+}
+
+func (r *Repository) readRestoreTest(ctx context.Context) (*RestoreTestRecord, Trust, error) {
 	var rec RestoreTestRecord
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return nil, fmt.Errorf("%w: %s in %s: %v", ErrCorrupt, restoreTestKey, r.bucket, err)
+	found, trust, err := r.readStatus(ctx, restoreTestKey, &rec)
+	if err != nil || !found {
+		return nil, trust, err
 	}
-	return &rec, nil
+	return &rec, trust, nil
+}
+
+// WriteRestoreTest stores the restore test's record, authenticated like a
+// manifest in an encrypted repository (the writer or the reader key).
+func (r *Repository) WriteRestoreTest(ctx context.Context, rec *RestoreTestRecord) error {
+	cfg, err := r.requireConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.Encrypted && !r.keys.Encrypted() {
+		return fmt.Errorf("%w: this repository (%s) is encrypted; its restore-test record is authenticated with the key", ErrKeyRequired, r.bucket)
+	}
+	if rec.Format == 0 {
+		rec.Format = FormatVersion
+	}
+	return r.writeStatus(ctx, restoreTestKey, rec)
 }

@@ -30,6 +30,9 @@ type VerifyResult struct {
 	Bytes    int64
 	ReadData bool
 	Problems []string
+	// Skipped says why each snapshot newer than "latest" was passed over
+	// (its manifest is damaged).
+	Skipped []string
 }
 
 // Verify checks snapshot id ("latest" for the newest): that its manifest
@@ -42,12 +45,15 @@ func (r *Repository) Verify(ctx context.Context, id string, opts VerifyOptions) 
 	if err != nil {
 		return nil, err
 	}
-	m, err := r.loadManifest(ctx, cfg, "verify", id)
+	m, skipped, err := r.loadManifest(ctx, cfg, "verify", id)
 	if err != nil {
 		return nil, err
 	}
 	id = m.ID
 	res := &VerifyResult{ID: id, Files: len(m.Files), ReadData: opts.ReadData}
+	for _, s := range skipped {
+		res.Skipped = append(res.Skipped, s.Error())
+	}
 	uses := make(map[Hash][]blockUse)
 	var order []Hash
 	for i, f := range m.Files {
@@ -94,6 +100,10 @@ func (r *Repository) Verify(ctx context.Context, id string, opts VerifyOptions) 
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("verify %s: %w", id, err)
+	}
+	if firstErr == nil && m.SourceDamaged() {
+		report(fmt.Errorf("every block is intact, but %w; a restore refuses it unless told not to check (--no-check)", m.sourceDamagedErr()))
+		return res, fmt.Errorf("snapshot %s in %s: %w", id, r.bucket, firstErr)
 	}
 	if firstErr != nil {
 		more := ""

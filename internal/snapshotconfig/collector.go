@@ -15,7 +15,8 @@ const ExtensionType = "snapshot"
 // FromCollectorConfig resolves a collector configuration (the same URIs and
 // providers as --config) and decodes the snapshot settings found under
 // `extensions: snapshot` or `extensions: snapshot/<name>`. name selects one
-// when there are several. found is false when there is none.
+// when there are several. found is false when there is none. Unknown keys
+// in the settings are errors (see Settings.Unmarshal).
 func FromCollectorConfig(ctx context.Context, uris []string, providers []confmap.ProviderFactory, name string) (s Settings, found bool, err error) {
 	resolver, err := confmap.NewResolver(confmap.ResolverSettings{
 		URIs:              uris,
@@ -64,7 +65,8 @@ func FromCollectorConfig(ctx context.Context, uris []string, providers []confmap
 	if err != nil {
 		return Settings{}, false, fmt.Errorf("read config: extensions::%s: %w", id, err)
 	}
-	if err := sub.Unmarshal(&s, confmap.WithIgnoreUnused()); err != nil {
+	s.Retention = DefaultRetention()
+	if err := s.Unmarshal(sub); err != nil {
 		return Settings{}, false, fmt.Errorf("read config: extensions::%s: %w", id, err)
 	}
 	return s, true, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -25,6 +26,9 @@ type Options struct {
 	// Retry bounds the retries of transient errors; zero fields take
 	// DefaultRetryPolicy's values.
 	Retry RetryPolicy
+	// HTTPClient, when set, carries S3 requests (custom transports, and
+	// tests that count requests).
+	HTTPClient *http.Client
 }
 
 // Open opens the bucket a URL names, wrapped with WithRetry:
@@ -51,7 +55,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (Bucket, error) {
 
 func openBackend(ctx context.Context, rawURL string, opts Options) (Bucket, error) {
 	if strings.TrimSpace(rawURL) == "" {
-		return nil, errors.New("open bucket: empty bucket URL: use file:///path or s3://bucket/prefix")
+		return nil, badURL("open bucket: empty bucket URL: use file:///path or s3://bucket/prefix")
 	}
 	if !strings.Contains(rawURL, "://") {
 		return openFile(rawURL, rawURL)
@@ -59,39 +63,39 @@ func openBackend(ctx context.Context, rawURL string, opts Options) (Bucket, erro
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// url.Parse's error repeats the URL, which could hold a secret.
-		return nil, fmt.Errorf("open bucket: malformed bucket URL %q", redactUserinfo(rawURL))
+		return nil, badURL("open bucket: malformed bucket URL %q", redactUserinfo(rawURL))
 	}
 	// The query may hold an endpoint with user:password; errors show only
 	// scheme, bucket and path.
 	shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 	if u.User != nil {
-		return nil, fmt.Errorf("open bucket %s: the URL must not hold credentials: pass them as options (or use the SDK's credential chain)", shown)
+		return nil, badURL("open bucket %s: the URL must not hold credentials: pass them as options (or use the SDK's credential chain)", shown)
 	}
 	if u.Fragment != "" {
-		return nil, fmt.Errorf("open bucket %s: unexpected '#' fragment", shown)
+		return nil, badURL("open bucket %s: unexpected '#' fragment", shown)
 	}
 	switch u.Scheme {
 	case "file":
 		if u.Host != "" && u.Host != "localhost" {
-			return nil, fmt.Errorf("open bucket %s: a file URL needs an absolute path (file:///path); %q reads as a host name", shown, u.Host)
+			return nil, badURL("open bucket %s: a file URL needs an absolute path (file:///path); %q reads as a host name", shown, u.Host)
 		}
 		if u.RawQuery != "" {
-			return nil, fmt.Errorf("open bucket %s: file URLs take no query parameters", shown)
+			return nil, badURL("open bucket %s: file URLs take no query parameters", shown)
 		}
 		if u.Path == "" {
-			return nil, fmt.Errorf("open bucket %s: no folder path (use file:///path)", shown)
+			return nil, badURL("open bucket %s: no folder path (use file:///path)", shown)
 		}
 		return openFile(u.Path, shown)
 	case "s3":
 		return openS3(ctx, u, shown, opts)
 	default:
-		return nil, fmt.Errorf("open bucket %s: unsupported scheme %q: use file:// or s3://", shown, u.Scheme)
+		return nil, badURL("open bucket %s: unsupported scheme %q: use file:// or s3://", shown, u.Scheme)
 	}
 }
 
 func openFile(path, shown string) (Bucket, error) {
 	if path == "" {
-		return nil, fmt.Errorf("open bucket %s: no folder path", shown)
+		return nil, badURL("open bucket %s: no folder path", shown)
 	}
 	b, err := file.New(filepath.Clean(path))
 	if err != nil {
@@ -104,10 +108,10 @@ var s3Params = []string{"endpoint", "region", "path_style", "part_size", "concur
 
 func openS3(ctx context.Context, u *url.URL, shown string, opts Options) (Bucket, error) {
 	if u.Host == "" {
-		return nil, fmt.Errorf("open bucket %s: no bucket name (use s3://bucket/prefix)", shown)
+		return nil, badURL("open bucket %s: no bucket name (use s3://bucket/prefix)", shown)
 	}
 	if u.Port() != "" {
-		return nil, fmt.Errorf("open bucket %s: the host part is the bucket name; give the store's address as ?endpoint=http://host:port", shown)
+		return nil, badURL("open bucket %s: the host part is the bucket name; give the store's address as ?endpoint=http://host:port", shown)
 	}
 	o := s3.Options{
 		Bucket:          u.Host,
@@ -119,13 +123,19 @@ func openS3(ctx context.Context, u *url.URL, shown string, opts Options) (Bucket
 		// attempts; the SDK's own retries on top would multiply them.
 		MaxAttempts: 1,
 	}
-	q := u.Query()
+	if opts.HTTPClient != nil {
+		o.HTTPClient = opts.HTTPClient
+	}
+	q, err := parseQuery(u.RawQuery, shown)
+	if err != nil {
+		return nil, err
+	}
 	for name, values := range q {
 		if !slices.Contains(s3Params, name) {
-			return nil, fmt.Errorf("open bucket %s: unknown parameter %q (known: %s)", shown, name, strings.Join(s3Params, ", "))
+			return nil, badURL("open bucket %s: unknown parameter %q (known: %s)", shown, name, strings.Join(s3Params, ", "))
 		}
 		if len(values) != 1 {
-			return nil, fmt.Errorf("open bucket %s: parameter %q given %d times", shown, name, len(values))
+			return nil, badURL("open bucket %s: parameter %q given %d times", shown, name, len(values))
 		}
 	}
 	o.Endpoint = q.Get("endpoint")
@@ -133,10 +143,10 @@ func openS3(ctx context.Context, u *url.URL, shown string, opts Options) (Bucket
 	if o.Endpoint != "" {
 		e, err := url.Parse(o.Endpoint)
 		if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
-			return nil, fmt.Errorf("open bucket %s: endpoint must be an http:// or https:// URL, e.g. endpoint=http://127.0.0.1:7070", shown)
+			return nil, badURL("open bucket %s: endpoint must be an http:// or https:// URL, e.g. endpoint=http://127.0.0.1:7070", shown)
 		}
 		if e.User != nil {
-			return nil, fmt.Errorf("open bucket %s: the endpoint must not hold credentials: pass them as options", shown)
+			return nil, badURL("open bucket %s: the endpoint must not hold credentials: pass them as options", shown)
 		}
 		if o.Region == "" {
 			o.Region = s3.DefaultEndpointRegion
@@ -145,29 +155,75 @@ func openS3(ctx context.Context, u *url.URL, shown string, opts Options) (Bucket
 	if v := q.Get("path_style"); v != "" {
 		ps, err := strconv.ParseBool(v)
 		if err != nil {
-			return nil, fmt.Errorf("open bucket %s: path_style must be true or false, not %q", shown, v)
+			return nil, badURL("open bucket %s: path_style must be true or false, not %q", shown, v)
 		}
 		o.PathStyle = ps
 	}
 	if v := q.Get("part_size"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("open bucket %s: part_size must be a positive number of bytes, not %q", shown, v)
+			return nil, badURL("open bucket %s: part_size must be a positive number of bytes, not %q", shown, v)
 		}
 		o.PartSize = n
 	}
 	if v := q.Get("concurrency"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("open bucket %s: concurrency must be a positive integer, not %q", shown, v)
+			return nil, badURL("open bucket %s: concurrency must be a positive integer, not %q", shown, v)
 		}
 		o.Concurrency = n
 	}
 	b, err := s3.New(ctx, o)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", shown, err)
+		// New only checks the options (and reads the AWS configuration);
+		// it sends nothing.
+		return nil, badURL("open bucket %s: %w", shown, err)
 	}
 	return b, nil
+}
+
+// ErrBadURL marks a bucket URL (or bucket option) that is malformed, names
+// an unknown scheme or parameter, or gives a value that is out of range: a
+// wrong command line or configuration, not a failure of the store.
+var ErrBadURL = errors.New("malformed bucket URL")
+
+type urlError struct{ error }
+
+func (e urlError) Unwrap() []error { return []error{e.error, ErrBadURL} }
+
+// badURL formats an error that wraps ErrBadURL without repeating its text.
+func badURL(format string, args ...any) error {
+	return urlError{fmt.Errorf(format, args...)}
+}
+
+// parseQuery decodes a URL query strictly: url.Query drops a parameter
+// whose escaping is broken (endpoint=http%3A%2F%2Fhost%3A7070%), which would
+// silently send the data to AWS instead. Values are not shown: they could
+// hold a secret.
+func parseQuery(raw, shown string) (url.Values, error) {
+	q := url.Values{}
+	if raw == "" {
+		return q, nil
+	}
+	for part := range strings.SplitSeq(raw, "&") {
+		k, v, hasValue := strings.Cut(part, "=")
+		name, err := url.QueryUnescape(k)
+		if err != nil || name == "" {
+			return nil, badURL("open bucket %s: a query parameter name is empty or not valid URL escaping", shown)
+		}
+		if strings.Contains(part, ";") {
+			return nil, badURL("open bucket %s: parameter %q contains ';': separate parameters with '&'", shown, name)
+		}
+		value, err := url.QueryUnescape(v)
+		if err != nil {
+			return nil, badURL("open bucket %s: the value of parameter %q is not valid URL escaping (write %% as %%25)", shown, name)
+		}
+		if !hasValue || value == "" {
+			return nil, badURL("open bucket %s: parameter %q has no value", shown, name)
+		}
+		q.Add(name, value)
+	}
+	return q, nil
 }
 
 // redactUserinfo hides anything between "://" and "@" in a URL that did not

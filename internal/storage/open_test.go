@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -21,6 +22,18 @@ import (
 
 func TestOpenFile(t *testing.T) {
 	dir := t.TempDir()
+	for _, sub := range []string{"a", "b", "c"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	missing, err := storage.Open(t.Context(), "file://"+dir+"/missing", storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := storage.Check(t.Context(), missing); !errors.Is(err, storage.ErrNoBucket) {
+		t.Fatalf("Check of a missing folder: %v, want ErrNoBucket", err)
+	}
 	for _, raw := range []string{
 		"file://" + dir + "/a",
 		"file://localhost" + dir + "/b",
@@ -104,11 +117,24 @@ func TestOpenErrors(t *testing.T) {
 		"file:///var/x?mode=1":               "no query parameters",
 		"s3://AKID:SECRETVALUE@bkt/%zz":      "malformed bucket URL",
 		"s3://bkt/%zz":                       "malformed bucket URL",
+		// A parameter is never dropped: a broken escape in the endpoint
+		// would otherwise send the data to AWS.
+		"s3://bkt?endpoint=http%3A%2F%2F127.0.0.1%3A7070%":       `value of parameter "endpoint" is not valid URL escaping`,
+		"s3://bkt?region=eu-west-1&endpoint=http://h:1/%zz":      `value of parameter "endpoint" is not valid URL escaping`,
+		"s3://bkt?endpoint=http://h:1;region=x":                  `contains ';'`,
+		"s3://bkt?path_style=true&&region=x":                     "parameter name is empty",
+		"s3://bkt?region":                                        `parameter "region" has no value`,
+		"s3://bkt?endpoint=":                                     `parameter "endpoint" has no value`,
+		"s3://bkt?%zz=1":                                         "not valid URL escaping",
+		"s3://bkt?region=x&endpoint=http%3A%2F%2FSECRETVALUE%zz": `parameter "endpoint"`,
 	} {
 		_, err := storage.Open(t.Context(), raw, storage.Options{})
 		if err == nil {
 			t.Errorf("Open(%q) succeeded, want error with %q", raw, want)
 			continue
+		}
+		if !errors.Is(err, storage.ErrBadURL) {
+			t.Errorf("Open(%q) = %q, want it to wrap ErrBadURL", raw, err)
 		}
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Open(%q) = %q, want it to say %q", raw, err, want)

@@ -21,6 +21,18 @@ var ErrExists = base.ErrExists
 // holds; everything else is treated as transient by the retry wrapper.
 var ErrPermanent = base.ErrPermanent
 
+// ErrNoSpace marks a write refused because the store is full: a full
+// filesystem under a file bucket, a quota, or an S3 store answering
+// InsufficientStorage. It comes with ErrPermanent: retrying without freeing
+// space does not help.
+var ErrNoSpace = base.ErrNoSpace
+
+// ErrNoBucket marks an operation on a bucket that does not exist: an S3
+// bucket that was never created, or a file bucket's folder that is missing
+// (a typo in the path, or a volume that is not mounted). Backends never
+// create the bucket itself. It comes with ErrPermanent.
+var ErrNoBucket = base.ErrNoBucket
+
 // ObjectInfo describes one stored object.
 type ObjectInfo = base.ObjectInfo
 

@@ -12,6 +12,9 @@ type policySpec struct {
 	text            TextConfig
 	urlWithoutRoute string
 	vocabulary      VocabularyConfig
+	// identity rules hash deployment identities with hash_key, or with a
+	// random key when there is none.
+	identity []KeyRule
 }
 
 func builtinPolicy(name string) (policySpec, bool) {
@@ -35,8 +38,8 @@ func builtinPolicy(name string) (policySpec, bool) {
 // and code location, never names, addresses, free text or request content.
 // Every kept string is still scanned by every detector.
 var vendorKeys = []string{
-	// resource: what runs, not where or for whom
-	"service.name", "service.version",
+	// resource: what runs, not where or for whom (identities: identity.go)
+	"service.version",
 	"telemetry.sdk.name", "telemetry.sdk.language", "telemetry.sdk.version",
 	"telemetry.distro.name", "telemetry.distro.version",
 	"process.runtime.name", "process.runtime.version",
@@ -94,6 +97,7 @@ func vendorPolicy() policySpec {
 		},
 		urlWithoutRoute: URLDrop,
 		vocabulary:      VocabularyConfig{Unknown: UnknownTemplate},
+		identity:        identityRules(),
 	}
 }
 

@@ -88,9 +88,11 @@ func (p *scrubProcessor) processMetrics(ctx context.Context, md pmetric.Metrics)
 
 // ---- shared parts ----
 
-func (e *engine) scrubScope(sc pcommon.InstrumentationScope, st *scratch) bool {
+// scrubScope applies the policy to a scope of a resource whose service.name
+// scrubbing changed as rename says.
+func (e *engine) scrubScope(sc pcommon.InstrumentationScope, rename serviceRename, st *scratch) bool {
 	changed := false
-	if out, ch := e.name(sc.Name(), e.textAct.scopeName, e.textRules.scopeName, st); ch {
+	if out, ch := e.scopeName(sc.Name(), rename, st); ch {
 		sc.SetName(out)
 		changed = true
 	}
@@ -117,12 +119,12 @@ func (e *engine) scrubTraces(td ptrace.Traces, st *scratch) {
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		st.route = ""
-		e.scrubResource(rs.Resource(), st)
+		rename, _ := e.scrubResource(rs.Resource(), st)
 		e.scrubSchemaURL(rs.SchemaUrl(), rs.SetSchemaUrl, st)
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
-			e.scrubScope(ss.Scope(), st)
+			e.scrubScope(ss.Scope(), rename, st)
 			e.scrubSchemaURL(ss.SchemaUrl(), ss.SetSchemaUrl, st)
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
@@ -185,12 +187,12 @@ func (e *engine) scrubLogs(ld plog.Logs, st *scratch) {
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		e.scrubResource(rl.Resource(), st)
+		rename, _ := e.scrubResource(rl.Resource(), st)
 		e.scrubSchemaURL(rl.SchemaUrl(), rl.SetSchemaUrl, st)
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)
-			e.scrubScope(sl.Scope(), st)
+			e.scrubScope(sl.Scope(), rename, st)
 			e.scrubSchemaURL(sl.SchemaUrl(), sl.SetSchemaUrl, st)
 			lrs := sl.LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
@@ -275,13 +277,13 @@ func (e *engine) scrubBody(v pcommon.Value, st *scratch, depth int) bool {
 // ---- metrics ----
 
 func (e *engine) scrubMetrics(md pmetric.Metrics, st *scratch) {
+	e.cumulative.before(md, &st.cumulative)
 	rms := md.ResourceMetrics()
 	resourceChanged := false
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
-		if e.scrubResource(rm.Resource(), st) {
-			resourceChanged = true
-		}
+		rename, ch := e.scrubResource(rm.Resource(), st)
+		resourceChanged = resourceChanged || ch
 		if e.scrubSchemaURL(rm.SchemaUrl(), rm.SetSchemaUrl, st) {
 			resourceChanged = true
 		}
@@ -289,7 +291,7 @@ func (e *engine) scrubMetrics(md pmetric.Metrics, st *scratch) {
 		scopeChanged := false
 		for j := 0; j < sms.Len(); j++ {
 			sm := sms.At(j)
-			if e.scrubScope(sm.Scope(), st) {
+			if e.scrubScope(sm.Scope(), rename, st) {
 				scopeChanged = true
 			}
 			if e.scrubSchemaURL(sm.SchemaUrl(), sm.SetSchemaUrl, st) {
@@ -300,6 +302,7 @@ func (e *engine) scrubMetrics(md pmetric.Metrics, st *scratch) {
 			for k := 0; k < ms.Len(); k++ {
 				m := ms.At(k)
 				named, pointsChanged := e.scrubMetric(m, st)
+				e.cumulative.scrubbed(rm, sm, m, &st.cumulative)
 				nameChanged = nameChanged || named
 				if pointsChanged {
 					st.merged += int64(st.merge.dedupPoints(m))
@@ -316,6 +319,7 @@ func (e *engine) scrubMetrics(md pmetric.Metrics, st *scratch) {
 	if resourceChanged {
 		st.merged += int64(st.merge.mergeResources(rms))
 	}
+	e.cumulative.after(md, &st.cumulative)
 }
 
 // scrubMetric scrubs one metric and reports whether its name changed and

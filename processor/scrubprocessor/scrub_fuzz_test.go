@@ -107,7 +107,7 @@ func (v *vendorRunner) check(t *testing.T, g *planter) {
 		}
 	}
 	// What the vendor may see is still there.
-	for _, kept := range []string{`"chroma-fuzz"`, `"tokio-runtime-worker"`, `"http.status_code"`} {
+	for _, kept := range []string{`"service.name"`, `"tokio-runtime-worker"`, `"http.status_code"`} {
 		require.Contains(t, out, kept)
 	}
 }
@@ -122,6 +122,7 @@ type planter struct {
 	filler  string
 	needles []needle
 	where   string
+	service string // the current resource's service.name
 }
 
 func newPlanter(seed uint64, filler string) *planter {
@@ -353,18 +354,35 @@ func (g *planter) attrs(m pcommon.Map, dropped bool, depth int) {
 	}
 }
 
+// resource plants identities: a customer's service name half of the time
+// (Chroma's own name otherwise), instance and host names.
 func (g *planter) resource(r pcommon.Resource) {
 	g.where = "resource"
 	g.attrs(r.Attributes(), false, 0)
-	r.Attributes().PutStr("service.name", "chroma-fuzz")
 	// A bare dotted quad is a version by rule (see TestTypesNeverChange):
 	// versions here are text around the secrets.
 	r.Attributes().PutStr("service.version", g.text()+" build")
+	g.where = "identity"
+	g.service = "chroma"
+	if g.r.IntN(2) == 0 {
+		g.service = g.canary()
+	}
+	r.Attributes().PutStr("service.name", g.service)
+	r.Attributes().PutStr([]string{"service.instance.id", "host.name", "k8s.pod.name", "service.namespace"}[g.r.IntN(4)], g.canary())
 }
 
+// scope is named after the service, as Chroma's spans are, or holds the
+// service's name beside other words, or is text.
 func (g *planter) scope(s pcommon.InstrumentationScope) {
 	g.where = "scope"
-	s.SetName(g.text())
+	switch g.r.IntN(3) {
+	case 0:
+		s.SetName(g.service)
+	case 1:
+		s.SetName(g.service + "::" + g.text())
+	default:
+		s.SetName(g.text())
+	}
 	// A bare dotted quad in a version is a version by rule (see
 	// TestTypesNeverChange); versions here are text around the secrets.
 	s.SetVersion(g.text() + " build")

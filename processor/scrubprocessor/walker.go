@@ -5,13 +5,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/xpdata/entity"
 )
 
-// scrubResource applies the policy to a resource: its attributes, then the
-// entity references that point into them.
-func (e *engine) scrubResource(res pcommon.Resource, st *scratch) bool {
-	changed := e.scrubMap(res.Attributes(), st, 0)
-	return e.scrubEntityRefs(res, st) || changed
-}
-
 // scrubEntityRefs treats an entity's type as a name and its schema URL like
 // any schema URL, and removes the keys that no longer name a kept
 // attribute (a key the policy dropped, or one that never existed).

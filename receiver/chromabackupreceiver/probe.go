@@ -21,6 +21,7 @@ import (
 type persistProbe struct {
 	dir         string
 	busyTimeout time.Duration
+	check       *dbCheck
 
 	cachedStamp  fileStamp
 	cachedCounts [2]int64
@@ -40,12 +41,14 @@ type probeResult struct {
 	collections     int64
 	records         int64
 	dbErr           error
+	// checkErr is the standing verdict of the database's quick_check.
+	checkErr error
 }
 
-func (r probeResult) up() bool { return r.sizeErr == nil && r.dbErr == nil }
+func (r probeResult) up() bool { return r.sizeErr == nil && r.dbErr == nil && r.checkErr == nil }
 
-func newPersistProbe(dir string, busyTimeout time.Duration) *persistProbe {
-	return &persistProbe{dir: dir, busyTimeout: busyTimeout}
+func newPersistProbe(dir string, busyTimeout, checkInterval time.Duration) *persistProbe {
+	return &persistProbe{dir: dir, busyTimeout: busyTimeout, check: newDBCheck(checkInterval, busyTimeout)}
 }
 
 func (p *persistProbe) run(ctx context.Context) probeResult {
@@ -57,6 +60,9 @@ func (p *persistProbe) run(ctx context.Context) probeResult {
 		return r
 	}
 	r.collections, r.records, r.dbErr = p.counts(ctx)
+	if r.dbErr == nil {
+		r.checkErr = p.check.result(ctx, filepath.Join(p.dir, chromadb.DatabaseFile))
+	}
 	return r
 }
 
@@ -151,7 +157,7 @@ func describeDBError(path string, err error) error {
 		return describeDirError(path, err)
 	case strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked"):
 		return fmt.Errorf("%s stayed locked by a writer for over %s; the next scrape retries: %w", path, sqliteBusyTimeout, err)
-	case strings.Contains(msg, "malformed") || strings.Contains(msg, "not a database") || strings.Contains(msg, "SQLITE_CORRUPT") || strings.Contains(msg, "SQLITE_NOTADB"):
+	case errors.Is(err, chromadb.ErrDamaged), strings.Contains(msg, "malformed") || strings.Contains(msg, "not a database") || strings.Contains(msg, "SQLITE_CORRUPT") || strings.Contains(msg, "SQLITE_NOTADB"):
 		return fmt.Errorf("%s is corrupt; Chroma will fail too: restore it from a snapshot: %w", path, err)
 	}
 	return fmt.Errorf("cannot read %s: %w", path, err)

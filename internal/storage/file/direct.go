@@ -1,11 +1,9 @@
 package file
 
 import (
-	"errors"
 	"io"
 	"os"
 	"sync"
-	"syscall"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/directio"
 )
@@ -41,19 +39,15 @@ func copyDirect(f *os.File, r io.Reader, size int64) (int64, error) {
 	padded := data[:directio.RoundUp(n)]
 	clear(padded[n:])
 	if directio.Set(f, true) == nil {
-		_, err := f.WriteAt(padded, 0)
-		if err == nil {
+		direct, err := directio.WriteAt(f, padded, 0)
+		if err != nil {
+			return 0, err
+		}
+		if direct {
 			if len(padded) > n {
 				err = f.Truncate(size)
 			}
 			return size, err
-		}
-		if !errors.Is(err, syscall.EINVAL) {
-			return 0, err
-		}
-		// The file system took the flag but not the write.
-		if err := directio.Set(f, false); err != nil {
-			return 0, err
 		}
 	}
 	if _, err := f.WriteAt(data[:n], 0); err != nil {

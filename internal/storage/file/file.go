@@ -30,6 +30,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/otelcol-chroma/otelcol-chroma/internal/durable"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/internal/base"
 )
 
@@ -44,7 +45,11 @@ type Bucket struct {
 	root string
 }
 
-// New returns a bucket rooted at dir, creating the folder if needed.
+// New returns a bucket rooted at dir. It never creates dir: a folder that
+// does not exist (a typo, or a volume that is not mounted) is a bucket that
+// does not exist, and every operation on it fails with ErrNoBucket, as an S3
+// bucket that was never created does. Folders below dir are created as
+// objects are written.
 func New(dir string) (*Bucket, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("file bucket: empty folder path")
@@ -53,17 +58,45 @@ func New(dir string) (*Bucket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("file bucket %s: %w", dir, err)
 	}
-	if err := os.MkdirAll(abs, dirPerm); err != nil {
-		return nil, fmt.Errorf("file bucket %s: create folder: %w", abs, permanentIfDenied(err))
-	}
 	info, err := os.Stat(abs)
-	if err != nil {
+	switch {
+	case isNotExist(err):
+		// Reported by the first operation, like a missing S3 bucket.
+	case err != nil:
 		return nil, fmt.Errorf("file bucket %s: %w", abs, permanentIfDenied(err))
-	}
-	if !info.IsDir() {
+	case !info.IsDir():
 		return nil, fmt.Errorf("file bucket %s: not a folder: %w", abs, base.ErrPermanent)
 	}
 	return &Bucket{root: abs}, nil
+}
+
+// checkRoot returns an ErrNoBucket error when the root folder is missing.
+func (b *Bucket) checkRoot() error {
+	_, err := os.Stat(b.root)
+	if isNotExist(err) {
+		return fmt.Errorf("folder %s does not exist: create it first, or check the path and that its volume is mounted: %w: %w", b.root, base.ErrNoBucket, base.ErrPermanent)
+	}
+	return nil
+}
+
+// mkdirBelowRoot creates dir and the folders between it and the root, but
+// never the root itself.
+func (b *Bucket) mkdirBelowRoot(dir string) error {
+	if err := b.checkRoot(); err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(b.root, dir)
+	if err != nil || rel == "." {
+		return err
+	}
+	p := b.root
+	for seg := range strings.SplitSeq(rel, string(filepath.Separator)) {
+		p = filepath.Join(p, seg)
+		if err := os.Mkdir(p, dirPerm); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // Root returns the absolute folder the bucket stores objects in.
@@ -142,7 +175,7 @@ func (b *Bucket) Write(ctx context.Context, key string, r io.Reader, size int64)
 		os.Remove(tmp)
 		return fmt.Errorf("write %s in %s: %w", key, b, permanentIfDenied(err))
 	}
-	if err := syncDir(filepath.Dir(p)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(p)); err != nil {
 		return b.writeError("write", key, err)
 	}
 	return nil
@@ -173,7 +206,7 @@ func (b *Bucket) CreateIfAbsent(ctx context.Context, key string, r io.Reader, si
 	if err := os.Remove(tmp); err != nil {
 		return b.writeError("create", key, err)
 	}
-	if err := syncDir(filepath.Dir(p)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(p)); err != nil {
 		return b.writeError("create", key, err)
 	}
 	return nil
@@ -190,7 +223,7 @@ func (b *Bucket) writeTemp(ctx context.Context, key, p string, r io.Reader, size
 	// A concurrent Delete may remove the (then empty) folder between MkdirAll
 	// and CreateTemp; try again a few times rather than fail the write.
 	for attempt := 0; ; attempt++ {
-		err := os.MkdirAll(dir, dirPerm)
+		err := b.mkdirBelowRoot(dir)
 		if err == nil {
 			f, err = os.CreateTemp(dir, tempPrefix+"*")
 			if err == nil {
@@ -259,7 +292,7 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 		return b.opError("delete", key, err)
 	}
 	dir := filepath.Dir(p)
-	if err := syncDir(dir); err != nil && !isNotExist(err) {
+	if err := durable.SyncDir(dir); err != nil && !isNotExist(err) {
 		return b.opError("delete", key, err)
 	}
 	// Best effort: Remove fails harmlessly on a folder that is not empty.
@@ -279,6 +312,10 @@ func (b *Bucket) List(ctx context.Context, prefix string) iter.Seq2[base.ObjectI
 	return func(yield func(base.ObjectInfo, error) bool) {
 		if err := base.ValidatePrefix(prefix); err != nil {
 			yield(base.ObjectInfo{}, fmt.Errorf("%w: %w", err, base.ErrPermanent))
+			return
+		}
+		if err := b.checkRoot(); err != nil {
+			yield(base.ObjectInfo{}, fmt.Errorf("list %s in %s: %w", prefix, b, err))
 			return
 		}
 		dirKey, partial := "", prefix
@@ -357,6 +394,9 @@ func (b *Bucket) walk(ctx context.Context, dirKey, partial string, yield func(ba
 
 func (b *Bucket) opError(op, key string, err error) error {
 	if isNotExist(err) {
+		if rootErr := b.checkRoot(); rootErr != nil {
+			return fmt.Errorf("%s %s in %s: %w", op, key, b, rootErr)
+		}
 		return fmt.Errorf("%s %s in %s: %w", op, key, b, base.ErrNotExist)
 	}
 	return fmt.Errorf("%s %s in %s: %w", op, key, b, permanentIfDenied(err))
@@ -378,28 +418,16 @@ func isNotExist(err error) bool {
 // filesystem, a full disk, a name taken by a folder, or a file in the way.
 func permanentIfDenied(err error) error {
 	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return fmt.Errorf("%w: %w: %w", err, base.ErrNoSpace, base.ErrPermanent)
 	case errors.Is(err, fs.ErrPermission),
 		errors.Is(err, syscall.EROFS),
-		errors.Is(err, syscall.ENOSPC),
-		errors.Is(err, syscall.EDQUOT),
 		errors.Is(err, syscall.EISDIR),
 		errors.Is(err, syscall.ENOTDIR),
 		errors.Is(err, syscall.EEXIST):
 		return fmt.Errorf("%w: %w", err, base.ErrPermanent)
 	}
 	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return err
-	}
-	return nil
 }
 
 // ctxReader stops a long copy once ctx is done.

@@ -12,6 +12,7 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/file"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/storagetest"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 )
 
 var _ storage.Bucket = (*file.Bucket)(nil)
@@ -28,11 +29,67 @@ func TestConformance(t *testing.T) {
 
 func newBucket(t *testing.T) *file.Bucket {
 	t.Helper()
-	b, err := file.New(filepath.Join(t.TempDir(), "not", "yet", "there"))
+	b, err := file.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// A missing folder is a missing bucket: nothing creates it, and every
+// operation says so, as for an S3 bucket that does not exist.
+func TestMissingFolderIsNeverCreated(t *testing.T) {
+	ctx := t.Context()
+	root := filepath.Join(t.TempDir(), "unmounted", "bucket")
+	b, err := file.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noBucket := func(op string, err error) {
+		t.Helper()
+		if !errors.Is(err, storage.ErrNoBucket) || !errors.Is(err, storage.ErrPermanent) || !strings.Contains(err.Error(), root) {
+			t.Errorf("%s: %v, want ErrNoBucket (permanent) naming %s", op, err, root)
+		}
+	}
+	_, err = b.Read(ctx, "config.json")
+	noBucket("Read", err)
+	_, err = b.Stat(ctx, "config.json")
+	noBucket("Stat", err)
+	for _, err := range b.List(ctx, "snapshots/") {
+		noBucket("List", err)
+	}
+	noBucket("Write", b.Write(ctx, "blocks/aa/x", strings.NewReader("x"), 1))
+	noBucket("CreateIfAbsent", b.CreateIfAbsent(ctx, "config.json", strings.NewReader("{}"), 2))
+	if _, err := os.Stat(filepath.Dir(root)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the bucket's parent folder was created (stat: %v)", err)
+	}
+
+	// Once the folder exists, folders below it are created as needed.
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Write(ctx, "blocks/aa/x", strings.NewReader("x"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Read(ctx, "missing"); !errors.Is(err, storage.ErrNotExist) || errors.Is(err, storage.ErrNoBucket) {
+		t.Fatalf("Read of a missing object in an existing folder: %v, want ErrNotExist only", err)
+	}
+}
+
+// A full filesystem is ErrNoSpace, so callers can advise about space rather
+// than credentials.
+func TestFullFilesystemIsNoSpace(t *testing.T) {
+	mnt := t.TempDir()
+	testutil.MountTmpfs(t, mnt, 1)
+	b, err := file.New(mnt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte{1}, 2<<20)
+	err = b.Write(t.Context(), "blocks/aa/big", bytes.NewReader(data), int64(len(data)))
+	if !errors.Is(err, storage.ErrNoSpace) || !errors.Is(err, storage.ErrPermanent) {
+		t.Fatalf("Write into a full filesystem: %v, want ErrNoSpace (permanent)", err)
+	}
 }
 
 func TestKeysMapToFiles(t *testing.T) {

@@ -380,7 +380,11 @@ func classify(bucket string, err error) error {
 	case "NoSuchKey", "NotFound":
 		return fmt.Errorf("%w (%w)", base.ErrNotExist, err)
 	case "NoSuchBucket":
-		return permanent(fmt.Sprintf("bucket %s does not exist: create it or fix the bucket name", bucket), err)
+		return fmt.Errorf("bucket %s does not exist: create it or fix the bucket name: %w: %w: %w", bucket, base.ErrNoBucket, base.ErrPermanent, err)
+	// versitygw answers a full filesystem with 507 InsufficientStorage and a
+	// full quota with QuotaExceeded; MinIO with XMinioStorageFull.
+	case "InsufficientStorage", "XMinioStorageFull", "QuotaExceeded":
+		return noSpace(bucket, code, err)
 	case "AccessDenied", "Forbidden", "AllAccessDisabled", "AccountProblem":
 		return permanent(fmt.Sprintf("access denied to bucket %s: check the access key and secret, and that they may use this bucket", bucket), err)
 	// versitygw answers an unknown access key with 404 XAdminUserNotFound,
@@ -397,6 +401,8 @@ func classify(bucket string, err error) error {
 		return err // transient: refreshed credentials, retry, or back off
 	}
 	switch {
+	case status == http.StatusInsufficientStorage:
+		return noSpace(bucket, code, err)
 	case status == http.StatusNotFound && code == "":
 		return fmt.Errorf("%w (%w)", base.ErrNotExist, err)
 	case status == http.StatusForbidden || status == http.StatusUnauthorized:
@@ -426,6 +432,10 @@ func credentialsAbsent(err error) bool {
 		return true
 	}
 	return strings.Contains(err.Error(), "access disabled to EC2 IMDS")
+}
+
+func noSpace(bucket, code string, err error) error {
+	return fmt.Errorf("the store of bucket %s is full (%s): free space or raise its quota: %w: %w: %w", bucket, code, base.ErrNoSpace, base.ErrPermanent, err)
 }
 
 func permanent(advice string, err error) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/s3"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/storagetest"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/versitygw"
 )
 
@@ -138,6 +140,25 @@ func TestMissingBucket(t *testing.T) {
 	gw := versitygw.Start(t)
 	b := newBucket(t, gw, "no-such-bucket", "")
 	checkPermanent(t, b, "bucket no-such-bucket does not exist")
+	_, err := b.Read(t.Context(), "config.json")
+	if !errors.Is(err, storage.ErrNoBucket) {
+		t.Errorf("Read in a missing bucket: %v, want ErrNoBucket", err)
+	}
+}
+
+// A store whose filesystem is full says so (ErrNoSpace), so callers advise
+// about space, not credentials.
+func TestFullStoreIsNoSpace(t *testing.T) {
+	gw := versitygw.Start(t)
+	dir := filepath.Join(gw.DataDir, gw.Bucket)
+	testutil.MountTmpfs(t, dir, 1)
+	t.Cleanup(gw.Stop) // runs before the unmount
+	b := newBucket(t, gw, gw.Bucket, "p")
+	data := bytes.Repeat([]byte{1}, 2<<20)
+	err := b.Write(t.Context(), "blocks/aa/big", bytes.NewReader(data), int64(len(data)))
+	if !errors.Is(err, storage.ErrNoSpace) || !errors.Is(err, storage.ErrPermanent) {
+		t.Fatalf("Write into a full store: %v, want ErrNoSpace (permanent)", err)
+	}
 }
 
 // checkPermanent runs every operation that reports bucket-level errors and
@@ -282,5 +303,49 @@ func TestDefaultCredentialChain(t *testing.T) {
 	}
 	if strings.Contains(b.String(), gw.Secret) || strings.Contains(b.String(), gw.AccessKey) {
 		t.Fatalf("String() = %q holds credentials", b.String())
+	}
+}
+
+// TestRemoveLeftovers: a multipart upload a killed writer left pending is
+// aborted once older than the cutoff; one under another prefix stays.
+func TestRemoveLeftovers(t *testing.T) {
+	gw := versitygw.Start(t)
+	b := newBucket(t, gw, gw.Bucket, "mine")
+	ctx := t.Context()
+	c := gw.Client()
+	start := func(key string) {
+		up, err := c.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{Bucket: aws.String(gw.Bucket), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.UploadPart(ctx, &awss3.UploadPartInput{Bucket: aws.String(gw.Bucket), Key: aws.String(key),
+			UploadId: up.UploadId, PartNumber: aws.Int32(1), Body: bytes.NewReader(make([]byte, 5<<20))})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	start("mine/blocks/ab/abcd")
+	start("other/blocks/ab/abcd")
+	pending := func() (keys []string) {
+		out, err := c.ListMultipartUploads(ctx, &awss3.ListMultipartUploadsInput{Bucket: aws.String(gw.Bucket)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range out.Uploads {
+			keys = append(keys, aws.ToString(u.Key))
+		}
+		return keys
+	}
+	if n, _, err := b.RemoveLeftovers(ctx, time.Now().Add(-time.Hour), false); err != nil || n != 0 {
+		t.Fatalf("young upload: removed %d, %v", n, err)
+	}
+	if n, _, err := b.RemoveLeftovers(ctx, time.Now().Add(time.Minute), true); err != nil || n != 1 || len(pending()) != 2 {
+		t.Fatalf("dry run: %d, %v, pending %v", n, err, pending())
+	}
+	if n, _, err := b.RemoveLeftovers(ctx, time.Now().Add(time.Minute), false); err != nil || n != 1 {
+		t.Fatalf("removed %d, %v", n, err)
+	}
+	if got := pending(); len(got) != 1 || got[0] != "other/blocks/ab/abcd" {
+		t.Fatalf("pending after cleanup: %v", got)
 	}
 }

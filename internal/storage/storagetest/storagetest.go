@@ -465,7 +465,21 @@ func mustWrite(t *testing.T, b storage.Bucket, key string, data []byte) {
 
 func mustRead(t *testing.T, b storage.Bucket, key string) []byte {
 	t.Helper()
+	data := ReadObject(t, b, key)
+	if data == nil {
+		t.Fatalf("Read(%q): %v", key, storage.ErrNotExist)
+	}
+	return data
+}
+
+// ReadObject returns an object's content (never nil), or nil when it does
+// not exist; any other error fails the test.
+func ReadObject(t testing.TB, b storage.Bucket, key string) []byte {
+	t.Helper()
 	rc, err := b.Read(t.Context(), key)
+	if errors.Is(err, storage.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		t.Fatalf("Read(%q): %v", key, err)
 	}
@@ -474,7 +488,7 @@ func mustRead(t *testing.T, b storage.Bucket, key string) []byte {
 	if err != nil {
 		t.Fatalf("Read(%q): %v", key, err)
 	}
-	return data
+	return append([]byte{}, data...)
 }
 
 func listKeys(t *testing.T, b storage.Bucket, prefix string) []string {

@@ -18,6 +18,12 @@ var ErrExists = errors.New("object already exists")
 // ErrPermanent: see storage.ErrPermanent.
 var ErrPermanent = errors.New("permanent storage error")
 
+// ErrNoSpace: see storage.ErrNoSpace.
+var ErrNoSpace = errors.New("no space left in the bucket")
+
+// ErrNoBucket: see storage.ErrNoBucket.
+var ErrNoBucket = errors.New("bucket does not exist")
+
 // ObjectInfo: see storage.ObjectInfo.
 type ObjectInfo struct {
 	Key      string

@@ -1,0 +1,35 @@
+//go:build linux
+
+package testutil
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// MountTmpfs mounts a new tmpfs of sizeMiB at dir (created if missing) and
+// unmounts it when the test ends. Where this process may not mount (not
+// root, no CAP_SYS_ADMIN, a restricted container) the test is skipped with
+// the reason.
+func MountTmpfs(t testing.TB, dir string, sizeMiB int) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%dm,mode=0755", sizeMiB))
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		t.Skipf("mounting a tmpfs at %s is not permitted here (%v): run as root to test restores into a mount point", dir, err)
+	}
+	if err != nil {
+		t.Fatalf("mount a tmpfs at %s: %v", dir, err)
+	}
+	t.Cleanup(func() {
+		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+}
