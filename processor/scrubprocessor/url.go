@@ -6,11 +6,13 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// routeOf returns the route template among an item's attributes, if any.
-func routeOf(m pcommon.Map) string {
+// routeOf returns the route template among an item's attributes, if any,
+// with literal segments outside the vocabulary replaced (see routeTemplate).
+func (e *engine) routeOf(m pcommon.Map, st *scratch) string {
 	for k, v := range m.All() {
 		if (k == "http.route" || k == "url.template") && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
-			return v.Str()
+			route, _ := e.routeOnce(v.Str(), st)
+			return route
 		}
 	}
 	return ""
@@ -37,16 +39,17 @@ func isScheme(s string) bool {
 
 // rewriteURL gives a raw URL's route template when the item has one.
 // Otherwise, with url_without_route: drop it asks for the attribute to go,
-// and with strip it keeps the URL's shape without its values.
+// and with strip it keeps the URL's shape without its values. A value that
+// is not a URL is never kept as it is: drop drops it, strip masks it.
 func (e *engine) rewriteURL(s, route string) (string, bool) {
 	if route != "" {
 		return route, false
 	}
-	if !looksLikeURL(s) {
-		return s, false
-	}
 	if e.urlDrop {
 		return "", true
+	}
+	if !looksLikeURL(s) {
+		return e.placeholder, false
 	}
 	return stripURL(s, e.placeholder), false
 }
@@ -155,50 +158,39 @@ func isTemplateSegment(seg string) bool {
 
 // isTemplatePath reports whether a path has route template placeholders.
 func isTemplatePath(p string) bool {
-	for _, seg := range strings.Split(p, "/") {
+	for p != "" {
+		seg, rest, _ := strings.Cut(p, "/")
 		if isTemplateSegment(seg) {
 			return true
 		}
+		p = rest
 	}
 	return false
 }
 
 // urlSpanName treats a span name of the form "[METHOD ]path" like the url
-// action: the route template when known, a template path as is, else the
-// url_without_route treatment (drop masks the path).
+// action: the route template when known, a template path with its literal
+// segments checked against the vocabulary, else the url_without_route
+// treatment (drop masks the path). The method is normalized (see
+// spanMethod).
 func (e *engine) urlSpanName(name, route string) string {
-	method, path := "", name
-	if sp := strings.IndexByte(name, ' '); sp > 0 && isMethod(name[:sp]) {
-		method, path = name[:sp+1], name[sp+1:]
-	}
+	method, path := spanMethod(name)
 	if !looksLikeURL(path) {
 		return name
 	}
 	switch {
 	case route != "":
-		if path == route {
+		if len(name) == len(method)+len(route) && strings.HasSuffix(name, route) {
 			return name
 		}
 		return method + route
 	case isTemplatePath(path):
-		return name
+		if out, ok := e.routeTemplate(path); ok {
+			return method + out
+		}
+		return method + e.placeholder
 	case e.urlDrop:
 		return method + e.placeholder
 	}
-	if out := stripURL(path, e.placeholder); out != path {
-		return method + out
-	}
-	return name
-}
-
-func isMethod(s string) bool {
-	if len(s) > 10 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
-		}
-	}
-	return true
+	return method + stripURL(path, e.placeholder)
 }

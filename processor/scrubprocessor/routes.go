@@ -1,0 +1,113 @@
+package scrubprocessor // import "github.com/otelcol-chroma/otelcol-chroma/processor/scrubprocessor"
+
+import (
+	"strings"
+)
+
+// knownMethods are the HTTP methods of RFC 9110 and RFC 5789 and the QUERY
+// method the semantic conventions list; others become _OTHER.
+var knownMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY"}
+
+const otherMethod = "_OTHER"
+
+// normalizeMethod returns a known method in upper case, whatever case it
+// came in, and _OTHER for anything else, as the semantic conventions say
+// for http.request.method.
+func normalizeMethod(s string) string {
+	for _, m := range knownMethods {
+		if strings.EqualFold(s, m) {
+			return m
+		}
+	}
+	return otherMethod
+}
+
+// isToken reports whether s is an RFC 9110 token (the syntax of a method).
+func isToken(s string) bool { return onlyAlnumAnd(s, "!#$%&'*+-.^_`|~") }
+
+// spanMethod splits "METHOD path" into the method as a span name shows it
+// and the rest. A known method in any case is upper-cased; another method
+// token in upper case becomes HTTP, as the semantic conventions name the
+// spans of unknown methods. A lower-case word that is no known method is
+// not a method.
+func spanMethod(name string) (method, rest string) {
+	sp := strings.IndexByte(name, ' ')
+	if sp <= 0 || !isToken(name[:sp]) || !looksLikeURL(name[sp+1:]) {
+		return "", name
+	}
+	word := name[:sp]
+	m := normalizeMethod(word)
+	switch {
+	case m == word:
+		return name[:sp+1], name[sp+1:]
+	case m != otherMethod:
+		return m + " ", name[sp+1:]
+	case strings.ToUpper(word) == word && len(word) <= 20:
+		return "HTTP ", name[sp+1:]
+	}
+	return "", name
+}
+
+// routeTemplate returns a route with every literal segment outside the
+// vocabulary replaced by *, without its query and fragment. A value that is
+// not a path fits only when all its words are known. Without an active vocabulary, only the query
+// and fragment go.
+func (e *engine) routeTemplate(s string) (string, bool) {
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i]
+	}
+	if s == "*" {
+		return s, true
+	}
+	if !strings.HasPrefix(s, "/") {
+		// Not a path: only a name made of known words ("(unknown route)").
+		return s, e.vocab.active() && !strings.Contains(s, "://") && e.vocab.allKnown(s)
+	}
+	if !e.vocab.active() || e.knownRoute(s) {
+		return s, true
+	}
+	segs := strings.Split(s, "/")
+	for i, seg := range segs {
+		if !e.knownSegment(seg) {
+			segs[i] = string(wildcard)
+		}
+	}
+	return strings.Join(segs, "/"), true
+}
+
+func (e *engine) knownRoute(s string) bool {
+	for s != "" {
+		seg, rest, _ := strings.Cut(s, "/")
+		if !e.knownSegment(seg) {
+			return false
+		}
+		s = rest
+	}
+	return true
+}
+
+// knownSegment: an empty segment, a wildcard, an API version (v1, v2beta1)
+// or a segment all of whose words are known, placeholders included
+// ({collection_id}, :id).
+func (e *engine) knownSegment(seg string) bool {
+	switch {
+	case seg == "" || seg == string(wildcard):
+		return true
+	case isVersion(seg):
+		return true
+	}
+	return e.vocab.allKnown(seg)
+}
+
+// routeOnce is routeTemplate, remembered for the rest of the call; a route
+// that does not fit is remembered as "".
+func (e *engine) routeOnce(s string, st *scratch) (string, bool) {
+	out := remember(st.routes, s, func(s string) string {
+		out, ok := e.routeTemplate(s)
+		if !ok {
+			return ""
+		}
+		return out
+	})
+	return out, out != ""
+}
