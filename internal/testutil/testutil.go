@@ -1,12 +1,19 @@
 // Package testutil holds what the packages that start real servers for tests
-// share: finding the repository and picking a free loopback port.
+// share: finding the repository, picking a free loopback port, and finding a
+// real command or skipping (or failing) without it.
 package testutil // import "github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"testing"
+	"time"
 )
 
 // RepoRoot returns the nearest directory at or above the working directory
@@ -36,4 +43,42 @@ func FreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// EnvRequire names the environment variable that, set to "1", turns a
+// missing real component into a test failure instead of a skip.
+const EnvRequire = "REQUIRE_REAL_COMPONENTS"
+
+// Command returns the path of the first of names found on PATH. When none
+// is, the test is skipped with hint, or fails if REQUIRE_REAL_COMPONENTS=1.
+func Command(t testing.TB, hint string, names ...string) string {
+	t.Helper()
+	for _, name := range names {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := fmt.Sprintf("%s not found on PATH; %s", strings.Join(names, " or "), hint)
+	if os.Getenv(EnvRequire) == "1" {
+		t.Fatalf("%s=1 but %s", EnvRequire, msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// Eventually polls cond every 100 ms until it holds, and fails the test
+// with what it waited for when deadline passes first.
+func Eventually(t testing.TB, deadline time.Duration, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("gave up after %s waiting for %s", deadline, what)
+		case <-tick.C:
+		}
+	}
 }
