@@ -69,13 +69,7 @@ func TestReadOnlyMountStillLocksOutWriters(t *testing.T) {
 // A snapshot of the persist directory through the read-only mount restores
 // to a database with the collections and records Chroma reported.
 func TestSnapshotFromReadOnlyMountRestores(t *testing.T) {
-	bin := os.Getenv("OTELCOL_CHROMA_BIN")
-	if bin == "" {
-		if os.Getenv(testutil.EnvRequire) == "1" {
-			t.Fatalf("%s=1 but OTELCOL_CHROMA_BIN is not set: go build -trimpath -o bin/otelcol-chroma ./cmd/otelcol-chroma", testutil.EnvRequire)
-		}
-		t.Skip("OTELCOL_CHROMA_BIN is not set")
-	}
+	bin := testutil.CollectorBinary(t)
 	_, ro := readOnlyPersist(t)
 	bucket, restored := t.TempDir(), filepath.Join(t.TempDir(), "restored")
 	run := func(args ...string) {

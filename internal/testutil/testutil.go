@@ -82,3 +82,19 @@ func Eventually(t testing.TB, deadline time.Duration, what string, cond func() b
 		}
 	}
 }
+
+// CollectorBinary returns $OTELCOL_CHROMA_BIN, the otelcol-chroma binary
+// under test. Without it, the test is skipped, or fails if
+// REQUIRE_REAL_COMPONENTS=1.
+func CollectorBinary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("OTELCOL_CHROMA_BIN"); p != "" {
+		return p
+	}
+	msg := "OTELCOL_CHROMA_BIN is not set: go build -trimpath -o bin/otelcol-chroma ./cmd/otelcol-chroma and point it there"
+	if os.Getenv(EnvRequire) == "1" {
+		t.Fatalf("%s=1 but %s", EnvRequire, msg)
+	}
+	t.Skip(msg)
+	return ""
+}
