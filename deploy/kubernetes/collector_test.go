@@ -1,6 +1,7 @@
 package kubernetes_test
 
 import (
+	"fmt"
 	"net"
 	"regexp"
 	"strconv"
@@ -92,4 +93,65 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// set applies a --config=yaml: override ("a::b::c: value") as the collector
+// merges it.
+func (c collectorConfig) set(t *testing.T, override string) {
+	t.Helper()
+	path, value, ok := strings.Cut(override, ": ")
+	if !ok {
+		t.Fatalf("override %q: want key::path: value", override)
+	}
+	var v any
+	if err := yaml.Unmarshal([]byte(value), &v); err != nil {
+		t.Fatalf("override %q: %v", override, err)
+	}
+	keys := strings.Split(path, "::")
+	m := c.Raw
+	for _, k := range keys[:len(keys)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[k] = next
+		}
+		m = next
+	}
+	m[keys[len(keys)-1]] = v
+}
+
+// telemetryListener returns where the collector serves its own metrics for
+// Prometheus, if it does.
+func (c collectorConfig) telemetryListener() (host, port string, ok bool) {
+	readers, _ := c.get("service", "telemetry", "metrics", "readers")
+	list, _ := readers.([]any)
+	for _, r := range list {
+		sub := collectorConfig{Raw: map[string]any{"r": r}}
+		if h, ok := sub.get("r", "pull", "exporter", "prometheus", "host"); ok {
+			p, _ := sub.get("r", "pull", "exporter", "prometheus", "port")
+			return fmt.Sprint(h), fmt.Sprint(p), true
+		}
+	}
+	return "", "", false
+}
+
+// walkStrings calls fn with every string value of the configuration and its
+// key path.
+func (c collectorConfig) walkStrings(fn func(key, value string)) {
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, sub := range x {
+				walk(prefix+"::"+k, sub)
+			}
+		case []any:
+			for i, sub := range x {
+				walk(fmt.Sprintf("%s[%d]", prefix, i), sub)
+			}
+		case string:
+			fn(strings.TrimPrefix(prefix, "::"), x)
+		}
+	}
+	walk("", c.Raw)
 }

@@ -2,6 +2,8 @@ package kubernetes_test
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"os/exec"
 	"reflect"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
@@ -120,8 +123,50 @@ func TestCollectorConfigMatchesManifests(t *testing.T) {
 func checkCollector(t *testing.T, tr tree, p pod, c corev1.Container, env map[string]string) {
 	t.Helper()
 	where := p.Where + "/" + c.Name
-	if len(c.Args) != 1 || !strings.HasPrefix(c.Args[0], "--config=/") {
-		t.Fatalf("%s: args %v, want one --config=/path", where, c.Args)
+	cfg := resolveCollectorArgs(t, where, p, c, tr, env)
+	ports := map[string]int32{}
+	for _, cp := range c.Ports {
+		ports[cp.Name] = cp.ContainerPort
+	}
+	checkListener(t, where, "health_check", cfg.str("extensions", "health_check", "endpoint"), ports["health"], true)
+	wantPath := cfg.str("extensions", "health_check", "path")
+	if wantPath == "" {
+		wantPath = "/"
+	}
+	for _, probe := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe} {
+		if probe == nil || probe.HTTPGet == nil || probe.HTTPGet.Path != wantPath || probe.HTTPGet.Port.StrVal != "health" {
+			t.Errorf("%s: want liveness and readiness probes on path %s of port health, got %+v", where, wantPath, probe)
+		}
+	}
+	protocols, _ := cfg.get("receivers", "otlp", "protocols")
+	for _, proto := range []string{"grpc", "http"} {
+		endpoint := cfg.str("receivers", "otlp", "protocols", proto, "endpoint")
+		_, listens := protocols.(map[string]any)[proto]
+		if _, exposed := ports["otlp-"+proto]; listens != exposed {
+			t.Errorf("%s: OTLP/%s configured %v, container port otlp-%s %v", where, proto, listens, proto, exposed)
+		}
+		if listens {
+			checkListener(t, where, "OTLP/"+proto, endpoint, ports["otlp-"+proto], p.Where != "StatefulSet chroma")
+		}
+	}
+	if host, port, ok := cfg.telemetryListener(); ok {
+		checkListener(t, where, "the collector's own metrics", net.JoinHostPort(host, port), ports["metrics"], true)
+	}
+	checkMemory(t, where, cfg, env)
+	cfg.walkStrings(func(key, v string) {
+		if strings.HasPrefix(v, "/") && !fileMounted(c, v) {
+			t.Errorf("%s: the configuration's %s is %s, on no mount (the root filesystem is read-only)", where, key, v)
+		}
+	})
+}
+
+// resolveCollectorArgs reads the container's --config arguments: the first
+// names a mounted ConfigMap key, later ones are yaml: overrides. Every
+// variable the configuration reads without a default must be set.
+func resolveCollectorArgs(t *testing.T, where string, p pod, c corev1.Container, tr tree, env map[string]string) collectorConfig {
+	t.Helper()
+	if len(c.Args) == 0 || !strings.HasPrefix(c.Args[0], "--config=/") {
+		t.Fatalf("%s: args %v, want --config=/path first", where, c.Args)
 	}
 	text, ok := mountedFile(p, c, tr, strings.TrimPrefix(c.Args[0], "--config="))
 	if !ok {
@@ -133,34 +178,47 @@ func checkCollector(t *testing.T, tr tree, p pod, c corev1.Container, env map[st
 		}
 	}
 	cfg := expandCollectorConfig(t, text, env)
-	ports := map[string]int32{}
-	for _, cp := range c.Ports {
-		ports[cp.Name] = cp.ContainerPort
-	}
-	host, port := hostPort(t, cfg.str("extensions", "health_check", "endpoint"))
-	if isLoopback(host) {
-		t.Errorf("%s: health_check listens on %s, which kubelet's probes cannot reach", where, host)
-	}
-	if port != ports["health"] {
-		t.Errorf("%s: health_check listens on port %d, the container's health port is %d", where, port, ports["health"])
-	}
-	wantPath := cfg.str("extensions", "health_check", "path")
-	if wantPath == "" {
-		wantPath = "/"
-	}
-	for _, probe := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe} {
-		if probe == nil || probe.HTTPGet == nil || probe.HTTPGet.Path != wantPath || probe.HTTPGet.Port.StrVal != "health" {
-			t.Errorf("%s: want liveness and readiness probes on path %s of port health, got %+v", where, wantPath, probe)
+	for _, a := range c.Args[1:] {
+		override, ok := strings.CutPrefix(a, "--config=yaml:")
+		if !ok {
+			t.Fatalf("%s: argument %q: want --config=yaml:key::path: value", where, a)
 		}
+		cfg.set(t, override)
 	}
-	for proto, name := range map[string]string{"grpc": "otlp-grpc", "http": "otlp-http"} {
-		h, port := hostPort(t, cfg.str("receivers", "otlp", "protocols", proto, "endpoint"))
-		if port != ports[name] {
-			t.Errorf("%s: OTLP/%s listens on %d, the container port %s is %d", where, proto, port, name, ports[name])
-		}
-		if p.Where != "StatefulSet chroma" && isLoopback(h) {
-			t.Errorf("%s: OTLP/%s listens on %s: Chroma in another pod cannot reach it", where, proto, h)
-		}
+	return cfg
+}
+
+// checkListener: an endpoint listens on the container port that exposes it,
+// and not on the loopback when something outside the pod must reach it.
+func checkListener(t *testing.T, where, what, endpoint string, containerPort int32, reachable bool) {
+	t.Helper()
+	host, port := hostPort(t, endpoint)
+	if port != containerPort {
+		t.Errorf("%s: %s listens on port %d, its container port is %d", where, what, port, containerPort)
+	}
+	if reachable && isLoopback(host) {
+		t.Errorf("%s: %s listens on %s, which nothing outside the pod (kubelet, Prometheus, Chroma's pod) can reach", where, what, host)
+	}
+}
+
+// checkMemory: memory_limiter refuses data before the Go runtime's soft
+// limit, which is below the container's limit (checkContainer).
+func checkMemory(t *testing.T, where string, cfg collectorConfig, env map[string]string) {
+	t.Helper()
+	v, ok := cfg.get("processors", "memory_limiter", "limit_mib")
+	if !ok {
+		t.Errorf("%s: no memory_limiter::limit_mib", where)
+		return
+	}
+	limiter := resource.MustParse(fmt.Sprintf("%vMi", v))
+	gml, ok := env["GOMEMLIMIT"]
+	if !ok {
+		t.Errorf("%s: GOMEMLIMIT is not set", where)
+		return
+	}
+	soft, err := resource.ParseQuantity(strings.TrimSuffix(gml, "B"))
+	if err != nil || limiter.Cmp(soft) >= 0 {
+		t.Errorf("%s: memory_limiter's limit %s must be below GOMEMLIMIT %s (%v)", where, limiter.String(), gml, err)
 	}
 }
 
