@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,69 +10,21 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/prometheus"
 )
-
-// collectorConfig runs the chromabackup receiver and the snapshot extension
-// on a demo persist directory, remote-writes the backup metrics to
-// Prometheus, forwards OTLP traces to two destinations (the vendor's
-// accepts, the customer's refuses for good, so that failures are counted),
-// and serves the collector's own metrics for Prometheus to scrape.
-func collectorConfig(persist, bucket, promURL, vendorURL, customerURL string, otlpPort, telemetryPort int) string {
-	return fmt.Sprintf(`receivers:
-  chromabackup:
-    persist_directory: %[1]q
-    collection_interval: 1s
-    instance: dash
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:%[6]d
-exporters:
-  prometheus_remote_write:
-    endpoint: %[3]q
-  otlp_http/vendor:
-    traces_endpoint: %[4]q
-  otlp_http/customer:
-    traces_endpoint: %[5]q
-    retry_on_failure:
-      enabled: false
-extensions:
-  snapshot:
-    persist_directory: %[1]q
-    instance: dash
-    bucket:
-      url: %[2]q
-    interval: 1h
-    on_start: true
-service:
-  extensions: [snapshot]
-  telemetry:
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: %[7]d
-  pipelines:
-    metrics/backup:
-      receivers: [chromabackup]
-      exporters: [prometheus_remote_write]
-    traces:
-      receivers: [otlp]
-      exporters: [otlp_http/vendor, otlp_http/customer]
-`, persist, bucket, promURL, vendorURL, customerURL, otlpPort, telemetryPort)
-}
 
 func prometheusConfig(telemetryPort int) string {
 	return fmt.Sprintf(`global:
@@ -91,7 +44,7 @@ func destination(t *testing.T, status int) string {
 		w.WriteHeader(status)
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL + "/v1/traces"
+	return srv.URL
 }
 
 func freePort(t *testing.T) int {
@@ -103,15 +56,18 @@ func freePort(t *testing.T) int {
 	return p
 }
 
-func startCollector(t *testing.T, config string) {
+// startCollector runs the shipped production configuration
+// (deploy/kubernetes/base/collector.yaml) with the given variables.
+func startCollector(t *testing.T, vars ...string) {
 	t.Helper()
 	bin := testutil.CollectorBinary(t)
-	file := filepath.Join(t.TempDir(), "collector.yaml")
-	if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
+	root, err := testutil.RepoRoot()
+	if err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "--config="+file)
+	var logs syncBuffer
+	cmd := exec.Command(bin, "--config="+filepath.Join(root, "deploy", "kubernetes", "base", "collector.yaml"))
+	cmd.Env = append(os.Environ(), vars...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -125,29 +81,77 @@ func startCollector(t *testing.T, config string) {
 	})
 }
 
-const oneSpan = `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"chroma"}}]},"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"query","kind":2,"startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}`
+// syncBuffer collects a process's output while the test may read it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
 
-// Every panel returns data from a real Prometheus fed by the collector: the
-// backup metrics through remote write, the collector's own by scraping.
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// sendSpan sends one span over OTLP/gRPC, as Chroma does.
+func sendSpan(t *testing.T, addr string) {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "chroma")
+	span := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	span.SetName("query")
+	span.SetTraceID([16]byte{1, 2, 3})
+	span.SetSpanID([8]byte{1})
+	span.SetStartTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	span.SetEndTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	_, _ = ptraceotlp.NewGRPCClient(conn).Export(ctx, ptraceotlp.NewExportRequestFromTraces(td))
+}
+
+// Every panel returns data from a real Prometheus fed by the collector on the
+// shipped configuration: the backup metrics through the customer's remote
+// write, the collector's own metrics by scraping.
 func TestDashboardPanelsReturnData(t *testing.T) {
 	panels := queryPanels(t, loadDashboard(t))
 	otlpPort, telemetryPort := freePort(t), freePort(t)
 	prom := prometheus.Start(t, prometheusConfig(telemetryPort))
-	persist := chromatest.CopyDemo(t)
-	bucket := t.TempDir()
-	startCollector(t, collectorConfig(persist, "file://"+bucket, prom.URL+"/api/v1/write",
-		destination(t, http.StatusOK), destination(t, http.StatusBadRequest), otlpPort, telemetryPort))
+	queue, bucket := t.TempDir(), t.TempDir()
+	startCollector(t,
+		"CHROMA_PERSIST_DIR="+chromatest.CopyDemo(t),
+		"CHROMA_INSTANCE=dash",
+		"CHROMA_PROBE_INTERVAL=1s",
+		"SNAPSHOT_BUCKET_URL=file://"+bucket,
+		"SNAPSHOT_JITTER=0s",
+		"QUEUE_DIRECTORY="+queue,
+		fmt.Sprintf("OTLP_GRPC_ENDPOINT=127.0.0.1:%d", otlpPort),
+		fmt.Sprintf("HEALTH_CHECK_ENDPOINT=127.0.0.1:%d", freePort(t)),
+		"TELEMETRY_METRICS_HOST=127.0.0.1",
+		fmt.Sprintf("TELEMETRY_METRICS_PORT=%d", telemetryPort),
+		// The vendor accepts; the customer's OTLP endpoint refuses for
+		// good, so that failures are counted per destination.
+		"VENDOR_OTLP_ENDPOINT="+destination(t, http.StatusOK),
+		"SCRUB_HASH_KEY=dashboard-test-key-of-at-least-32-bytes",
+		"CUSTOMER_OTLP_ENDPOINT="+destination(t, http.StatusBadRequest),
+		"CUSTOMER_PROMETHEUS_REMOTE_WRITE_URL="+prom.URL+"/api/v1/write",
+	)
 
 	p := parser.NewParser(parser.Options{})
 	missing := map[string]bool{}
 	for _, pn := range panels {
 		missing[pn.Title] = true
-	}
-	sendSpan := func() {
-		resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/v1/traces", otlpPort), "application/json", strings.NewReader(oneSpan))
-		if err == nil {
-			resp.Body.Close()
-		}
 	}
 	defer func() {
 		if t.Failed() {
@@ -155,7 +159,7 @@ func TestDashboardPanelsReturnData(t *testing.T) {
 		}
 	}()
 	testutil.Eventually(t, 90*time.Second, "every panel returning data", func() bool {
-		sendSpan()
+		sendSpan(t, fmt.Sprintf("127.0.0.1:%d", otlpPort))
 		for _, pn := range panels {
 			if missing[pn.Title] && panelHasData(t, prom, p, pn) {
 				delete(missing, pn.Title)
