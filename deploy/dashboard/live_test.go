@@ -1,7 +1,6 @@
 package dashboard_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -65,38 +63,25 @@ func startCollector(t *testing.T, vars ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "collector.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, "--config="+filepath.Join(root, "deploy", "kubernetes", "base", "collector.yaml"))
 	cmd.Env = append(os.Environ(), vars...)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
+		_ = logFile.Close()
 		if t.Failed() {
-			t.Logf("collector log:\n%s", logs.String())
+			b, _ := os.ReadFile(logFile.Name())
+			t.Logf("collector log:\n%s", b)
 		}
 	})
-}
-
-// syncBuffer collects a process's output while the test may read it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // sendSpan sends one span over OTLP/gRPC, as Chroma does.
