@@ -16,9 +16,15 @@ import (
 )
 
 // withWebhooks returns alertmanager.yml with each receiver's integrations
-// replaced by a webhook to the given URL, and the route's waits shortened to
-// a second. Routes, grouping and inhibition stay as written.
-func withWebhooks(t *testing.T, urls map[string]string) string {
+// replaced by a webhook to the given URL, and the route's group_wait set to
+// groupWait and its group_interval to a second. Routes, grouping and
+// inhibition stay as written.
+//
+// Alertmanager flushes a new group at once, without group_wait, when its
+// alert started more than group_wait ago, and it may then notify before its
+// inhibitor has seen the inhibiting alert. groupWait must therefore exceed
+// the time between an alert's start and its arrival.
+func withWebhooks(t *testing.T, urls map[string]string, groupWait time.Duration) string {
 	t.Helper()
 	b, err := os.ReadFile(alertmanagerConfig)
 	if err != nil {
@@ -41,7 +47,7 @@ func withWebhooks(t *testing.T, urls map[string]string) string {
 		rcv["webhook_configs"] = []any{map[string]any{"url": url, "send_resolved": true}}
 	}
 	route := cfg["route"].(map[string]any)
-	route["group_wait"], route["group_interval"] = "1s", "1s"
+	route["group_wait"], route["group_interval"] = groupWait.String(), "1s"
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +62,7 @@ func withWebhooks(t *testing.T, urls map[string]string) string {
 func alert(name, instance, severity string) alertmanager.Alert {
 	return alertmanager.Alert{
 		Labels:   map[string]string{"alertname": name, "instance": instance, "severity": severity},
-		StartsAt: time.Now().Add(-time.Minute),
+		StartsAt: time.Now(),
 	}
 }
 
@@ -110,7 +116,7 @@ func firing(w *alertmanager.Webhook) []string {
 // alerts of its instance only, and a critical alert holds back its warning.
 func TestAlertmanagerRoutesAndInhibits(t *testing.T) {
 	pager, chat := alertmanager.NewWebhook(t), alertmanager.NewWebhook(t)
-	am := alertmanager.Start(t, withWebhooks(t, map[string]string{"pager": pager.URL, "chat": chat.URL}))
+	am := alertmanager.Start(t, withWebhooks(t, map[string]string{"pager": pager.URL, "chat": chat.URL}, 2*time.Second))
 
 	bucketDown := alert("ChromaBucketUnreachable", "a", "critical")
 	am.PostAlerts(t,

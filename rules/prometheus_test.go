@@ -57,7 +57,8 @@ func chromaSample(name, instance string, value float64, at time.Time) prometheus
 // paged; its warning held back), d is new and has no snapshot yet (nothing).
 func TestPrometheusEvaluatesRulesAndNotifies(t *testing.T) {
 	pager, chat := alertmanager.NewWebhook(t), alertmanager.NewWebhook(t)
-	am := alertmanager.Start(t, withWebhooks(t, map[string]string{"pager": pager.URL, "chat": chat.URL}))
+	// Prometheus delivers an alert a few seconds after it starts, at most.
+	am := alertmanager.Start(t, withWebhooks(t, map[string]string{"pager": pager.URL, "chat": chat.URL}, 10*time.Second))
 	// Alerts are sent again every second, not every minute, so that the
 	// test does not wait for a resend when the first send came before
 	// Prometheus had the Alertmanager as a target.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,4 +98,41 @@ func CollectorBinary(t testing.TB) string {
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// StartProcess starts cmd with its output going to a log file; t.Cleanup
+// kills it and, when the test failed, prints the log under what's name.
+func StartProcess(t testing.TB, what string, cmd *exec.Cmd) {
+	t.Helper()
+	logFile, err := os.Create(filepath.Join(t.TempDir(), what+".log"))
+	if err != nil {
+		t.Fatalf("%s: create log: %v", what, err)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: start %s: %v", what, cmd.Path, err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		_ = logFile.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logFile.Name())
+			t.Logf("%s log:\n%s", what, b)
+		}
+	})
+}
+
+// WaitReady waits until url answers 200 OK, and fails the test when it has
+// not within deadline.
+func WaitReady(t testing.TB, url string, deadline time.Duration) {
+	t.Helper()
+	Eventually(t, deadline, "ready at "+url, func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 }

@@ -12,9 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -65,45 +63,15 @@ func Start(t testing.TB, configFile string) *Server {
 		t.Fatalf("alertmanager: find a free port: %v", err)
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	logPath := filepath.Join(t.TempDir(), "alertmanager.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatalf("alertmanager: create log: %v", err)
-	}
-	cmd := exec.Command(bin,
+	testutil.StartProcess(t, "alertmanager", exec.Command(bin,
 		"--config.file="+configFile,
 		"--storage.path="+t.TempDir(),
 		"--web.listen-address="+addr,
 		"--cluster.listen-address=",
-	)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("alertmanager: start %s: %v", bin, err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = logFile.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("alertmanager log:\n%s", b)
-		}
-	})
+	))
 	s := &Server{URL: "http://" + addr}
-	s.waitReady(t)
+	testutil.WaitReady(t, s.URL+"/-/ready", 30*time.Second)
 	return s
-}
-
-func (s *Server) waitReady(t testing.TB) {
-	t.Helper()
-	testutil.Eventually(t, 30*time.Second, "alertmanager ready at "+s.URL, func() bool {
-		resp, err := http.Get(s.URL + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
 }
 
 // PostAlerts sends alerts through API v2.

@@ -47,10 +47,6 @@ func Start(t testing.TB, config string, flags ...string) *Server {
 	if err := os.WriteFile(configFile, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logFile, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	args := append([]string{
 		"--config.file=" + configFile,
@@ -58,29 +54,9 @@ func Start(t testing.TB, config string, flags ...string) *Server {
 		"--web.listen-address=" + addr,
 		"--web.enable-remote-write-receiver",
 	}, flags...)
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("prometheus: start %s: %v", bin, err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = logFile.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logFile.Name())
-			t.Logf("prometheus log:\n%s", b)
-		}
-	})
+	testutil.StartProcess(t, "prometheus", exec.Command(bin, args...))
 	s := &Server{URL: "http://" + addr}
-	testutil.Eventually(t, 60*time.Second, "prometheus ready at "+s.URL, func() bool {
-		resp, err := http.Get(s.URL + "/-/ready")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	testutil.WaitReady(t, s.URL+"/-/ready", 60*time.Second)
 	return s
 }
 
