@@ -63,25 +63,9 @@ func startCollector(t *testing.T, vars ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logFile, err := os.Create(filepath.Join(t.TempDir(), "collector.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(bin, "--config="+filepath.Join(root, "deploy", "kubernetes", "base", "collector.yaml"))
 	cmd.Env = append(os.Environ(), vars...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = logFile.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logFile.Name())
-			t.Logf("collector log:\n%s", b)
-		}
-	})
+	testutil.StartProcess(t, "collector", cmd)
 }
 
 // sendSpan sends one span over OTLP/gRPC, as Chroma does.
