@@ -62,15 +62,24 @@ vet:
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
 ## generate: reproduce every generated file (OCB sources, mdatagen output)
-generate: $(MDATAGEN) $(BUILDER)
+generate: $(MDATAGEN) $(BUILDER) generate-deploy
 	scripts/generate.sh
+
+## generate-deploy: the PrometheusRule of deploy/kubernetes from rules/*.yml
+generate-deploy:
+	$(GO) run ./deploy/kubernetes/genrule
+
+## image: the container image (deploy/Dockerfile; IMAGE names it)
+IMAGE ?= otelcol-chroma:latest
+image:
+	docker build -f deploy/Dockerfile -t $(IMAGE) .
 
 ## check-generated: fail when the committed generated code differs from what
 ## `make generate` produces
 check-generated: generate
-	@if [ -n "$$(git status --porcelain -- cmd receiver processor exporter extension)" ]; then \
+	@if [ -n "$$(git status --porcelain -- cmd receiver processor exporter extension deploy)" ]; then \
 	  echo "generated code is out of date: run 'make generate' and commit the result"; \
-	  git status --short -- cmd receiver processor exporter extension; \
+	  git status --short -- cmd receiver processor exporter extension deploy; \
 	  git --no-pager diff --stat; exit 1; \
 	fi
 
