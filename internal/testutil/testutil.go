@@ -4,9 +4,10 @@ package testutil // import "github.com/otelcol-chroma/otelcol-chroma/internal/te
 
 import (
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/loopback"
 )
 
 // RepoRoot returns the nearest directory at or above the working directory
@@ -29,11 +30,4 @@ func RepoRoot() (string, error) {
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func FreePort() (int, error) { return loopback.FreePort() }
