@@ -61,24 +61,27 @@ type DrillOptions struct {
 	volumeSpace func(dir string) (available, size int64, err error)
 }
 
-// DrillResult describes a drill, passed or failed.
+// DrillResult describes a drill, passed or failed (JSON: durations in ns).
 type DrillResult struct {
-	SnapshotID        string
-	Started, Finished time.Time
+	SnapshotID string    `json:"snapshot_id,omitempty"`
+	Started    time.Time `json:"started"`
+	Finished   time.Time `json:"finished"`
 	// Restore is how long the restore took (download, every check, fsync);
 	// ChromaReady how long Chroma then took to answer on the copy.
 	// Recovery is their sum: the measured recovery time.
-	Restore, ChromaReady, Recovery time.Duration
-	Bytes                          int64
-	Collections                    int
-	Records                        int64
+	Restore     time.Duration `json:"restore_ns"`
+	ChromaReady time.Duration `json:"chroma_ready_ns"`
+	Recovery    time.Duration `json:"recovery_ns"`
+	Bytes       int64         `json:"bytes"`
+	Collections int           `json:"collections"`
+	Records     int64         `json:"records"`
 	// ChromaChecked says Chroma served the copy; Queries counts the
 	// nearest-neighbour queries that found their record first.
-	ChromaChecked bool
-	Queries       int
+	ChromaChecked bool `json:"chroma_checked"`
+	Queries       int  `json:"queries"`
 	// Recorded is false when no record was written (no repository, an
 	// encrypted one without a key, a cancelled drill).
-	Recorded bool
+	Recorded bool `json:"recorded"`
 }
 
 // Drill runs a restore drill and records its outcome in
