@@ -391,13 +391,21 @@ func TestRetentionAndPruneWithTheEngine(t *testing.T) {
 	assert.Equal(t, int64(2), line.ContextMap()["snapshots"])
 }
 
-func TestEncryptedWithoutReaderKeyHasNoRetention(t *testing.T) {
+// writerKeyConfig is testConfig for an encrypted bucket, with a new
+// writer key and no reader key.
+func writerKeyConfig(t *testing.T) *Config {
+	t.Helper()
 	writer, _, err := snapshot.GenerateKeys()
 	require.NoError(t, err)
 	keyFile := filepath.Join(t.TempDir(), "writer.key")
 	require.NoError(t, os.WriteFile(keyFile, writer, 0o600))
 	cfg := testConfig(t, chromatest.CopyDemo(t), filepath.Join(t.TempDir(), "bucket"))
 	cfg.Encryption.WriterKeyFile = keyFile
+	return cfg
+}
+
+func TestEncryptedWithoutReaderKeyHasNoRetention(t *testing.T) {
+	cfg := writerKeyConfig(t)
 	cfg.OnStart = true
 	h := newHarness(t, cfg, withTicks(make(chan time.Time), nil))
 	h.start(t)
