@@ -1,11 +1,17 @@
 package snapshot
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromaapi"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
@@ -130,5 +136,75 @@ func TestDrillSpaceCheck(t *testing.T) {
 		if !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
 			t.Fatalf("%d bytes free for %d needed: %v, want %v", tc.free, need, err, tc.want)
 		}
+	}
+}
+
+// fakeChromaAPI answers count, get and query for one collection "c1" the
+// way the test says; anything else is a 404.
+func fakeChromaAPI(t *testing.T, count int, queryIDs []string, distances []float64) *chromaapi.Client {
+	t.Helper()
+	base := "/api/v2/tenants/default_tenant/databases/default_database"
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+base+"/collections_count", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, 1) })
+	mux.HandleFunc("GET "+base+"/collections/c1/count", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, count) })
+	mux.HandleFunc("POST "+base+"/collections/c1/get", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, `{"ids":["r2"],"embeddings":[[0.5,0.5]]}`)
+	})
+	mux.HandleFunc("POST "+base+"/collections/c1/query", func(w http.ResponseWriter, _ *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"ids": [][]string{queryIDs}, "distances": [][]float64{distances}})
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return chromaapi.NewClient(srv.URL)
+}
+
+// The Chroma check fails on a count that differs from the manifest and on
+// a query whose record does not come back first; a tie at the nearest
+// distance passes.
+func TestDrillChromaChecks(t *testing.T) {
+	m := &Manifest{Chroma: ChromaFacts{Collections: []Collection{{ID: "c1", Name: "docs", Records: 4}}}}
+	where := map[string]dbRef{"c1": {chromaapi.DefaultTenant, chromaapi.DefaultDatabase}}
+	for _, tc := range []struct {
+		name      string
+		count     int
+		ids       []string
+		distances []float64
+		want      string
+	}{
+		{"passes", 4, []string{"r2", "r1"}, []float64{0, 0.3}, ""},
+		{"tie at the nearest distance", 4, []string{"r9", "r2", "r1"}, []float64{0, 0, 0.3}, ""},
+		{"count differs", 3, []string{"r2"}, []float64{0}, "3 records in Chroma, the manifest says 4"},
+		{"another record first", 4, []string{"r1", "r2"}, []float64{0, 0.1}, `did not return it first`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := &DrillResult{}
+			err := checkCollections(testContext(t), fakeChromaAPI(t, tc.count, tc.ids, tc.distances), m, where, res)
+			if tc.want == "" {
+				if err != nil || res.Queries != 1 {
+					t.Fatalf("%v, %d queries", err, res.Queries)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A Chroma command that cannot run fails the drill as a Chroma failure,
+// after a restore that passed, and leaves no scratch folder.
+func TestDrillChromaCommandMissing(t *testing.T) {
+	b := newBucket(t)
+	takeSnapshot(t, mustOpen(t, b, Keys{}), chromatest.CopyDemo(t))
+	repo := mustOpen(t, b, Keys{})
+	scratch := t.TempDir()
+	res, err := repo.Drill(testContext(t), DrillOptions{ScratchDir: scratch, ChromaCommand: filepath.Join(t.TempDir(), "no-chroma")})
+	if !errors.Is(err, ErrChromaCheck) || res.Restore <= 0 || res.ChromaChecked {
+		t.Fatalf("drill with a missing chroma: %+v, %v", res, err)
+	}
+	requireEmptyDir(t, scratch)
+	if rec := drillRecord(t, repo); rec.ErrorClass != ClassChroma || !strings.Contains(rec.Error, "no-chroma") {
+		t.Fatalf("record: %+v", rec)
 	}
 }
