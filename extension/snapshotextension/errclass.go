@@ -37,8 +37,8 @@ var (
 		`the snapshot was stored but is marked damaged; stop writes, keep the persist directory as it is, and follow the README's restore runbook for a snapshot marked SOURCE DAMAGED`}
 	classSource = errorClass{"source", "cannot read the persist directory",
 		`check "persist_directory" (Chroma's persist directory, holding chroma.sqlite3, mounted and readable) and that "scratch_directory" has room for one copy of chroma.sqlite3`}
-	classScratchSpace = errorClass{"scratch_space", "no room in the scratch directory for the restore",
-		`point "drill::scratch_directory" (or "scratch_directory") at a volume with room for the whole snapshot plus a tenth`}
+	classScratch = errorClass{"scratch", "the scratch directory is missing or lacks room for the restore",
+		`point "drill::scratch_directory" (or "scratch_directory") at an existing folder on a volume with room for the whole snapshot plus a tenth`}
 	classRestoreCheck = errorClass{"restore_check", "the restored database failed its checks",
 		`run "otelcol-chroma snapshot verify --read-data" and "snapshot drill" with this config; take a new snapshot and keep this one for analysis`}
 	classChroma = errorClass{"chroma", "Chroma did not serve the restored copy as the manifest says",
@@ -94,8 +94,8 @@ func classify(err error, timedOut, shutdown bool) errorClass {
 func classifyDrill(err error, timedOut, shutdown bool) errorClass {
 	if !shutdown && !timedOut {
 		switch snapshot.DrillErrorClass(err) {
-		case snapshot.ClassScratchSpace:
-			return classScratchSpace
+		case snapshot.ClassScratch:
+			return classScratch
 		case snapshot.ClassRestoreCheck:
 			return classRestoreCheck
 		case snapshot.ClassChroma:

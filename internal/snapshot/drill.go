@@ -22,6 +22,8 @@ var (
 	// ErrScratchSpace: the scratch directory's file system lacks room for
 	// the restore; the drill did not start.
 	ErrScratchSpace = errors.New("not enough room in the scratch directory")
+	// ErrScratchDir: the scratch directory is missing or cannot be written.
+	ErrScratchDir = errors.New("scratch directory unusable")
 	// ErrChromaCheck: Chroma, started on the restored copy, did not serve
 	// what the manifest says (or did not start).
 	ErrChromaCheck = errors.New("chroma check of the restored copy failed")
@@ -122,7 +124,7 @@ func (r *Repository) drill(ctx context.Context, opts DrillOptions, res *DrillRes
 	}
 	dir, release, err := lockedTempDir(scratch, drillPrefix, nil)
 	if err != nil {
-		return fmt.Errorf("drill: make a scratch folder in %s: %w", scratch, err)
+		return fmt.Errorf("drill: %w: make a scratch folder in %s: %w", ErrScratchDir, scratch, err)
 	}
 	defer func() {
 		if err := removeTempDir(dir); err != nil {
@@ -163,10 +165,10 @@ func checkScratchSpace(scratch string, m *Manifest, space func(string) (int64, i
 	}
 	st, err := os.Stat(scratch)
 	if err != nil {
-		return fmt.Errorf("drill: scratch directory: %w", err)
+		return fmt.Errorf("drill: %w: %w (create it, or set the scratch directory to a folder with room for the snapshot)", ErrScratchDir, err)
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("drill: scratch directory %s is not a folder", scratch)
+		return fmt.Errorf("drill: %w: %s is not a folder", ErrScratchDir, scratch)
 	}
 	free, _, err := space(scratch)
 	if errors.Is(err, errSpaceUnknown) {

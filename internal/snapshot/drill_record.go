@@ -9,7 +9,7 @@ import (
 // Error classes of a failed drill (RestoreTestRecord.ErrorClass), beside
 // those of ErrorClass.
 const (
-	ClassScratchSpace = "scratch_space" // the scratch directory lacks room
+	ClassScratch      = "scratch"       // the scratch directory is missing, unusable or lacks room
 	ClassRestoreCheck = "restore_check" // the restored database failed its checks
 	ClassChroma       = "chroma"        // Chroma did not start on the copy or served it wrong
 )
@@ -19,8 +19,8 @@ func DrillErrorClass(err error) string {
 	switch {
 	case err == nil:
 		return ""
-	case errors.Is(err, ErrScratchSpace):
-		return ClassScratchSpace
+	case errors.Is(err, ErrScratchSpace), errors.Is(err, ErrScratchDir):
+		return ClassScratch
 	case errors.Is(err, ErrChromaCheck):
 		return ClassChroma
 	case errors.Is(err, ErrRestoreCheck):

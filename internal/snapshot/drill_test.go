@@ -115,7 +115,7 @@ func TestDrillRefusesSmallScratchVolume(t *testing.T) {
 	}
 	requireEmptyDir(t, scratch)
 	rec := drillRecord(t, repo)
-	if rec.Success || rec.ErrorClass != ClassScratchSpace || rec.SnapshotID != m.ID || rec.Error == "" || !rec.LastSuccess.IsZero() {
+	if rec.Success || rec.ErrorClass != ClassScratch || rec.SnapshotID != m.ID || rec.Error == "" || !rec.LastSuccess.IsZero() {
 		t.Fatalf("record of a refused drill: %+v", rec)
 	}
 }
@@ -206,5 +206,21 @@ func TestDrillChromaCommandMissing(t *testing.T) {
 	requireEmptyDir(t, scratch)
 	if rec := drillRecord(t, repo); rec.ErrorClass != ClassChroma || !strings.Contains(rec.Error, "no-chroma") {
 		t.Fatalf("record: %+v", rec)
+	}
+}
+
+// A scratch directory that does not exist fails the drill in its class,
+// and creates nothing.
+func TestDrillMissingScratchDirectory(t *testing.T) {
+	b := newBucket(t)
+	takeSnapshot(t, mustOpen(t, b, Keys{}), chromatest.CopyDemo(t))
+	repo := mustOpen(t, b, Keys{})
+	missing := filepath.Join(t.TempDir(), "not-mounted")
+	_, err := repo.Drill(testContext(t), DrillOptions{ScratchDir: missing})
+	if !errors.Is(err, ErrScratchDir) || DrillErrorClass(err) != ClassScratch {
+		t.Fatalf("drill into a missing folder: %v", err)
+	}
+	if _, serr := os.Stat(missing); !errors.Is(serr, os.ErrNotExist) {
+		t.Fatalf("the drill created %s: %v", missing, serr)
 	}
 }
