@@ -18,7 +18,7 @@ VERSITYGW := $(BIN)/versitygw
 TEST_ENV := AWS_EC2_METADATA_DISABLED=true REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
 FUZZTIME ?= 20s
 
-.PHONY: all build run test unit-test fuzz vet check-generated generate tools bench bench-compare clean
+.PHONY: all build run test unit-test rules-test fuzz vet check-generated generate tools restic bench bench-compare clean
 
 all: build
 
@@ -46,6 +46,11 @@ test: tools vet check-generated unit-test fuzz
 unit-test: tools build
 	$(TEST_ENV) $(GO) test -race -count=1 -timeout 30m ./...
 
+## rules-test: only the alert rules' tests (promtool check/test rules, amtool,
+## a real Alertmanager); `make test` runs them with every other test
+rules-test: prometheus-tools
+	$(TEST_ENV) $(GO) test -count=1 ./rules/
+
 fuzz:
 	@if [ -d processor/scrubprocessor ]; then \
 	  $(GO) test -run '^$$' -fuzz '^FuzzVendorPolicy$$' -fuzztime $(FUZZTIME) ./processor/scrubprocessor; \
@@ -69,7 +74,14 @@ check-generated: generate
 	  git --no-pager diff --stat; exit 1; \
 	fi
 
-tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) restore-by-hand-tools
+tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) restore-by-hand-tools restic prometheus-tools
+
+# promtool, amtool, Prometheus and Alertmanager for the tests of rules/ and
+# of the alertrules exporter (Debian packages; installed only when one is
+# missing).
+.PHONY: prometheus-tools
+prometheus-tools:
+	scripts/install-prometheus.sh
 
 # The command-line tools of FORMAT.md's "restore by hand", which a test runs
 # (Debian packages; installed only when one is missing).
@@ -82,6 +94,10 @@ restore-by-hand-tools:
 	    echo "installing$$missing for the restore-by-hand test"; \
 	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $(RESTORE_BY_HAND_TOOLS); \
 	  fi
+
+## restic: the reference the retention tests compare with (Debian package)
+restic:
+	scripts/install-restic.sh
 
 $(MDATAGEN): internal/tools/go.mod
 	@mkdir -p $(BIN)

@@ -7,6 +7,7 @@ import (
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	pprofextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension"
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
+	alertrulesexporter "github.com/otelcol-chroma/otelcol-chroma/exporter/alertrulesexporter"
 	snapshotextension "github.com/otelcol-chroma/otelcol-chroma/extension/snapshotextension"
 	scrubprocessor "github.com/otelcol-chroma/otelcol-chroma/processor/scrubprocessor"
 	chromabackupreceiver "github.com/otelcol-chroma/otelcol-chroma/receiver/chromabackupreceiver"
@@ -79,6 +80,7 @@ func components() (otelcol.Factories, error) {
 		otlphttpexporter.NewFactory(),
 		debugexporter.NewFactory(),
 		prometheusremotewriteexporter.NewFactory(),
+		alertrulesexporter.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -88,6 +90,7 @@ func components() (otelcol.Factories, error) {
 		otlphttpexporter.NewFactory().Type():              "go.opentelemetry.io/collector/exporter/otlphttpexporter v0.161.0",
 		debugexporter.NewFactory().Type():                 "go.opentelemetry.io/collector/exporter/debugexporter v0.161.0",
 		prometheusremotewriteexporter.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusremotewriteexporter v0.161.0",
+		alertrulesexporter.NewFactory().Type():            "github.com/otelcol-chroma/otelcol-chroma v0.0.0",
 	})
 
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](

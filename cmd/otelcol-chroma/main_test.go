@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,21 +22,12 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 )
 
 // binary returns the collector binary under test: $OTELCOL_CHROMA_BIN when set
 // (make test builds it once), otherwise a fresh build.
-func binary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("OTELCOL_CHROMA_BIN"); p != "" {
-		return p
-	}
-	out := filepath.Join(t.TempDir(), "otelcol-chroma")
-	cmd := exec.Command("go", "build", "-o", out, ".")
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Run(), "build the collector")
-	return out
-}
+func binary(t *testing.T) string { return testutil.CollectorBinary(t) }
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -48,22 +38,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testutil.SyncBuffer
 
 // TestRunsEmbeddedDefaultConfig starts the binary the way `make run` does, without
 // --config, and checks that it snapshots and probes the demo persist directory,
@@ -74,7 +49,7 @@ func TestRunsEmbeddedDefaultConfig(t *testing.T) {
 	want := chromatest.DemoExpected(t)
 	health := freeAddr(t)
 	otlpHTTP := freeAddr(t)
-	bucket := filepath.Join(t.TempDir(), "bucket")
+	bucket := t.TempDir() // a folder bucket must exist
 
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),

@@ -78,7 +78,8 @@ func newSnapshotCommand(providers []confmap.ProviderFactory, version string) *co
 	cmd := &cobra.Command{
 		Use:   "snapshot",
 		Short: "Take, list, verify, restore, forget and prune snapshots of a Chroma persist directory",
-		Long: `Take, list, verify and restore snapshots of a Chroma persist directory.
+		Long: `Take, list, verify and restore snapshots of a Chroma persist directory, and
+forget and prune them by a retention policy.
 
 Settings come from the snapshot settings of a collector config (--config, under
 extensions: snapshot) and from flags, which override them. A restore on a fresh

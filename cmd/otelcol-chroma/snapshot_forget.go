@@ -150,6 +150,9 @@ func writeForgetText(w io.Writer, rep forgetReport) {
 	fmt.Fprintf(w, "policy: %s (scope %s)\n", rep.Policy, rep.Scope)
 	if len(rep.Groups) == 0 {
 		fmt.Fprintln(w, "no snapshots in scope")
+		if rep.Scope == string(snapshot.ScopeInstance) {
+			fmt.Fprintln(w, "(scope instance takes the snapshots of --instance / extensions::snapshot::instance only; --scope per_instance takes every instance's)")
+		}
 	}
 	for _, g := range rep.Groups {
 		fmt.Fprintf(w, "\ninstance %q: keep %d, remove %d\n", g.Instance, len(g.Keep), len(g.Remove))

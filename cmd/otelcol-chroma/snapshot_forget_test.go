@@ -29,7 +29,7 @@ func TestParseSnapshotTime(t *testing.T) {
 // forgetFixture takes snapshots of the demo recorded at the given times.
 func forgetFixture(t *testing.T, instance string, times ...string) (bucket string, persist string) {
 	persist = chromatest.CopyDemo(t)
-	bucket = "file://" + filepath.Join(t.TempDir(), "bucket")
+	bucket = "file://" + t.TempDir()
 	for _, tm := range times {
 		mustCLI(t, "now", "--bucket", bucket, "--persist-directory", persist, "--instance", instance, "--time", tm)
 	}
@@ -57,6 +57,9 @@ func TestSnapshotCLIForget(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, "list", "--json", "--bucket", bucket)), &list))
 	require.Len(t, list, 5, "a dry run removes nothing")
 
+	out = mustCLI(t, "forget", "--keep-daily", "2", "--bucket", bucket)
+	assert.Contains(t, out, "no snapshots in scope")
+	assert.Contains(t, out, "--scope per_instance")
 	out = mustCLI(t, "forget", "--keep-daily", "2", "--bucket", bucket, "--instance", "ci")
 	assert.Contains(t, out, "removed 2 snapshots")
 	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, "list", "--json", "--bucket", bucket)), &list))

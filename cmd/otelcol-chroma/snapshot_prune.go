@@ -37,8 +37,9 @@ func newSnapshotPruneCommand(f *snapshotFlags) *cobra.Command {
 what interrupted uploads left behind. Blocks younger than --grace-period stay.
 
 Prune takes the bucket's exclusive lock: it waits for running snapshots, and
-snapshots wait for it. It reads every manifest, so an encrypted repository
-needs the reader key; a damaged manifest stops it before anything is deleted.`,
+snapshots wait for it. It reads every manifest (in an encrypted repository
+with the writer key, every snapshot index); one it cannot read stops it
+before anything is deleted.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signalContext(cmd.Context())

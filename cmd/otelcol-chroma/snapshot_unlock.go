@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
 )
 
 // lockEntry is one removed lock in `snapshot unlock --json`.
@@ -34,7 +37,7 @@ certainly gone (its machine is lost) and you cannot wait for the expiry.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
-			repo, _, _, err := f.openForReading(ctx)
+			repo, err := f.openForUnlock(ctx)
 			if err != nil {
 				return err
 			}
@@ -65,4 +68,20 @@ certainly gone (its machine is lost) and you cannot wait for the expiry.`,
 	cmd.Flags().BoolVar(&force, "force", false, "remove live locks too")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// openForUnlock opens the bucket's repository without requiring its
+// config.json: a first snapshot killed before writing it can leave a lock
+// behind. It creates nothing.
+func (f *snapshotFlags) openForUnlock(ctx context.Context) (*snapshot.Repository, error) {
+	s, err := f.settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := s.ReaderKeys()
+	if err != nil {
+		return nil, err
+	}
+	repo, err := s.OpenRepository(ctx, keys)
+	return repo, usageIfBadURL(err)
 }

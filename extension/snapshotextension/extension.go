@@ -60,6 +60,11 @@ func newExtension(cfg *Config, set extension.Settings, opts ...option) (*snapsho
 	return &snapshotExtension{cfg: cfg, set: set, opts: o, tel: tel}, nil
 }
 
+// SnapshotSettings returns the extension's settings, so that the
+// chromabackup receiver (`snapshot_extension:`) reads the bucket this
+// extension writes, configured once.
+func (e *snapshotExtension) SnapshotSettings() snapshotconfig.Settings { return e.cfg.Settings }
+
 // Start checks the key and the bucket URL (without contacting the bucket),
 // then schedules the attempts. A bucket that cannot be reached does not
 // stop the collector: each attempt fails and logs why until it is back.
@@ -131,16 +136,11 @@ func (e *snapshotExtension) drillsOn() bool {
 }
 
 // maintenance returns the retention and prune hook: the engine's, unless
-// a test set one. In an encrypted bucket both read every manifest, which
-// takes the reader key; without it there is none.
+// a test set one. In an encrypted bucket the writer key is enough: each
+// snapshot's index tells its instance, time and blocks.
 func (e *snapshotExtension) maintenance() (maintainer, error) {
 	if e.opts.maintainer != nil {
 		return e.opts.maintainer, nil
-	}
-	if e.cfg.Encryption.WriterKeyFile != "" && e.cfg.Encryption.ReaderKeyFile == "" {
-		e.set.Logger.Warn(`Retention and prune are off: in an encrypted bucket they read every snapshot's manifest, which takes the reader key. ` +
-			`Set "encryption::reader_key_file", or run "otelcol-chroma snapshot forget" and "snapshot prune" where the reader key is`)
-		return nil, nil
 	}
 	m, err := newEngineMaintenance(&e.cfg.Settings, newEngineLogger(e.set.Logger))
 	if err != nil {

@@ -404,14 +404,22 @@ func writerKeyConfig(t *testing.T) *Config {
 	return cfg
 }
 
-func TestEncryptedWithoutReaderKeyHasNoRetention(t *testing.T) {
+// TestEncryptedRetentionWithTheWriterKey: the pod holding only the writer
+// key applies retention and prunes (the snapshot indexes tell it each
+// snapshot's instance, time and blocks).
+func TestEncryptedRetentionWithTheWriterKey(t *testing.T) {
 	cfg := writerKeyConfig(t)
 	cfg.OnStart = true
-	h := newHarness(t, cfg, withTicks(make(chan time.Time), nil))
+	cfg.Retention = snapshotconfig.RetentionSettings{KeepLast: 1}
+	ticks, pruneTicks := make(chan time.Time), make(chan time.Time)
+	h := newHarness(t, cfg, withTicks(ticks, pruneTicks))
 	h.start(t)
-	h.waitLog(t, "Snapshot taken")
-	warn := h.logs.FilterMessageSnippet("Retention and prune are off").All()
-	require.Len(t, warn, 1)
-	assert.Contains(t, warn[0].Message, `"encryption::reader_key_file"`)
-	assert.Empty(t, h.logs.FilterMessageSnippet("Retention").FilterLevelExact(zapcore.ErrorLevel).All())
+	h.waitFor(t, "attempt 1 and its retention", func() bool { return h.retentionRuns() == 1 })
+	h.tickForAttempt(t, ticks)
+	h.waitFor(t, "attempt 2 and its retention", func() bool { return h.retentionRuns() == 2 })
+	require.Equal(t, 1, h.logs.FilterMessage("Retention forgot snapshots").Len())
+	tick(t, pruneTicks)
+	line := h.waitLog(t, "Prune done")
+	assert.Equal(t, int64(1), line.ContextMap()["snapshots"])
+	assert.Empty(t, h.logs.FilterLevelExact(zapcore.ErrorLevel).All())
 }

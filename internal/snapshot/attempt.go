@@ -85,14 +85,22 @@ type AttemptRecord struct {
 	SnapshotID string `json:"snapshot_id,omitempty"`
 	// LastSuccess and LastSuccessSnapshotID carry the instance's most
 	// recent successful attempt forward.
-	LastSuccess           time.Time     `json:"last_success,omitzero"`
-	LastSuccessSnapshotID string        `json:"last_success_snapshot_id,omitempty"`
-	ConsecutiveFailures   int           `json:"consecutive_failures"`
-	Duration              time.Duration `json:"duration_ns"`
-	WriterStall           time.Duration `json:"writer_stall_ns"`
-	LogicalBytes          int64         `json:"logical_bytes"`
-	AddedBytes            int64         `json:"added_bytes"`
-	ToolVersion           string        `json:"tool_version"`
+	LastSuccess           time.Time `json:"last_success,omitzero"`
+	LastSuccessSnapshotID string    `json:"last_success_snapshot_id,omitempty"`
+	// LastSuccessDuration, LastSuccessWriterStall, LastSuccessLogicalBytes
+	// and LastSuccessAddedBytes are that success's figures, carried forward
+	// with it, so that the newest good snapshot's size and timings stay
+	// readable without a key after later failures.
+	LastSuccessDuration     time.Duration `json:"last_success_duration_ns,omitempty"`
+	LastSuccessWriterStall  time.Duration `json:"last_success_writer_stall_ns,omitempty"`
+	LastSuccessLogicalBytes int64         `json:"last_success_logical_bytes,omitempty"`
+	LastSuccessAddedBytes   int64         `json:"last_success_added_bytes,omitempty"`
+	ConsecutiveFailures     int           `json:"consecutive_failures"`
+	Duration                time.Duration `json:"duration_ns"`
+	WriterStall             time.Duration `json:"writer_stall_ns"`
+	LogicalBytes            int64         `json:"logical_bytes"`
+	AddedBytes              int64         `json:"added_bytes"`
+	ToolVersion             string        `json:"tool_version"`
 }
 
 // AttemptStatus is one instance's record as read from the bucket.
@@ -105,9 +113,9 @@ type AttemptStatus struct {
 	Err error
 }
 
-// attemptKey is the key of an instance's record: the name escaped so that
+// AttemptKey is the key of an instance's record: the name escaped so that
 // any instance label gives one valid key of its own.
-func attemptKey(instance string) string {
+func AttemptKey(instance string) string {
 	var b strings.Builder
 	for i := 0; i < len(instance); i++ {
 		c := instance[i]
@@ -145,7 +153,7 @@ func (r *Repository) recordAttempt(ctx context.Context, opts SnapshotOptions, st
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusWriteTimeout)
 	defer cancel()
 	host, _ := os.Hostname()
-	key := attemptKey(attemptInstance(opts.Instance, host))
+	key := AttemptKey(attemptInstance(opts.Instance, host))
 	var prev AttemptRecord
 	if _, _, perr := r.readStatus(ctx, key, &prev); perr != nil {
 		log.Warn("the previous status record cannot be trusted; counting failures from this attempt", "key", key, "error", perr)
@@ -192,9 +200,13 @@ func newAttemptRecord(cfg *repoConfig, opts SnapshotOptions, host string, start 
 func (rec *AttemptRecord) carryForward(prev *AttemptRecord) {
 	if rec.Outcome == OutcomeSuccess {
 		rec.LastSuccess, rec.LastSuccessSnapshotID = rec.Finished, rec.SnapshotID
+		rec.LastSuccessDuration, rec.LastSuccessWriterStall = rec.Duration, rec.WriterStall
+		rec.LastSuccessLogicalBytes, rec.LastSuccessAddedBytes = rec.LogicalBytes, rec.AddedBytes
 		return
 	}
 	rec.LastSuccess, rec.LastSuccessSnapshotID = prev.LastSuccess, prev.LastSuccessSnapshotID
+	rec.LastSuccessDuration, rec.LastSuccessWriterStall = prev.LastSuccessDuration, prev.LastSuccessWriterStall
+	rec.LastSuccessLogicalBytes, rec.LastSuccessAddedBytes = prev.LastSuccessLogicalBytes, prev.LastSuccessAddedBytes
 	rec.ConsecutiveFailures = prev.ConsecutiveFailures + 1
 }
 

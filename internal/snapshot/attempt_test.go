@@ -23,7 +23,7 @@ func attemptOf(t testing.TB, repo *Repository, instance string) *AttemptRecord {
 		t.Fatal(err)
 	}
 	for _, a := range attempts {
-		if a.Key == attemptKey(instance) {
+		if a.Key == AttemptKey(instance) {
 			if a.Err != nil {
 				t.Fatalf("attempt record %s: %v", a.Key, a.Err)
 			}
@@ -82,6 +82,11 @@ func TestAttemptRecords(t *testing.T) {
 	if rec.ErrorClass != ClassBucket || rec.ConsecutiveFailures != 2 || rec.LastSuccessSnapshotID != m.ID {
 		t.Fatalf("record after a bucket failure: %+v", rec)
 	}
+	// The last success's figures survive the failures.
+	if rec.LastSuccessLogicalBytes != m.Stats.LogicalBytes || rec.LastSuccessAddedBytes != m.Stats.AddedBytes ||
+		rec.LastSuccessWriterStall != m.Timings.WriterStall || rec.LastSuccessDuration <= 0 || rec.LogicalBytes != 0 {
+		t.Fatalf("last success's figures not carried forward: %+v", rec)
+	}
 
 	// Another instance keeps its own record.
 	other, err := repo.Snapshot(ctx, SnapshotOptions{PersistDir: fx.dir, ScratchDir: t.TempDir(), Instance: "replica/1"})
@@ -104,7 +109,7 @@ func TestAttemptRecordAuthenticated(t *testing.T) {
 	writer, reader := mustKeys(t)
 	b := newBucket(t)
 	m := takeSnapshot(t, mustOpen(t, b, writer), fx.dir)
-	key := attemptKey("test")
+	key := AttemptKey("test")
 
 	attempts, err := mustOpen(t, b, Keys{}).Attempts(ctx)
 	if err != nil || len(attempts) != 1 || attempts[0].Record == nil || attempts[0].Trust != TrustUnverified ||
@@ -132,7 +137,7 @@ func TestAttemptRecordAuthenticated(t *testing.T) {
 	}
 	// A genuine record moved to another instance's key is refused too.
 	writeObject(t, b, key, genuine)
-	writeObject(t, b, attemptKey("other"), genuine)
+	writeObject(t, b, AttemptKey("other"), genuine)
 	a, err := mustOpen(t, b, reader).Attempts(ctx)
 	if err != nil || len(a) != 2 || a[0].Record != nil || a[1].Record == nil {
 		t.Fatalf("moved record: %+v, %v; want only the genuine one trusted", a, err)
@@ -174,10 +179,10 @@ func TestAttemptKey(t *testing.T) {
 		"..":         "status/attempts/%2E..json",
 		"host.local": "status/attempts/host.local.json",
 	} {
-		if got := attemptKey(in); got != want {
-			t.Errorf("attemptKey(%q) = %q, want %q", in, got, want)
+		if got := AttemptKey(in); got != want {
+			t.Errorf("AttemptKey(%q) = %q, want %q", in, got, want)
 		}
-		if err := storage.ValidateKey(attemptKey(in)); err != nil {
+		if err := storage.ValidateKey(AttemptKey(in)); err != nil {
 			t.Error(err)
 		}
 	}

@@ -3,13 +3,14 @@ package snapshot
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -45,7 +46,8 @@ var ErrLockLost = errors.New("the repository lock was lost")
 type LockOptions struct {
 	Expiry  time.Duration
 	Refresh time.Duration
-	// Wait bounds how long to wait for a conflicting lock to go.
+	// Wait bounds how long to wait for a conflicting lock to go: zero
+	// means DefaultLockWait, a negative value not at all.
 	Wait time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -107,7 +109,7 @@ func staleness(l *LockInfo, self *LockInfo, now time.Time, expiry time.Duration)
 		return fmt.Sprintf("not refreshed for %s (expiry %s)", age.Round(time.Second), expiry)
 	}
 	if l.Hostname == self.Hostname && l.BootID != "" && l.BootID == self.BootID &&
-		l.PIDNamespace == self.PIDNamespace && !processRunning(l.PID, l.ProcessStart) {
+		l.PIDNamespace != "" && l.PIDNamespace == self.PIDNamespace && !processRunning(l.PID, l.ProcessStart) {
 		return fmt.Sprintf("process %d on this machine is gone", l.PID)
 	}
 	return ""
@@ -128,6 +130,9 @@ type bucketLock struct {
 	mu          sync.Mutex
 	key         string
 	lastRefresh time.Time
+	// undeleted holds earlier lock objects a refresh could not delete;
+	// release tries again.
+	undeleted []string
 }
 
 // lock takes a shared or exclusive lock for operation op, waiting up to
@@ -143,10 +148,12 @@ func (r *Repository) lock(ctx context.Context, exclusive bool, op string, log *s
 			return l, err
 		}
 		if !opts.Now().Before(deadline) {
-			return nil, fmt.Errorf("%w: %s holds a %s in %s; wait for it to finish, or if that process is gone for good, run `otelcol-chroma snapshot unlock`", ErrLocked, conflict.Hostname, conflict, r.bucket)
+			return nil, fmt.Errorf("%w: %s in %s; wait for it to finish, or if that process is gone for good, run `otelcol-chroma snapshot unlock`", ErrLocked, conflict, r.bucket)
 		}
 		log.Info("waiting for a lock in the bucket", "holder", conflict.String())
-		t := time.NewTimer(lockPoll)
+		// Jitter: two processes that saw each other and both backed off
+		// do not retry in step.
+		t := time.NewTimer(lockPoll/2 + rand.N(lockPoll))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -192,7 +199,7 @@ func (r *Repository) tryLock(ctx context.Context, exclusive bool, op string, opt
 
 func newLockKey() (string, error) {
 	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
+	if _, err := crand.Read(b); err != nil {
 		return "", err
 	}
 	return locksPrefix + hex.EncodeToString(b) + bucketLockSuffix, nil
@@ -317,9 +324,7 @@ func (l *bucketLock) refresh() error {
 	if err != nil {
 		return err
 	}
-	l.mu.Lock()
-	oldKey := l.key
-	l.mu.Unlock()
+	oldKey := l.currentKey()
 	if _, err := l.repo.bucket.Stat(ctx, oldKey); err != nil {
 		l.repo.deleteLock(newKey)
 		if errors.Is(err, storage.ErrNotExist) {
@@ -328,9 +333,13 @@ func (l *bucketLock) refresh() error {
 		return err
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.key, l.lastRefresh, l.info.Time, l.info.Key = newKey, now, now, newKey
-	l.mu.Unlock()
-	return l.repo.deleteLock(oldKey)
+	if err := l.repo.deleteLock(oldKey); err != nil {
+		l.undeleted = append(l.undeleted, oldKey)
+		return err
+	}
+	return nil
 }
 
 // check reports ErrLockLost when the lock is gone or was not refreshed for
@@ -349,15 +358,20 @@ func (l *bucketLock) check() error {
 	return nil
 }
 
+// currentKey is the lock's object key (it changes with each refresh).
+func (l *bucketLock) currentKey() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.key
+}
+
 // verify checks, just before an irreversible step, that the lock is still
 // this process's: fresh enough and still in the bucket.
 func (l *bucketLock) verify(ctx context.Context) error {
 	if err := l.check(); err != nil {
 		return err
 	}
-	l.mu.Lock()
-	key := l.key
-	l.mu.Unlock()
+	key := l.currentKey()
 	if _, err := l.repo.bucket.Stat(ctx, key); err != nil {
 		if errors.Is(err, storage.ErrNotExist) {
 			return fmt.Errorf("%w: %s was removed by another process", ErrLockLost, key)
@@ -372,9 +386,13 @@ func (l *bucketLock) release() error {
 	l.cancel(errLockReleased)
 	<-l.done
 	l.mu.Lock()
-	key := l.key
+	keys := append(l.undeleted, l.key)
 	l.mu.Unlock()
-	return l.repo.deleteLock(key)
+	var errs []error
+	for _, k := range keys {
+		errs = append(errs, l.repo.deleteLock(k))
+	}
+	return errors.Join(errs...)
 }
 
 var errLockReleased = errors.New("lock released")

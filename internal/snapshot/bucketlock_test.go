@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,7 +169,7 @@ func TestLockRefreshAndLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := l.info.Key
+	first := l.currentKey()
 	waitFor(t, ctx, "a refresh", func() bool {
 		keys := objectKeys(t, b, locksPrefix)
 		return len(keys) == 1 && keys[0] != first
@@ -233,5 +234,49 @@ func TestUnlock(t *testing.T) {
 	removed, err = repo.Unlock(ctx, true, nil)
 	if err != nil || len(removed) != 1 || removed[0].Key != live {
 		t.Fatalf("unlock --force removed %v, %v; want %s", removed, err, live)
+	}
+}
+
+// flakyDeleteBucket fails the first delete of a lock object.
+type flakyDeleteBucket struct {
+	storage.Bucket
+	failed atomic.Bool
+}
+
+func (b *flakyDeleteBucket) Delete(ctx context.Context, key string) error {
+	if strings.HasPrefix(key, locksPrefix) && b.failed.CompareAndSwap(false, true) {
+		return errors.New("injected delete failure")
+	}
+	return b.Bucket.Delete(ctx, key)
+}
+
+// TestLockReleaseRetriesUndeleted: an old lock object a refresh could not
+// delete is deleted on release, so it does not block others until expiry.
+func TestLockReleaseRetriesUndeleted(t *testing.T) {
+	ctx := testContext(t)
+	b := &flakyDeleteBucket{Bucket: newBucket(t)}
+	repo := openWithLocks(t, b, LockOptions{Expiry: time.Hour, Refresh: 20 * time.Millisecond, Wait: -1})
+	l, err := repo.lock(ctx, true, "prune", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "a refresh that could not delete the old lock", func() bool {
+		return b.failed.Load() && len(objectKeys(t, b, locksPrefix)) == 2
+	})
+	if err := l.release(); err != nil {
+		t.Fatal(err)
+	}
+	if keys := objectKeys(t, b, locksPrefix); len(keys) != 0 {
+		t.Fatalf("locks left after release: %v", keys)
+	}
+}
+
+// removeAllLocks deletes every lock object, as another process taking the
+// locks over (or unlock --force) would.
+func removeAllLocks(ctx context.Context, b storage.Bucket) {
+	for info, err := range b.List(ctx, locksPrefix) {
+		if err == nil {
+			b.Delete(ctx, info.Key)
+		}
 	}
 }

@@ -15,12 +15,21 @@
 //	st, err := repo.Status(ctx)
 //	attempts, err := repo.Attempts(ctx)                   // status/attempts/<instance>.json
 //	res, err := snapshot.RepairConfig(ctx, bucket, writer, reader) // after config.json was lost
+//	res, err := repo.Forget(ctx, snapshot.ForgetOptions{Policy: p, Instance: "prod-eu-1"})
+//	res, err := repo.Prune(ctx, snapshot.PruneOptions{})
+//	removed, err := repo.Unlock(ctx, false, logger)             // stale locks only
 //
 // Snapshot checks the captured database (PRAGMA quick_check on the private
 // copy); a damaged one is stored anyway, marked in its manifest, and
 // reported with ErrSourceCorrupt. Every attempt writes its instance's status
 // record; "latest" refuses to roll back past a recorded snapshot that has
 // vanished from the bucket (ErrVanished).
+//
+// Retention: Policy holds restic's keep rules (Apply decides, newest
+// first); Forget applies it per instance scope and deletes manifests;
+// Prune deletes the blocks no manifest references. Snapshot takes a shared
+// lock in the bucket, Forget and Prune an exclusive one (WithLockOptions
+// tunes expiry, refresh and waiting); stale locks are taken over.
 //
 // Encryption: GenerateKeys makes a writer key (age recipient + auth key, for
 // the process that takes snapshots; it cannot decrypt) and a reader key (age

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -106,32 +107,56 @@ func (r *Repository) decide(ctx context.Context, opts ForgetOptions, res *Forget
 	}
 	groups := map[string][]RetentionItem{}
 	for _, s := range list {
-		switch {
-		case s.Err != nil:
+		if s.Err != nil {
 			res.Skipped = append(res.Skipped, s)
-		case s.Manifest == nil && opts.Scope != ScopeBucket:
-			return fmt.Errorf("%w: forget in scope %s reads each snapshot's instance from its manifest: pass the reader key, or use scope bucket", ErrKeyRequired, opts.Scope)
-		case s.Manifest == nil:
-			groups[""] = append(groups[""], RetentionItem{ID: s.ID, Time: s.Created})
-		default:
-			inst := s.Manifest.Instance
-			if opts.Scope == ScopeBucket {
-				inst = ""
-			} else if opts.Scope == ScopeInstance && inst != opts.Instance {
-				continue
-			}
-			groups[inst] = append(groups[inst], RetentionItem{ID: s.ID, Time: s.Manifest.Created})
+			continue
 		}
+		facts, err := r.factsOf(ctx, s)
+		switch {
+		case err != nil && opts.Scope == ScopeBucket && errors.Is(err, ErrKeyRequired):
+			// The time in the id is enough to decide.
+			groups[""] = append(groups[""], RetentionItem{ID: s.ID, Time: s.Created})
+			continue
+		case err != nil:
+			return fmt.Errorf("forget in scope %s reads each snapshot's instance: %w; or use scope bucket", opts.Scope, err)
+		}
+		inst := facts.instance
+		if opts.Scope == ScopeBucket {
+			inst = ""
+		} else if opts.Scope == ScopeInstance && inst != opts.Instance {
+			continue
+		}
+		groups[inst] = append(groups[inst], RetentionItem{ID: s.ID, Time: facts.created})
 	}
 	names := make([]string, 0, len(groups))
 	for name := range groups {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	recorded, err := r.RecordedSnapshots(ctx)
+	if err != nil {
+		return fmt.Errorf("forget: read the status records: %w", err)
+	}
 	for _, name := range names {
-		res.Groups = append(res.Groups, ForgetGroup{Instance: name, Decisions: opts.Policy.Apply(groups[name])})
+		decisions := keepRecorded(opts.Policy.Apply(groups[name]), recorded)
+		res.Groups = append(res.Groups, ForgetGroup{Instance: name, Decisions: decisions})
 	}
 	return nil
+}
+
+// keepRecorded keeps the snapshots an instance's status record names: its
+// newest attempt's and its last good one's. When the newest snapshot was
+// taken from a damaged database, the policy alone would keep only that one
+// and remove the last good snapshot, and its disappearance would read as a
+// snapshot deleted outside retention.
+func keepRecorded(decisions []Decision, recorded map[string]bool) []Decision {
+	for i := range decisions {
+		if d := &decisions[i]; recorded[d.ID] && !d.Keep {
+			d.Keep = true
+			d.Reasons = append(d.Reasons, "named by a status record")
+		}
+	}
+	return decisions
 }
 
 // forgetRemoved deletes the manifests the policy removes, oldest first.
@@ -152,12 +177,13 @@ func (r *Repository) forgetRemoved(ctx context.Context, res *ForgetResult, log *
 	return nil
 }
 
-// deleteSnapshot removes one snapshot's manifest: the one place where a
-// snapshot stops existing.
+// deleteSnapshot removes one snapshot's manifest, then its index: the one
+// place where a snapshot stops existing.
 func (r *Repository) deleteSnapshot(ctx context.Context, id string) error {
-	key := manifestKey(id)
-	if err := r.bucket.Delete(ctx, key); err != nil {
-		return fmt.Errorf("delete manifest %s in %s: %w%s", key, r.bucket, err, storageHint(err))
+	for _, key := range []string{manifestKey(id), indexKey(id)} {
+		if err := r.bucket.Delete(ctx, key); err != nil {
+			return fmt.Errorf("delete %s in %s: %w%s", key, r.bucket, err, storageHint(err))
+		}
 	}
 	return nil
 }

@@ -1,11 +1,17 @@
 package snapshot
 
 import (
+	"context"
 	"errors"
+	"io"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
 // snapshotAt takes a snapshot recorded at tm for instance.
@@ -110,24 +116,116 @@ func TestForgetPerInstance(t *testing.T) {
 	}
 }
 
-func TestForgetEncryptedNeedsReaderForInstances(t *testing.T) {
+// TestForgetEncryptedWithWriterKey: the pod that takes snapshots holds only
+// the writer key; the snapshot index tells forget each snapshot's instance
+// and time. A snapshot without an index needs the reader key, except in
+// scope bucket, which goes by the time in the id.
+func TestForgetEncryptedWithWriterKey(t *testing.T) {
 	ctx := testContext(t)
 	fx := newFixture(t, fixtureOpts{collections: 1, records: 10})
 	b := newBucket(t)
 	w, _ := mustKeys(t)
 	repo := mustOpen(t, b, w)
 	tm := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
-	snapshotAt(t, repo, fx.dir, "a", tm)
-	last := snapshotAt(t, repo, fx.dir, "a", tm.Add(time.Hour))
-	_, err := repo.Forget(ctx, ForgetOptions{Policy: Policy{Last: 1}, Instance: "a"})
-	if !errors.Is(err, ErrKeyRequired) || !strings.Contains(err.Error(), "scope bucket") {
-		t.Fatalf("got %v", err)
+	var ids []string
+	for i, inst := range []string{"a", "b", "a", "b", "a"} {
+		ids = append(ids, snapshotAt(t, repo, fx.dir, inst, tm.Add(time.Duration(i)*time.Hour)).ID)
 	}
-	// Scope bucket goes by the times in the ids alone.
+	if _, err := repo.Forget(ctx, ForgetOptions{Policy: Policy{Last: 1}, Instance: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	got := listedIDs(t, repo)
+	if want := []string{ids[4], ids[3], ids[1]}; !slices.Equal(got, want) {
+		t.Fatalf("left %v, want %v", got, want)
+	}
+	if keys := objectKeys(t, b, snapshotsPrefix); len(keys) != 6 {
+		t.Fatalf("want 3 manifests and 3 indexes, have %v", keys)
+	}
+	if err := b.Delete(ctx, indexKey(ids[1])); err != nil {
+		t.Fatal(err)
+	}
+	_, err := repo.Forget(ctx, ForgetOptions{Policy: Policy{Last: 1}, Instance: "b"})
+	if !errors.Is(err, ErrKeyRequired) || !strings.Contains(err.Error(), "scope bucket") || !strings.Contains(err.Error(), ids[1]) {
+		t.Fatalf("snapshot without an index: %v", err)
+	}
 	if _, err := repo.Forget(ctx, ForgetOptions{Policy: Policy{Last: 1}, Scope: ScopeBucket}); err != nil {
 		t.Fatal(err)
 	}
-	if got := listedIDs(t, repo); !slices.Equal(got, []string{last.ID}) {
+	// b's status record names its newest snapshot: it stays too.
+	if got := listedIDs(t, repo); !slices.Equal(got, []string{ids[4], ids[3]}) {
 		t.Fatalf("left %v", got)
+	}
+}
+
+// lockThiefBucket removes every lock object when a manifest is first read.
+type lockThiefBucket struct {
+	storage.Bucket
+	once sync.Once
+}
+
+func (b *lockThiefBucket) Read(ctx context.Context, key string) (io.ReadCloser, error) {
+	if strings.HasSuffix(key, manifestSuffix) {
+		b.once.Do(func() { removeAllLocks(ctx, b.Bucket) })
+	}
+	return b.Bucket.Read(ctx, key)
+}
+
+// TestForgetStopsWhenLockLost: forget deletes nothing once its lock is gone.
+func TestForgetStopsWhenLockLost(t *testing.T) {
+	ctx := testContext(t)
+	fx := newFixture(t, fixtureOpts{collections: 1, records: 10})
+	fb := newBucket(t)
+	plain := mustOpen(t, fb, Keys{})
+	tm := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	snapshotAt(t, plain, fx.dir, "a", tm)
+	snapshotAt(t, plain, fx.dir, "a", tm.Add(time.Hour))
+	repo := mustOpen(t, &lockThiefBucket{Bucket: fb}, Keys{})
+	_, err := repo.Forget(ctx, ForgetOptions{Policy: Policy{Last: 1}, Instance: "a"})
+	if !errors.Is(err, ErrLockLost) || !strings.Contains(err.Error(), "nothing was deleted") {
+		t.Fatalf("forget after losing its lock: %v", err)
+	}
+	if ids := listedIDs(t, plain); len(ids) != 2 {
+		t.Fatalf("listed after the failed forget: %v", ids)
+	}
+}
+
+// TestForgetKeepsTheLastGoodSnapshot: when the newest snapshot was taken from
+// a damaged database, forget with keep_last 1 still keeps the last good one,
+// which the instance's status record names, and "latest" reports no
+// vanished snapshot afterwards.
+func TestForgetKeepsTheLastGoodSnapshot(t *testing.T) {
+	ctx := testContext(t)
+	src := chromatest.CopyDemo(t)
+	repo := mustOpen(t, newBucket(t), Keys{})
+	opts := SnapshotOptions{PersistDir: src, ScratchDir: t.TempDir(), Instance: "a"}
+	opts.Time = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	old, err := repo.Snapshot(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Time = opts.Time.Add(time.Hour)
+	good, err := repo.Snapshot(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chromatest.DamageTable(t, src, "embedding_metadata")
+	opts.Time = opts.Time.Add(time.Hour)
+	damaged, err := repo.Snapshot(ctx, opts)
+	if !errors.Is(err, ErrSourceCorrupt) || damaged == nil {
+		t.Fatalf("snapshot of a damaged database: %v", err)
+	}
+	res, err := repo.Forget(ctx, ForgetOptions{Policy: Policy{Last: 1}, Instance: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Removed, []string{old.ID}) {
+		t.Fatalf("forget removed %v; want only %s (the damaged %s and the last good %s stay)", res.Removed, old.ID, damaged.ID, good.ID)
+	}
+	if ids := listedIDs(t, repo); !slices.Equal(ids, []string{damaged.ID, good.ID}) {
+		t.Fatalf("left %v", ids)
+	}
+	st, err := repo.Status(ctx)
+	if err != nil || len(st.Vanished) != 0 {
+		t.Fatalf("status after forget: vanished %v, %v", st.Vanished, err)
 	}
 }

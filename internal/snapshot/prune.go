@@ -61,11 +61,12 @@ type leftoverCleaner interface {
 
 // Prune deletes the blocks no snapshot references and the leftovers of
 // interrupted uploads, under the exclusive lock, keeping those younger than
-// the grace period. It needs every manifest: in an encrypted repository,
-// the reader key; a damaged manifest stops it before anything is deleted.
+// the grace period. It reads every manifest (in an encrypted repository
+// with the writer key: every snapshot index); one it cannot read stops it
+// before anything is deleted.
 func (r *Repository) Prune(ctx context.Context, opts PruneOptions) (*PruneResult, error) {
-	if _, err := r.requireReader("prune"); err != nil {
-		return nil, err
+	if _, err := r.requireConfig(); err != nil {
+		return nil, fmt.Errorf("prune: %w", err)
 	}
 	grace := opts.GracePeriod
 	if grace == 0 {
@@ -113,6 +114,25 @@ func (r *Repository) Prune(ctx context.Context, opts PruneOptions) (*PruneResult
 	return res, r.removeLeftovers(ctx, cutoff, false, res)
 }
 
+// removeLeftovers deletes what interrupted snapshots left behind: indexes
+// without a manifest, and the backend's temporary objects.
+func (r *Repository) removeLeftovers(ctx context.Context, cutoff time.Time, dryRun bool, res *PruneResult) error {
+	orphans, err := r.orphanIndexes(ctx, cutoff)
+	if err != nil {
+		return fmt.Errorf("prune: %w", err)
+	}
+	for _, o := range orphans {
+		if !dryRun {
+			if err := r.bucket.Delete(ctx, o.Key); err != nil {
+				return fmt.Errorf("prune: delete %s in %s: %w%s", o.Key, r.bucket, err, storageHint(err))
+			}
+		}
+		res.Leftovers++
+		res.LeftoverBytes += o.Size
+	}
+	return r.removeTemporary(ctx, cutoff, dryRun, res)
+}
+
 // referencedBlocks reads every manifest and collects the object names of
 // their blocks.
 func (r *Repository) referencedBlocks(ctx context.Context, res *PruneResult) (map[Hash]struct{}, error) {
@@ -122,14 +142,11 @@ func (r *Repository) referencedBlocks(ctx context.Context, res *PruneResult) (ma
 	}
 	refs := make(map[Hash]struct{})
 	for _, s := range list {
-		if s.Err != nil {
-			return nil, fmt.Errorf("prune: nothing was deleted: snapshot %s cannot be read, so the blocks it needs are unknown: %w; run `snapshot verify %s`, and if it is beyond repair delete %s by hand", s.ID, s.Err, s.ID, manifestKey(s.ID))
+		facts, err := r.factsOf(ctx, s)
+		if err != nil {
+			return nil, fmt.Errorf("prune: nothing was deleted: the blocks snapshot %s needs are unknown: %w; run `snapshot verify %s`, and if it is beyond repair delete %s by hand", s.ID, err, s.ID, manifestKey(s.ID))
 		}
-		for _, f := range s.Manifest.Files {
-			for _, h := range f.Blocks {
-				refs[objectName(r.keys.authKey, h)] = struct{}{}
-			}
-		}
+		facts.blocks(func(n Hash) { refs[n] = struct{}{} })
 	}
 	res.Snapshots, res.BlocksReferenced = len(list), len(refs)
 	return refs, nil
@@ -199,15 +216,16 @@ func (r *Repository) deleteBlocks(ctx context.Context, lk *bucketLock, objs []st
 	return nil
 }
 
-// removeLeftovers deletes what interrupted writes left behind, where the
+// removeTemporary deletes what interrupted writes left behind, where the
 // backend keeps such things outside its listing.
-func (r *Repository) removeLeftovers(ctx context.Context, cutoff time.Time, dryRun bool, res *PruneResult) error {
+func (r *Repository) removeTemporary(ctx context.Context, cutoff time.Time, dryRun bool, res *PruneResult) error {
 	c, ok := storage.Unwrap(r.raw).(leftoverCleaner)
 	if !ok {
 		return nil
 	}
 	n, size, err := c.RemoveLeftovers(ctx, cutoff, dryRun)
-	res.Leftovers, res.LeftoverBytes = n, size
+	res.Leftovers += n
+	res.LeftoverBytes += size
 	if err != nil {
 		return fmt.Errorf("prune: remove leftovers of interrupted uploads: %w", err)
 	}

@@ -1,12 +1,16 @@
 package snapshot
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
 // TestPruneDeletesUnreferenced: after forget, prune deletes exactly the
@@ -92,17 +96,51 @@ func TestPruneRefusesDamagedManifest(t *testing.T) {
 	}
 }
 
-func TestPruneNeedsReaderKey(t *testing.T) {
+// TestPruneEncryptedWithWriterKey: prune finds the referenced blocks in the
+// snapshot indexes; an index that is missing or altered stops it.
+func TestPruneEncryptedWithWriterKey(t *testing.T) {
 	ctx := testContext(t)
-	fx := newFixture(t, fixtureOpts{collections: 1, records: 10})
+	fx := newFixture(t, fixtureOpts{collections: 1, records: 10, hnswBytes: 256 << 10})
 	w, r := mustKeys(t)
 	b := newBucket(t)
-	takeSnapshot(t, mustOpen(t, b, w), fx.dir)
-	if _, err := mustOpen(t, b, w).Prune(ctx, PruneOptions{}); !errors.Is(err, ErrKeyRequired) {
-		t.Fatalf("prune with the writer key: %v", err)
+	repo := mustOpen(t, b, w)
+	tm := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	snapshotAt(t, repo, fx.dir, "a", tm)
+	fx.overwrite(t, filepath.Join(fx.dir, fx.colls[0].vecSeg, "data_level0.bin"), 0, fx.randBytes(testBlockSize))
+	second := snapshotAt(t, repo, fx.dir, "a", tm.Add(time.Hour))
+	if _, err := repo.Forget(ctx, ForgetOptions{Policy: Policy{Last: 1}, Instance: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	// An index left by a snapshot killed before its manifest.
+	orphan := indexKey("20260302T003000Z-0badc0de")
+	writeObject(t, b, orphan, readObject(t, b, indexKey(second.ID)))
+	res, err := repo.Prune(ctx, PruneOptions{GracePeriod: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BlocksDeleted != 1 || res.Leftovers != 1 {
+		t.Fatalf("prune: %+v", res)
+	}
+	if _, err := mustOpen(t, b, r).Verify(ctx, second.ID, VerifyOptions{ReadData: true}); err != nil {
+		t.Fatal(err)
+	}
+	if keys := objectKeys(t, b, snapshotsPrefix); len(keys) != 2 {
+		t.Fatalf("left in snapshots/: %v", keys)
+	}
+
+	idx := readObject(t, b, indexKey(second.ID))
+	writeObject(t, b, indexKey(second.ID), flipByte(idx))
+	if _, err := repo.Prune(ctx, PruneOptions{GracePeriod: -1}); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "nothing was deleted") {
+		t.Fatalf("altered index: %v", err)
+	}
+	if err := b.Delete(ctx, indexKey(second.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Prune(ctx, PruneOptions{GracePeriod: -1}); !errors.Is(err, ErrKeyRequired) {
+		t.Fatalf("missing index with the writer key: %v", err)
 	}
 	if _, err := mustOpen(t, b, r).Prune(ctx, PruneOptions{GracePeriod: -1}); err != nil {
-		t.Fatal(err)
+		t.Fatalf("the reader key reads the manifest: %v", err)
 	}
 }
 
@@ -123,5 +161,44 @@ func TestPruneWaitsForRunningSnapshot(t *testing.T) {
 	lk.release()
 	if _, err := repo.Prune(ctx, PruneOptions{GracePeriod: -1}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// takeoverBucket removes every lock object at the first block delete, as
+// another process taking the prune's lock over would.
+type takeoverBucket struct {
+	storage.Bucket
+	once sync.Once
+}
+
+func (b *takeoverBucket) Delete(ctx context.Context, key string) error {
+	if strings.HasPrefix(key, blocksPrefix) {
+		b.once.Do(func() { removeAllLocks(ctx, b.Bucket) })
+	}
+	return b.Bucket.Delete(ctx, key)
+}
+
+// TestPruneStopsWhenLockLost: a prune whose lock was taken over stops at
+// its next check, before the next batch of deletes.
+func TestPruneStopsWhenLockLost(t *testing.T) {
+	ctx := testContext(t)
+	fx := newFixture(t, fixtureOpts{collections: 1, records: 10})
+	fb := newBucket(t)
+	takeSnapshot(t, mustOpen(t, fb, Keys{}), fx.dir)
+	rng := newRand()
+	for range 300 {
+		var n Hash
+		for i := range n {
+			n[i] = byte(rng.Uint32())
+		}
+		writeObject(t, fb, blockKey(n), []byte("unreferenced"))
+	}
+	repo := mustOpen(t, &takeoverBucket{Bucket: fb}, Keys{})
+	res, err := repo.Prune(ctx, PruneOptions{GracePeriod: -1})
+	if !errors.Is(err, ErrLockLost) {
+		t.Fatalf("prune after losing its lock: %v (%+v)", err, res)
+	}
+	if res.BlocksDeleted != 256 {
+		t.Fatalf("deleted %d blocks, want one batch of 256", res.BlocksDeleted)
 	}
 }

@@ -26,7 +26,8 @@ const (
 	blocksPrefix     = "blocks/"
 	snapshotsPrefix  = "snapshots/"
 	manifestSuffix   = ".manifest"
-	restoreTestKey   = "status/restore-test.json"
+	statusPrefix     = "status/"
+	restoreTestKey   = statusPrefix + "restore-test.json"
 	identityCheckMsg = "otelcol-chroma identity check "
 
 	// DefaultBlockSize is the block size of new repositories.

@@ -31,6 +31,8 @@ func resticBinary(t *testing.T) string {
 	return p
 }
 
+const resticPassword = "differential"
+
 // resticRepo is a tiny restic repository whose snapshots differ only in time
 // and host.
 type resticRepo struct {
@@ -48,9 +50,12 @@ func newResticRepo(ctx context.Context, t *testing.T, bin, zone string) *resticR
 	if err := os.WriteFile(filepath.Join(r.data, "f"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r.env = append(os.Environ(), "RESTIC_PASSWORD=differential", "RESTIC_REPOSITORY="+r.dir,
+	r.env = append(os.Environ(), "RESTIC_PASSWORD="+resticPassword, "RESTIC_REPOSITORY="+r.dir,
 		"RESTIC_CACHE_DIR="+filepath.Join(tmp, "cache"), "TZ="+zone)
 	r.run(ctx, t, "init")
+	if err := cheapenResticKey(r.dir, resticPassword); err != nil {
+		t.Fatal(err)
+	}
 	return r
 }
 
@@ -173,9 +178,9 @@ func TestRetentionMatchesRestic(t *testing.T) {
 	sets := map[string][]time.Time{
 		// hours apart over two weeks, days apart over half a year, and
 		// weeks apart over three years (with the year's ISO-week edges)
-		"hours": randomTimes(rng, 60, end, 14*24*time.Hour, loc),
-		"days":  randomTimes(rng, 50, end, 180*24*time.Hour, loc),
-		"years": randomTimes(rng, 40, end, 3*365*24*time.Hour, loc),
+		"hours": randomTimes(rng, 80, end, 14*24*time.Hour, loc),
+		"days":  randomTimes(rng, 70, end, 180*24*time.Hour, loc),
+		"years": randomTimes(rng, 50, end, 3*365*24*time.Hour, loc),
 	}
 	repo := newResticRepo(ctx, t, bin, zone)
 	for host, times := range sets {

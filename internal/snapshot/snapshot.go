@@ -171,10 +171,7 @@ func (r *Repository) snapshot(ctx context.Context, opts SnapshotOptions, start t
 		return nil, err
 	}
 	progress.phase(PhaseManifest)
-	if err := lk.verify(ctx); err != nil {
-		return nil, fmt.Errorf("snapshot of %s: no snapshot was written: %w", persist, err)
-	}
-	if err := r.writeManifest(ctx, m); err != nil {
+	if err := r.commit(ctx, lk, cfg, m); err != nil {
 		return nil, err
 	}
 	log.Info("snapshot stored", "id", m.ID, "bytes", m.Stats.LogicalBytes, "added_bytes", m.Stats.AddedBytes,
@@ -289,6 +286,20 @@ func (r *Repository) buildManifest(cfg *repoConfig, persist string, opts Snapsho
 		return nil, fmt.Errorf("snapshot: built an invalid manifest: %w", err)
 	}
 	return m, nil
+}
+
+// commit writes the index (encrypted repositories) and then, if the lock is
+// still this process's, the manifest.
+func (r *Repository) commit(ctx context.Context, lk *bucketLock, cfg *repoConfig, m *Manifest) error {
+	if cfg.Encrypted {
+		if err := r.writeIndex(ctx, m); err != nil {
+			return err
+		}
+	}
+	if err := lk.verify(ctx); err != nil {
+		return fmt.Errorf("no snapshot was written: %w", err)
+	}
+	return r.writeManifest(ctx, m)
 }
 
 // writeManifest stores the manifest with a create-if-absent write: the

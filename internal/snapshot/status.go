@@ -113,27 +113,88 @@ func (r *Repository) Status(ctx context.Context) (*Status, error) {
 	if st.Attempts, err = r.Attempts(ctx); err != nil {
 		return nil, err
 	}
-	objs, err := r.listManifestObjects(ctx)
+	inv, objs, err := r.inventory(ctx)
 	if err != nil {
 		return nil, err
 	}
 	st.Vanished = vanishedSnapshots(st.Attempts, objs)
-	st.Snapshots = len(objs)
-	for _, o := range objs {
-		st.SnapshotBytes += o.size
-	}
+	st.Snapshots, st.SnapshotBytes = inv.Snapshots, inv.SnapshotBytes
+	st.BlockObjects, st.BlockBytes = inv.BlockObjects, inv.BlockBytes
 	if err := r.statusNewest(ctx, cfg, objs, st); err != nil {
 		return nil, err
 	}
-	for info, err := range r.bucket.List(ctx, blocksPrefix) {
-		if err != nil {
-			return nil, fmt.Errorf("list %s in %s: %w%s", blocksPrefix, r.bucket, err, storageHint(err))
-		}
-		st.BlockObjects++
-		st.BlockBytes += info.Size
-	}
 	st.RestoreTest, st.RestoreTestTrust, st.RestoreTestErr = r.readRestoreTest(ctx)
 	return st, nil
+}
+
+// Inventory is what the listings of snapshots/ and blocks/ say, from
+// object names and sizes alone: it reads no object and needs no key.
+type Inventory struct {
+	// Snapshots counts manifests; Newest is the newest one (id, time and
+	// manifest size; no manifest), nil if none.
+	Snapshots int
+	Newest    *Summary
+	// SnapshotBytes covers snapshots/; BlockObjects and BlockBytes cover
+	// blocks/ (including blocks no snapshot references yet).
+	SnapshotBytes int64
+	BlockObjects  int64
+	BlockBytes    int64
+}
+
+// TotalBytes is what snapshots occupy in the bucket.
+func (inv *Inventory) TotalBytes() int64 { return inv.BlockBytes + inv.SnapshotBytes }
+
+// Inventory lists snapshots/ and blocks/. Its cost grows with the number
+// of objects (one request per 1,000 on S3): callers that poll cache it
+// and call it when StatusObjects changes.
+func (r *Repository) Inventory(ctx context.Context) (*Inventory, error) {
+	inv, _, err := r.inventory(ctx)
+	return inv, err
+}
+
+func (r *Repository) inventory(ctx context.Context) (*Inventory, []manifestObject, error) {
+	objs, err := r.listManifestObjects(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	inv := &Inventory{Snapshots: len(objs)}
+	for _, o := range objs {
+		inv.SnapshotBytes += o.size
+	}
+	if len(objs) > 0 {
+		o := objs[0]
+		inv.Newest = &Summary{ID: o.id, Created: o.created, ManifestSize: o.size}
+	}
+	for info, err := range r.bucket.List(ctx, blocksPrefix) {
+		if err != nil {
+			return nil, nil, fmt.Errorf("list %s in %s: %w%s", blocksPrefix, r.bucket, err, storageHint(err))
+		}
+		inv.BlockObjects++
+		inv.BlockBytes += info.Size
+	}
+	return inv, objs, nil
+}
+
+// StatusObjects lists status/: every attempt and restore test rewrites one
+// of these objects, so a poller can tell from this one cheap listing
+// (its size does not grow with the number of snapshots) whether anything
+// happened since it last looked.
+func (r *Repository) StatusObjects(ctx context.Context) ([]storage.ObjectInfo, error) {
+	var out []storage.ObjectInfo
+	for info, err := range r.bucket.List(ctx, statusPrefix) {
+		if err != nil {
+			return nil, fmt.Errorf("list %s in %s: %w%s", statusPrefix, r.bucket, err, storageHint(err))
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// RestoreTest reads status/restore-test.json: nil when there is none. A
+// record that fails its check is returned as an error (ErrCorrupt), never
+// as its content; trust says how far it was checked.
+func (r *Repository) RestoreTest(ctx context.Context) (*RestoreTestRecord, Trust, error) {
+	return r.readRestoreTest(ctx)
 }
 
 func (r *Repository) readRestoreTest(ctx context.Context) (*RestoreTestRecord, Trust, error) {

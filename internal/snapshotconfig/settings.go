@@ -69,15 +69,9 @@ type EncryptionSettings struct {
 
 // Validate checks settings that every use needs.
 func (s *Settings) Validate() error {
-	var errs []error
-	if strings.TrimSpace(s.Bucket.URL) == "" {
-		errs = append(errs, errors.New(`"bucket::url" is required: file:///path or s3://bucket/prefix`))
-	}
+	errs := []error{s.Bucket.Validate("bucket")}
 	if s.Concurrency < 0 {
 		errs = append(errs, errors.New(`"concurrency" must not be negative`))
-	}
-	if s.Bucket.AccessKeyID != "" && s.Bucket.SecretAccessKey == "" {
-		errs = append(errs, errors.New(`"bucket::secret_access_key" is required with "bucket::access_key_id"`))
 	}
 	errs = append(errs, s.validateSchedule())
 	if err := s.Retention.validate(); err != nil {
@@ -89,11 +83,29 @@ func (s *Settings) Validate() error {
 
 // OpenBucket opens the configured bucket (without contacting it).
 func (s *Settings) OpenBucket(ctx context.Context) (storage.Bucket, error) {
-	return storage.Open(ctx, s.Bucket.URL, storage.Options{
-		AccessKeyID:     s.Bucket.AccessKeyID,
-		SecretAccessKey: string(s.Bucket.SecretAccessKey),
-		SessionToken:    string(s.Bucket.SessionToken),
-	})
+	return s.Bucket.Open(ctx, storage.Options{})
+}
+
+// Open opens the bucket (without contacting it) with these settings'
+// URL and credentials; opts supplies the rest (retry policy, HTTP client).
+func (b *BucketSettings) Open(ctx context.Context, opts storage.Options) (storage.Bucket, error) {
+	opts.AccessKeyID = b.AccessKeyID
+	opts.SecretAccessKey = string(b.SecretAccessKey)
+	opts.SessionToken = string(b.SessionToken)
+	return storage.Open(ctx, b.URL, opts)
+}
+
+// Validate checks the bucket settings; prefix names where they sit in the
+// configuration (e.g. "bucket").
+func (b *BucketSettings) Validate(prefix string) error {
+	var errs []error
+	if strings.TrimSpace(b.URL) == "" {
+		errs = append(errs, fmt.Errorf(`"%s::url" is required: file:///path or s3://bucket/prefix`, prefix))
+	}
+	if b.AccessKeyID != "" && b.SecretAccessKey == "" {
+		errs = append(errs, fmt.Errorf(`"%s::secret_access_key" is required with "%s::access_key_id"`, prefix, prefix))
+	}
+	return errors.Join(errs...)
 }
 
 // WriterKeys returns the keys for taking snapshots: the writer key, or none

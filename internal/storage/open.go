@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -25,6 +26,9 @@ type Options struct {
 	// Retry bounds the retries of transient errors; zero fields take
 	// DefaultRetryPolicy's values.
 	Retry RetryPolicy
+	// HTTPClient, when set, carries S3 requests (custom transports, and
+	// tests that count requests).
+	HTTPClient *http.Client
 }
 
 // Open opens the bucket a URL names, wrapped with WithRetry:
@@ -118,6 +122,9 @@ func openS3(ctx context.Context, u *url.URL, shown string, opts Options) (Bucket
 		// Open wraps the bucket with WithRetry, which backs off between
 		// attempts; the SDK's own retries on top would multiply them.
 		MaxAttempts: 1,
+	}
+	if opts.HTTPClient != nil {
+		o.HTTPClient = opts.HTTPClient
 	}
 	q, err := parseQuery(u.RawQuery, shown)
 	if err != nil {

@@ -467,29 +467,32 @@ func BenchmarkScrub(b *testing.B) {
 			}
 			for _, impl := range impls {
 				b.Run(fmt.Sprintf("%s/%s/%s", input.name, mode, impl.name), func(b *testing.B) {
-					p := impl.p(b)
-					b.ReportAllocs()
-					var ready []benchInput
-					for b.Loop() {
-						if len(ready) == 0 {
-							// Copies are made, and their garbage collected,
-							// outside the timed region.
-							b.StopTimer()
-							for range benchBatch {
-								ready = append(ready, in.clone())
-							}
-							runtime.GC()
-							b.StartTimer()
-						}
-						work := ready[len(ready)-1]
-						ready[len(ready)-1] = benchInput{}
-						ready = ready[:len(ready)-1]
-						p.consume(b, work)
-					}
+					benchLoop(b, impl.p(b), in)
 					b.ReportMetric(float64(in.items)*float64(b.N)/b.Elapsed().Seconds(), "items/s")
 					b.ReportMetric(float64(in.items), "items/op")
 				})
 			}
 		}
+	}
+}
+
+// benchLoop consumes a copy of in per op. Copies are made, and their
+// garbage collected, outside the timed region.
+func benchLoop(b *testing.B, p pipeline, in benchInput) {
+	b.ReportAllocs()
+	var ready []benchInput
+	for b.Loop() {
+		if len(ready) == 0 {
+			b.StopTimer()
+			for range benchBatch {
+				ready = append(ready, in.clone())
+			}
+			runtime.GC()
+			b.StartTimer()
+		}
+		work := ready[len(ready)-1]
+		ready[len(ready)-1] = benchInput{}
+		ready = ready[:len(ready)-1]
+		p.consume(b, work)
 	}
 }

@@ -63,6 +63,11 @@ type Config struct {
 	// Required when any rule hashes.
 	HashKey configopaque.String `mapstructure:"hash_key"`
 
+	// Instance names this deployment or replica for telemetry that carries
+	// no identity of its own: it becomes service.instance.id of resources
+	// without one, before the policy applies (the vendor policy hashes it).
+	Instance string `mapstructure:"instance"`
+
 	// Keys are rules by attribute key, tried before the policy's. A rule with
 	// the same key as a policy rule replaces it.
 	Keys []KeyRule `mapstructure:"keys"`
@@ -93,10 +98,11 @@ type KeyRule struct {
 	Key string `mapstructure:"key"`
 	// Action is keep (the default), raw, drop, mask, hash or url.
 	Action string `mapstructure:"action"`
-	// Values, when set, are the only string values kept; others are masked.
+	// Values, when set, are the only string values kept; others are masked
+	// (hashed under action hash).
 	Values []string `mapstructure:"values"`
 	// Pattern, when set, is a regular expression the whole string value must
-	// match to be kept; others are masked.
+	// match to be kept; others are masked (hashed under action hash).
 	Pattern string `mapstructure:"pattern"`
 }
 
@@ -153,6 +159,7 @@ func (cfg *Config) effective() (*effectivePolicy, error) {
 		mode:            base.mode,
 		placeholder:     "****",
 		hashKey:         []byte(cfg.HashKey),
+		instance:        cfg.Instance,
 		text:            base.text,
 		urlWithoutRoute: base.urlWithoutRoute,
 		detectors:       map[detect.Kind]string{},
@@ -193,6 +200,14 @@ func (cfg *Config) effective() (*effectivePolicy, error) {
 		}
 		seen[lk] = true
 		ep.keys = append(ep.keys, ruleSource{KeyRule: r, where: where})
+	}
+	// The policy's identity rules replace its other rules for the same key.
+	for _, r := range base.identity {
+		if !seen[strings.ToLower(r.Key)] {
+			seen[strings.ToLower(r.Key)] = true
+			ep.keys = append(ep.keys, ruleSource{KeyRule: r, where: fmt.Sprintf("policy %s identity key %s", policyName, r.Key), identity: true})
+			ep.identity = true
+		}
 	}
 	for _, r := range base.keys {
 		if !seen[strings.ToLower(r.Key)] {
@@ -283,13 +298,12 @@ func (cfg *Config) effective() (*effectivePolicy, error) {
 	}
 
 	// The hash key, checked once everything that may hash is known.
-	if users := ep.hashUsers(); len(users) > 0 {
-		switch {
-		case len(cfg.HashKey) == 0:
-			errs = append(errs, fmt.Errorf("hash_key: required because %s uses action hash", users[0]))
-		case len(cfg.HashKey) < minHashKeyLen:
-			errs = append(errs, fmt.Errorf("hash_key: must be at least %d bytes (got %d); generate one with `openssl rand -hex 32`", minHashKeyLen, len(cfg.HashKey)))
-		}
+	users := ep.hashUsers()
+	switch {
+	case len(users) > 0 && len(cfg.HashKey) == 0:
+		errs = append(errs, fmt.Errorf("hash_key: required because %s uses action hash", users[0]))
+	case len(cfg.HashKey) > 0 && len(cfg.HashKey) < minHashKeyLen:
+		errs = append(errs, fmt.Errorf("hash_key: must be at least %d bytes (got %d); generate one with `openssl rand -hex 32`", minHashKeyLen, len(cfg.HashKey)))
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -311,8 +325,8 @@ func (r KeyRule) validate(where string) error {
 			return fmt.Errorf("%s.pattern: %w", where, err)
 		}
 	}
-	if (r.Pattern != "" || len(r.Values) > 0) && (r.Action == ActionDrop || r.Action == ActionMask || r.Action == ActionHash || r.Action == ActionRaw) {
-		return fmt.Errorf("%s: values and pattern only apply to actions keep and url", where)
+	if (r.Pattern != "" || len(r.Values) > 0) && (r.Action == ActionDrop || r.Action == ActionMask || r.Action == ActionRaw) {
+		return fmt.Errorf("%s: values and pattern only apply to actions keep, url and hash", where)
 	}
 	return nil
 }
@@ -337,11 +351,14 @@ type effectivePolicy struct {
 	custom          []compiledCustom
 	text            TextConfig
 	urlWithoutRoute string
+	identity        bool // some rule hashes a deployment identity
+	instance        string
 }
 
 type ruleSource struct {
 	KeyRule
-	where string
+	where    string
+	identity bool // hashes with hash_key, or a random key when there is none
 }
 
 type compiledCustom struct {
@@ -355,7 +372,7 @@ type compiledCustom struct {
 func (ep *effectivePolicy) hashUsers() []string {
 	var out []string
 	for _, r := range ep.keys {
-		if r.Action == ActionHash {
+		if r.Action == ActionHash && !r.identity {
 			out = append(out, r.where)
 		}
 	}

@@ -40,6 +40,7 @@ func TestLoadConfig(t *testing.T) {
 	require.Equal(t, "tenant", ep.keys[0].Key, "user rules come first")
 	assert.Equal(t, ActionHash, ep.keys[0].Action)
 	assert.Equal(t, "0123456789abcdef0123456789abcdef", string(ep.hashKey))
+	assert.Equal(t, "chroma-0", ep.instance)
 
 	customer := loadConfig(t, "scrub/customer")
 	ep, err = customer.effective()
@@ -114,6 +115,7 @@ func TestValidateErrors(t *testing.T) {
 		{"missing hash key", Config{Keys: []KeyRule{{Key: "tenant", Action: "hash"}}}, []string{"hash_key: required because keys[0] (tenant) uses action hash"}},
 		{"missing hash key for detector", Config{Detectors: map[string]string{"email": "hash"}}, []string{"hash_key: required because detectors.email uses action hash"}},
 		{"short hash key", Config{HashKey: "short", Keys: []KeyRule{{Key: "tenant", Action: "hash"}}}, []string{"hash_key: must be at least 32 bytes (got 5)"}},
+		{"short hash key for identities", Config{HashKey: "short"}, []string{"hash_key: must be at least 32 bytes (got 5)"}},
 		{"bad text action", Config{Text: TextConfig{SpanName: "drop"}}, []string{`text.span_name: unknown action "drop"`}},
 		{"bad url fallback", Config{URLWithoutRoute: "keep"}, []string{`url_without_route: unknown value "keep"`}},
 	}

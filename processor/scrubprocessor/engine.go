@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
@@ -95,6 +95,12 @@ type keyRule struct {
 
 func (r *keyRule) hasValueRule() bool { return r.values != nil || r.re != nil }
 
+// keepsUnhashed reports whether a hash rule's values or pattern let v
+// through as it is (still scanned unless listed in values).
+func (r *keyRule) keepsUnhashed(v pcommon.Value) bool {
+	return r != nil && r.hasValueRule() && v.Type() == pcommon.ValueTypeStr && r.allows(v.Str())
+}
+
 func (r *keyRule) allows(s string) bool {
 	if r.values != nil {
 		if _, ok := r.values[s]; !ok {
@@ -122,8 +128,6 @@ type kindInfo struct {
 
 const (
 	maxDepth       = 32
-	keyCacheLimit  = 8192
-	keyCacheMaxLen = 256
 	hashOutputSize = 8 // bytes of HMAC output kept, as 16 hex characters
 )
 
@@ -156,9 +160,11 @@ type engine struct {
 	rules         []ruleInfo
 	ruleIndex     map[ruleInfo]ruleID
 
-	hmacKey  []byte
-	hmacPool sync.Pool
-	scratch  sync.Pool
+	hmacKey    []byte
+	hmacPool   sync.Pool
+	scratch    sync.Pool
+	cumulative *cumulativeState
+	instance   string // service.instance.id of resources without one
 }
 
 func newEngine(ep *effectivePolicy) *engine {
@@ -171,6 +177,7 @@ func newEngine(ep *effectivePolicy) *engine {
 		ruleIndex:   map[ruleInfo]ruleID{},
 		hmacKey:     ep.hashKey,
 		urlDrop:     ep.urlWithoutRoute == URLDrop,
+		instance:    ep.instance,
 	}
 	e.allowlistRule = e.ruleFor("allowlist", aDrop)
 	e.unlisted = &decision{action: aDrop, id: e.allowlistRule}
@@ -230,6 +237,7 @@ func newEngine(ep *effectivePolicy) *engine {
 	}
 
 	e.cache.init()
+	e.cumulative = newCumulativeState(cumulativeLimit, cumulativeTTL, time.Now)
 	e.hmacPool.New = func() any {
 		return &hmacState{mac: hmac.New(sha256.New, e.hmacKey)}
 	}
@@ -269,7 +277,9 @@ type scratch struct {
 	// clean holds short strings of this call in which the detectors found
 	// nothing, so that a value repeated across a batch is scanned once. It
 	// is emptied when the call ends.
-	clean map[string]struct{}
+	clean      map[string]struct{}
+	callKeys   callKeys
+	cumulative cumulativeCall
 }
 
 const (
@@ -287,6 +297,8 @@ func (e *engine) putScratch(st *scratch) {
 func (st *scratch) reset() {
 	clear(st.clean)
 	clear(st.counts)
+	st.callKeys.reset()
+	st.cumulative.reset()
 	st.route = ""
 	st.merged = 0
 }
@@ -294,53 +306,6 @@ func (st *scratch) reset() {
 func (st *scratch) count(id ruleID) { st.counts[id]++ }
 
 // ---- keys ----
-
-// keyCache maps keys to decisions. Reads are a lock-free map lookup; writes
-// copy the map, which is fine because distinct keys are few and the cache
-// stops growing at keyCacheLimit.
-type keyCache struct {
-	m  atomic.Pointer[map[string]*decision]
-	mu sync.Mutex
-}
-
-func (c *keyCache) init() {
-	m := map[string]*decision{}
-	c.m.Store(&m)
-}
-
-func (c *keyCache) get(k string) (*decision, bool) {
-	d, ok := (*c.m.Load())[k]
-	return d, ok
-}
-
-func (c *keyCache) put(k string, d *decision) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old := *c.m.Load()
-	if len(old) >= keyCacheLimit {
-		return
-	}
-	if _, ok := old[k]; ok {
-		return
-	}
-	m := make(map[string]*decision, len(old)+1)
-	for kk, dd := range old {
-		m[kk] = dd
-	}
-	m[strings.Clone(k)] = d
-	c.m.Store(&m)
-}
-
-func (e *engine) decide(k string) *decision {
-	if d, ok := e.cache.get(k); ok {
-		return d
-	}
-	d := e.computeDecision(k)
-	if len(k) <= keyCacheMaxLen {
-		e.cache.put(k, d)
-	}
-	return d
-}
 
 func (e *engine) computeDecision(k string) *decision {
 	lk := strings.ToLower(k)
@@ -422,7 +387,7 @@ func (e *engine) scrubMap(m pcommon.Map, st *scratch, depth int) bool {
 	}
 	changed := false
 	m.RemoveIf(func(k string, v pcommon.Value) bool {
-		d := e.decide(k)
+		d := e.decide(k, st)
 		if d.action == aDrop {
 			st.count(d.id)
 			changed = true
@@ -446,9 +411,11 @@ func (e *engine) scrubValue(v pcommon.Value, d *decision, st *scratch, depth int
 		v.SetStr(e.placeholder)
 		return false, true
 	case aHash:
-		st.count(d.id)
-		v.SetStr(e.hash(v.AsString()))
-		return false, true
+		if !d.rule.keepsUnhashed(v) {
+			st.count(d.id)
+			v.SetStr(e.hash(v.AsString()))
+			return false, true
+		}
 	}
 	switch v.Type() {
 	case pcommon.ValueTypeStr:

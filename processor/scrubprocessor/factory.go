@@ -18,20 +18,31 @@ var processorCapabilities = consumer.Capabilities{MutatesData: true}
 
 // NewFactory returns the factory of the scrub processor.
 func NewFactory() processor.Factory {
+	f := &factory{}
 	return xprocessor.NewFactory(
 		metadata.Type,
 		func() component.Config { return createDefaultConfig() },
-		xprocessor.WithTraces(createTraces, metadata.TracesStability),
-		xprocessor.WithMetrics(createMetrics, metadata.MetricsStability),
-		xprocessor.WithLogs(createLogs, metadata.LogsStability),
-		xprocessor.WithProfiles(createProfiles, metadata.ProfilesStability),
+		xprocessor.WithTraces(f.createTraces, metadata.TracesStability),
+		xprocessor.WithMetrics(f.createMetrics, metadata.MetricsStability),
+		xprocessor.WithLogs(f.createLogs, metadata.LogsStability),
+		xprocessor.WithProfiles(f.createProfiles, metadata.ProfilesStability),
 	)
 }
 
-func newProcessor(set processor.Settings, cfg component.Config, sig signal) (*scrubProcessor, error) {
+// factory holds what the signals of one processor share.
+type factory struct {
+	randomKeys ephemeralKeys
+}
+
+func (f *factory) newProcessor(set processor.Settings, cfg component.Config, sig signal) (*scrubProcessor, error) {
 	ep, err := cfg.(*Config).effective()
 	if err != nil {
 		return nil, err
+	}
+	if ep.identity && len(ep.hashKey) == 0 {
+		if ep.hashKey, err = f.randomKeys.keyFor(set.ID, set.Logger); err != nil {
+			return nil, err
+		}
 	}
 	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
@@ -40,8 +51,8 @@ func newProcessor(set processor.Settings, cfg component.Config, sig signal) (*sc
 	return newScrubProcessor(newEngine(ep), sig, tb), nil
 }
 
-func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
-	p, err := newProcessor(set, cfg, signalTraces)
+func (f *factory) createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
+	p, err := f.newProcessor(set, cfg, signalTraces)
 	if err != nil {
 		return nil, err
 	}
@@ -50,8 +61,8 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 		processorhelper.WithShutdown(p.shutdown))
 }
 
-func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
-	p, err := newProcessor(set, cfg, signalMetrics)
+func (f *factory) createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
+	p, err := f.newProcessor(set, cfg, signalMetrics)
 	if err != nil {
 		return nil, err
 	}
@@ -60,8 +71,8 @@ func createMetrics(ctx context.Context, set processor.Settings, cfg component.Co
 		processorhelper.WithShutdown(p.shutdown))
 }
 
-func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
-	p, err := newProcessor(set, cfg, signalLogs)
+func (f *factory) createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+	p, err := f.newProcessor(set, cfg, signalLogs)
 	if err != nil {
 		return nil, err
 	}
@@ -70,8 +81,8 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 		processorhelper.WithShutdown(p.shutdown))
 }
 
-func createProfiles(ctx context.Context, set processor.Settings, cfg component.Config, next xconsumer.Profiles) (xprocessor.Profiles, error) {
-	p, err := newProcessor(set, cfg, signalProfiles)
+func (f *factory) createProfiles(ctx context.Context, set processor.Settings, cfg component.Config, next xconsumer.Profiles) (xprocessor.Profiles, error) {
+	p, err := f.newProcessor(set, cfg, signalProfiles)
 	if err != nil {
 		return nil, err
 	}

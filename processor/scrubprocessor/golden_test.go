@@ -48,7 +48,7 @@ func goldenConfigs() map[string]*Config {
 		"url": {Policy: PolicyNone, URLWithoutRoute: URLStrip, Text: TextConfig{SpanName: ActionURL},
 			Keys: []KeyRule{{Key: "http.uri", Action: ActionURL}, {Key: "url.full", Action: ActionURL}}},
 		"keep":     {Policy: PolicyNone, Mode: ModeAllowlist, Keys: []KeyRule{{Key: "service.name"}, {Key: "http.route"}, {Key: "http.method", Values: []string{"GET", "POST"}}, {Key: "level"}}},
-		"vendor":   {Policy: PolicyVendor},
+		"vendor":   {Policy: PolicyVendor, HashKey: testHashKey},
 		"customer": {Policy: PolicyCustomer},
 	}
 }

@@ -24,13 +24,17 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/processor/scrubprocessor/internal/metadata"
 )
 
-// corpusDir finds the Chroma telemetry corpus beside the repository. It
-// fails when REQUIRE_REAL_COMPONENTS=1 and the corpus is missing.
+// corpusDir finds the Chroma telemetry corpus beside the repository, or
+// at CHROMA_CORPUS_DIR (a checkout elsewhere). It fails when
+// REQUIRE_REAL_COMPONENTS=1 and the corpus is missing.
 func corpusDir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := testutil.RepoRoot()
-	require.NoError(tb, err)
-	c := filepath.Join(dir, "..", "shared", "corpus", "chroma-1.0.1")
+	c := os.Getenv("CHROMA_CORPUS_DIR")
+	if c == "" {
+		dir, err := testutil.RepoRoot()
+		require.NoError(tb, err)
+		c = filepath.Join(dir, "..", "shared", "corpus", "chroma-1.0.1")
+	}
 	if _, err := os.Stat(filepath.Join(c, "README.md")); err != nil {
 		if os.Getenv("REQUIRE_REAL_COMPONENTS") == "1" {
 			tb.Fatalf("Chroma corpus missing at %s: %v", c, err)

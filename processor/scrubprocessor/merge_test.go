@@ -227,10 +227,10 @@ func TestMergeExponentialHistogram(t *testing.T) {
 
 func TestMergeGaugeSummaryAndResources(t *testing.T) {
 	md := pmetric.NewMetrics()
-	for i, host := range []string{"db-acme-1", "db-acme-2"} {
+	for i, path := range []string{"/opt/acme/chroma-1", "/opt/acme/chroma-2"} {
 		rm := md.ResourceMetrics().AppendEmpty()
 		rm.Resource().Attributes().PutStr("service.name", "chroma")
-		rm.Resource().Attributes().PutStr("host.name", host)
+		rm.Resource().Attributes().PutStr("process.executable.path", path)
 		ms := rm.ScopeMetrics().AppendEmpty().Metrics()
 		g := ms.AppendEmpty()
 		g.SetName("queue_depth")
@@ -252,7 +252,7 @@ func TestMergeGaugeSummaryAndResources(t *testing.T) {
 		qv.SetValue(float64(7 + i))
 	}
 	out := runMetrics(t, testConfig(t, nil), md)
-	require.Equal(t, 1, out.ResourceMetrics().Len(), "resources that differed by host only merge")
+	require.Equal(t, 1, out.ResourceMetrics().Len(), "resources that differed by a dropped attribute only merge")
 	ms := out.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
 	require.Equal(t, 3, ms.Len(), "and so do their metrics")
 	byName := map[string]pmetric.Metric{}

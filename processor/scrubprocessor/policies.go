@@ -11,6 +11,9 @@ type policySpec struct {
 	detectors       map[detect.Kind]string
 	text            TextConfig
 	urlWithoutRoute string
+	// identity rules hash deployment identities with hash_key, or with a
+	// random key when there is none.
+	identity []KeyRule
 }
 
 func builtinPolicy(name string) (policySpec, bool) {
@@ -36,8 +39,8 @@ var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 // and code location, never names, addresses, free text or request content.
 // Every kept string is still scanned by every detector.
 var vendorKeys = []string{
-	// resource: what runs, not where or for whom
-	"service.name", "service.version",
+	// resource: what runs, not where or for whom (identities: identity.go)
+	"service.version",
 	"telemetry.sdk.name", "telemetry.sdk.language", "telemetry.sdk.version",
 	"telemetry.distro.name", "telemetry.distro.version",
 	"process.runtime.name", "process.runtime.version",
@@ -93,6 +96,7 @@ func vendorPolicy() policySpec {
 			LogBody:       ActionDrop,
 		},
 		urlWithoutRoute: URLDrop,
+		identity:        identityRules(),
 	}
 }
 

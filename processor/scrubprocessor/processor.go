@@ -127,11 +127,12 @@ func (e *engine) scrubTraces(td ptrace.Traces, st *scratch) {
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		st.route = ""
-		e.scrubMap(rs.Resource().Attributes(), st, 0)
+		rename, _ := e.scrubResource(rs.Resource().Attributes(), st)
 		e.scrubSchemaURL(rs.SchemaUrl(), rs.SetSchemaUrl, st)
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
+			rename.apply(ss.Scope())
 			e.scrubScope(ss.Scope(), st)
 			e.scrubSchemaURL(ss.SchemaUrl(), ss.SetSchemaUrl, st)
 			spans := ss.Spans()
@@ -195,11 +196,12 @@ func (e *engine) scrubLogs(ld plog.Logs, st *scratch) {
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		e.scrubMap(rl.Resource().Attributes(), st, 0)
+		rename, _ := e.scrubResource(rl.Resource().Attributes(), st)
 		e.scrubSchemaURL(rl.SchemaUrl(), rl.SetSchemaUrl, st)
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)
+			rename.apply(sl.Scope())
 			e.scrubScope(sl.Scope(), st)
 			e.scrubSchemaURL(sl.SchemaUrl(), sl.SetSchemaUrl, st)
 			lrs := sl.LogRecords()
@@ -285,13 +287,13 @@ func (e *engine) scrubBody(v pcommon.Value, st *scratch, depth int) bool {
 // ---- metrics ----
 
 func (e *engine) scrubMetrics(md pmetric.Metrics, st *scratch) {
+	e.cumulative.before(md, &st.cumulative)
 	rms := md.ResourceMetrics()
 	resourceChanged := false
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
-		if e.scrubMap(rm.Resource().Attributes(), st, 0) {
-			resourceChanged = true
-		}
+		rename, ch := e.scrubResource(rm.Resource().Attributes(), st)
+		resourceChanged = resourceChanged || ch
 		if e.scrubSchemaURL(rm.SchemaUrl(), rm.SetSchemaUrl, st) {
 			resourceChanged = true
 		}
@@ -299,6 +301,9 @@ func (e *engine) scrubMetrics(md pmetric.Metrics, st *scratch) {
 		scopeChanged := false
 		for j := 0; j < sms.Len(); j++ {
 			sm := sms.At(j)
+			if rename.apply(sm.Scope()) {
+				scopeChanged = true
+			}
 			if e.scrubScope(sm.Scope(), st) {
 				scopeChanged = true
 			}
@@ -310,6 +315,7 @@ func (e *engine) scrubMetrics(md pmetric.Metrics, st *scratch) {
 			for k := 0; k < ms.Len(); k++ {
 				m := ms.At(k)
 				named, pointsChanged := e.scrubMetric(m, st)
+				e.cumulative.scrubbed(rm, sm, m, &st.cumulative)
 				nameChanged = nameChanged || named
 				if pointsChanged {
 					st.merged += int64(st.merge.dedupPoints(m))
@@ -326,6 +332,7 @@ func (e *engine) scrubMetrics(md pmetric.Metrics, st *scratch) {
 	if resourceChanged {
 		st.merged += int64(st.merge.mergeResources(rms))
 	}
+	e.cumulative.after(md, &st.cumulative)
 }
 
 // scrubMetric scrubs one metric and reports whether its name changed and

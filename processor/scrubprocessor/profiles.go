@@ -29,7 +29,7 @@ func (e *engine) scrubProfiles(pd pprofile.Profiles, st *scratch) {
 	for i := 0; i < attrs.Len(); i++ {
 		kv := attrs.At(i)
 		key := stringAt(strs, kv.KeyStrindex())
-		d := e.decide(key)
+		d := e.decide(key, st)
 		drop := d.action == aDrop
 		if drop {
 			st.count(d.id)
@@ -78,11 +78,12 @@ func (e *engine) scrubProfiles(pd pprofile.Profiles, st *scratch) {
 	rps := pd.ResourceProfiles()
 	for i := 0; i < rps.Len(); i++ {
 		rp := rps.At(i)
-		e.scrubMap(rp.Resource().Attributes(), st, 0)
+		rename, _ := e.scrubResource(rp.Resource().Attributes(), st)
 		e.scrubSchemaURL(rp.SchemaUrl(), rp.SetSchemaUrl, st)
 		sps := rp.ScopeProfiles()
 		for j := 0; j < sps.Len(); j++ {
 			sp := sps.At(j)
+			rename.apply(sp.Scope())
 			e.scrubScope(sp.Scope(), st)
 			e.scrubSchemaURL(sp.SchemaUrl(), sp.SetSchemaUrl, st)
 			profiles := sp.Profiles()

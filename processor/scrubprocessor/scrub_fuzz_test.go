@@ -104,7 +104,7 @@ func (v *vendorRunner) check(t *testing.T, g *planter) {
 		}
 	}
 	// What the vendor may see is still there.
-	for _, kept := range []string{`"chroma-fuzz"`, `"tokio-runtime-worker"`, `"http.status_code"`} {
+	for _, kept := range []string{`"service.name"`, `"tokio-runtime-worker"`, `"http.status_code"`} {
 		require.Contains(t, out, kept)
 	}
 }
@@ -119,6 +119,7 @@ type planter struct {
 	filler  string
 	needles []needle
 	where   string
+	service string // the current resource's service.name
 }
 
 func newPlanter(seed uint64, filler string) *planter {
@@ -345,15 +346,27 @@ func (g *planter) attrs(m pcommon.Map, dropped bool, depth int) {
 	}
 }
 
+// resource plants identities: a customer's service name half of the time
+// (Chroma's own name otherwise), instance and host names.
 func (g *planter) resource(r pcommon.Resource) {
 	g.where = "resource"
 	g.attrs(r.Attributes(), false, 0)
-	r.Attributes().PutStr("service.name", "chroma-fuzz")
+	g.where = "identity"
+	g.service = "chroma"
+	if g.r.IntN(2) == 0 {
+		g.service = g.canary()
+	}
+	r.Attributes().PutStr("service.name", g.service)
+	r.Attributes().PutStr([]string{"service.instance.id", "host.name", "k8s.pod.name", "service.namespace"}[g.r.IntN(4)], g.canary())
 }
 
+// scope is named after the service half of the time, as Chroma's spans are.
 func (g *planter) scope(s pcommon.InstrumentationScope) {
 	g.where = "scope"
 	s.SetName(g.text())
+	if g.r.IntN(2) == 0 {
+		s.SetName(g.service)
+	}
 	s.SetVersion(g.text())
 	g.attrs(s.Attributes(), false, 0)
 }

@@ -330,9 +330,9 @@ func TestLogs(t *testing.T) {
 		return ld
 	}
 	t.Run("vendor", func(t *testing.T) {
-		out := runLogs(t, testConfig(t, nil), input())
+		out := runLogs(t, testConfig(t, func(c *Config) { c.HashKey = testHashKey }), input())
 		rl := out.ResourceLogs().At(0)
-		assert.Equal(t, map[string]any{"service.name": "chroma"}, rl.Resource().Attributes().AsRaw())
+		assert.Equal(t, map[string]any{"service.name": "chroma", "host.name": hashOf(testHashKey, "db-acme-1")}, rl.Resource().Attributes().AsRaw())
 		lrs := rl.ScopeLogs().At(0).LogRecords()
 		assert.Equal(t, pcommon.ValueTypeEmpty, lrs.At(0).Body().Type(), "free-text bodies never reach the vendor")
 		assert.Equal(t, map[string]any{"exception.type": "IOError"}, lrs.At(0).Attributes().AsRaw())

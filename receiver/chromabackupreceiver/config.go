@@ -5,7 +5,10 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
 
 	"github.com/otelcol-chroma/otelcol-chroma/receiver/chromabackupreceiver/internal/metadata"
 )
@@ -28,6 +31,23 @@ type Config struct {
 	// turns the check off.
 	QuickCheckInterval time.Duration `mapstructure:"quick_check_interval"`
 
+	// Bucket is the snapshot bucket to probe, with the same keys as the
+	// snapshot extension's `bucket:`. Unset (and no SnapshotExtension): the
+	// bucket metrics are not emitted.
+	Bucket snapshotconfig.BucketSettings `mapstructure:"bucket"`
+	// Encryption names a key file (writer or reader) that authenticates the
+	// status records of an encrypted repository. Optional: without it they
+	// are read unverified.
+	Encryption snapshotconfig.EncryptionSettings `mapstructure:"encryption"`
+	// SnapshotExtension takes Bucket and Encryption from that snapshot
+	// extension's settings instead, so the bucket is configured once.
+	SnapshotExtension *component.ID `mapstructure:"snapshot_extension"`
+	// BucketTimeout bounds the bucket requests of one scrape.
+	BucketTimeout time.Duration `mapstructure:"bucket_timeout"`
+	// BucketListInterval is how often, at most, snapshots/ and blocks/ are
+	// listed again while status/ shows no new attempt or restore test.
+	BucketListInterval time.Duration `mapstructure:"bucket_list_interval"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -44,5 +64,32 @@ func (cfg *Config) Validate() error {
 	if cfg.QuickCheckInterval < 0 {
 		errs = append(errs, errors.New(`"quick_check_interval" must not be negative: e.g. 1h, or 0 to turn the check off`))
 	}
+	return errors.Join(append(errs, cfg.validateBucket())...)
+}
+
+func (cfg *Config) validateBucket() error {
+	var errs []error
+	hasBucket := cfg.Bucket != (snapshotconfig.BucketSettings{})
+	switch {
+	case hasBucket && cfg.SnapshotExtension != nil:
+		errs = append(errs, errors.New(`set either "bucket" or "snapshot_extension", not both: "snapshot_extension" already names the bucket`))
+	case hasBucket:
+		errs = append(errs, cfg.Bucket.Validate("bucket"))
+	case cfg.SnapshotExtension != nil && cfg.Encryption != (snapshotconfig.EncryptionSettings{}):
+		errs = append(errs, errors.New(`"encryption" comes from the snapshot extension with "snapshot_extension": remove it here`))
+	case cfg.SnapshotExtension == nil && cfg.Encryption != (snapshotconfig.EncryptionSettings{}):
+		errs = append(errs, errors.New(`"encryption" needs "bucket" (or "snapshot_extension"): it only authenticates the bucket's status records`))
+	}
+	if cfg.BucketTimeout <= 0 {
+		errs = append(errs, errors.New(`"bucket_timeout" must be positive, e.g. 10s`))
+	}
+	if cfg.BucketListInterval < 0 {
+		errs = append(errs, errors.New(`"bucket_list_interval" must not be negative, e.g. 15m (0: list at every scrape)`))
+	}
 	return errors.Join(errs...)
+}
+
+// bucketConfigured reports whether the bucket metrics are wanted.
+func (cfg *Config) bucketConfigured() bool {
+	return cfg.Bucket != (snapshotconfig.BucketSettings{}) || cfg.SnapshotExtension != nil
 }

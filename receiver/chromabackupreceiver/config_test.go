@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
@@ -41,6 +42,24 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, "prod-eu-1", cfg.Instance)
 	assert.Equal(t, 10*time.Minute, cfg.QuickCheckInterval)
 	assert.False(t, cfg.Metrics.ChromaPersistRecords.Enabled)
+	assert.False(t, cfg.bucketConfigured())
+
+	cfg, err = loadConfig(t, "bucket")
+	require.NoError(t, err)
+	assert.True(t, cfg.bucketConfigured())
+	assert.Equal(t, "s3://acme-chroma-backups/prod?region=eu-west-1", cfg.Bucket.URL)
+	assert.Equal(t, "AKIAEXAMPLE", cfg.Bucket.AccessKeyID)
+	assert.Equal(t, configopaque.String("example-secret"), cfg.Bucket.SecretAccessKey)
+	assert.Equal(t, "/etc/otelcol-chroma/writer.key", cfg.Encryption.WriterKeyFile)
+	assert.Equal(t, 5*time.Second, cfg.BucketTimeout)
+	assert.Equal(t, time.Hour, cfg.BucketListInterval)
+
+	cfg, err = loadConfig(t, "extension")
+	require.NoError(t, err)
+	assert.True(t, cfg.bucketConfigured())
+	assert.Equal(t, component.MustNewIDWithName("snapshot", "prod"), *cfg.SnapshotExtension)
+	assert.Equal(t, 10*time.Second, cfg.BucketTimeout)
+	assert.Equal(t, 15*time.Minute, cfg.BucketListInterval)
 }
 
 func TestConfigValidateNamesTheKey(t *testing.T) {
@@ -52,4 +71,17 @@ func TestConfigValidateNamesTheKey(t *testing.T) {
 
 	_, err = loadConfig(t, "bad_quick_check_interval")
 	require.ErrorContains(t, err, `"quick_check_interval"`)
+
+	_, err = loadConfig(t, "bucket_and_extension")
+	require.ErrorContains(t, err, `set either "bucket" or "snapshot_extension"`)
+
+	_, err = loadConfig(t, "bucket_without_url")
+	require.ErrorContains(t, err, `"bucket::url" is required`)
+	require.ErrorContains(t, err, `"bucket::secret_access_key" is required`)
+
+	_, err = loadConfig(t, "encryption_without_bucket")
+	require.ErrorContains(t, err, `"encryption" needs "bucket"`)
+
+	_, err = loadConfig(t, "bad_bucket_timeout")
+	require.ErrorContains(t, err, `"bucket_timeout" must be positive`)
 }

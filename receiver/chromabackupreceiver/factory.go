@@ -27,6 +27,14 @@ func NewFactory() receiver.Factory {
 // 0.4 s for 414 MiB) while Chroma's writers wait, so once an hour.
 const defaultQuickCheckInterval = time.Hour
 
+// Bucket probing defaults: a scrape waits at most defaultBucketTimeout for
+// the bucket, and snapshots/ and blocks/ are listed again at least every
+// defaultBucketListInterval (sooner when status/ changes).
+const (
+	defaultBucketTimeout      = 10 * time.Second
+	defaultBucketListInterval = 15 * time.Minute
+)
+
 func createDefaultConfig() component.Config {
 	cc := scraperhelper.NewDefaultControllerConfig()
 	cc.CollectionInterval = 60 * time.Second
@@ -36,6 +44,8 @@ func createDefaultConfig() component.Config {
 		MetricsBuilderConfig: metadata.DefaultMetricsBuilderConfig(),
 		Instance:             host,
 		QuickCheckInterval:   defaultQuickCheckInterval,
+		BucketTimeout:        defaultBucketTimeout,
+		BucketListInterval:   defaultBucketListInterval,
 	}
 }
 

@@ -305,3 +305,47 @@ func TestDefaultCredentialChain(t *testing.T) {
 		t.Fatalf("String() = %q holds credentials", b.String())
 	}
 }
+
+// TestRemoveLeftovers: a multipart upload a killed writer left pending is
+// aborted once older than the cutoff; one under another prefix stays.
+func TestRemoveLeftovers(t *testing.T) {
+	gw := versitygw.Start(t)
+	b := newBucket(t, gw, gw.Bucket, "mine")
+	ctx := t.Context()
+	c := gw.Client()
+	start := func(key string) {
+		up, err := c.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{Bucket: aws.String(gw.Bucket), Key: aws.String(key)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.UploadPart(ctx, &awss3.UploadPartInput{Bucket: aws.String(gw.Bucket), Key: aws.String(key),
+			UploadId: up.UploadId, PartNumber: aws.Int32(1), Body: bytes.NewReader(make([]byte, 5<<20))})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	start("mine/blocks/ab/abcd")
+	start("other/blocks/ab/abcd")
+	pending := func() (keys []string) {
+		out, err := c.ListMultipartUploads(ctx, &awss3.ListMultipartUploadsInput{Bucket: aws.String(gw.Bucket)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range out.Uploads {
+			keys = append(keys, aws.ToString(u.Key))
+		}
+		return keys
+	}
+	if n, _, err := b.RemoveLeftovers(ctx, time.Now().Add(-time.Hour), false); err != nil || n != 0 {
+		t.Fatalf("young upload: removed %d, %v", n, err)
+	}
+	if n, _, err := b.RemoveLeftovers(ctx, time.Now().Add(time.Minute), true); err != nil || n != 1 || len(pending()) != 2 {
+		t.Fatalf("dry run: %d, %v, pending %v", n, err, pending())
+	}
+	if n, _, err := b.RemoveLeftovers(ctx, time.Now().Add(time.Minute), false); err != nil || n != 1 {
+		t.Fatalf("removed %d, %v", n, err)
+	}
+	if got := pending(); len(got) != 1 || got[0] != "other/blocks/ab/abcd" {
+		t.Fatalf("pending after cleanup: %v", got)
+	}
+}

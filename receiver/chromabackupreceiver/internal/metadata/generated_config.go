@@ -7,6 +7,306 @@ import (
 	"go.opentelemetry.io/collector/filter"
 )
 
+// ChromaBackupAddedSizeMetricConfig provides config for the chroma.backup.added_size metric.
+type ChromaBackupAddedSizeMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *ChromaBackupAddedSizeMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// ChromaBackupAgeMetricConfig provides config for the chroma.backup.age metric.
+type ChromaBackupAgeMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *ChromaBackupAgeMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// ChromaBackupConsecutiveFailuresMetricConfig provides config for the chroma.backup.consecutive_failures metric.
+type ChromaBackupConsecutiveFailuresMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *ChromaBackupConsecutiveFailuresMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// ChromaBackupCountMetricConfig provides config for the chroma.backup.count metric.
+type ChromaBackupCountMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *ChromaBackupCountMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// ChromaBackupDurationMetricConfig provides config for the chroma.backup.duration metric.
+type ChromaBackupDurationMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *ChromaBackupDurationMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// ChromaBackupLastAttemptSuccessMetricConfig provides config for the chroma.backup.last_attempt.success metric.
+type ChromaBackupLastAttemptSuccessMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *ChromaBackupLastAttemptSuccessMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// ChromaBackupLastSuccessTimeMetricConfig provides config for the chroma.backup.last_success.time metric.
+type ChromaBackupLastSuccessTimeMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *ChromaBackupLastSuccessTimeMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// ChromaBackupRestoreTestAgeMetricConfig provides config for the chroma.backup.restore_test.age metric.
+type ChromaBackupRestoreTestAgeMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *ChromaBackupRestoreTestAgeMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// ChromaBackupRestoreTestDurationMetricConfig provides config for the chroma.backup.restore_test.duration metric.
+type ChromaBackupRestoreTestDurationMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *ChromaBackupRestoreTestDurationMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// ChromaBackupRestoreTestLastAttemptSuccessMetricConfig provides config for the chroma.backup.restore_test.last_attempt.success metric.
+type ChromaBackupRestoreTestLastAttemptSuccessMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *ChromaBackupRestoreTestLastAttemptSuccessMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// ChromaBackupRestoreTestLastSuccessTimeMetricConfig provides config for the chroma.backup.restore_test.last_success.time metric.
+type ChromaBackupRestoreTestLastSuccessTimeMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *ChromaBackupRestoreTestLastSuccessTimeMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// ChromaBackupSizeMetricConfig provides config for the chroma.backup.size metric.
+type ChromaBackupSizeMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *ChromaBackupSizeMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// ChromaBackupWriterStallMetricConfig provides config for the chroma.backup.writer_stall metric.
+type ChromaBackupWriterStallMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *ChromaBackupWriterStallMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// ChromaBucketSizeMetricConfig provides config for the chroma.bucket.size metric.
+type ChromaBucketSizeMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *ChromaBucketSizeMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
+// ChromaBucketUpMetricConfig provides config for the chroma.bucket.up metric.
+type ChromaBucketUpMetricConfig struct {
+	Enabled          bool `mapstructure:"enabled"`
+	enabledSetByUser bool
+}
+
+func (ms *ChromaBucketUpMetricConfig) Unmarshal(parser *confmap.Conf) error {
+	if parser == nil {
+		return nil
+	}
+
+	err := parser.Unmarshal(ms)
+	if err != nil {
+		return err
+	}
+
+	ms.enabledSetByUser = parser.IsSet("enabled")
+	return nil
+}
+
 // ChromaPersistCollectionsMetricConfig provides config for the chroma.persist.collections metric.
 type ChromaPersistCollectionsMetricConfig struct {
 	Enabled          bool `mapstructure:"enabled"`
@@ -129,16 +429,76 @@ func (ms *ChromaPersistVolumeSizeMetricConfig) Unmarshal(parser *confmap.Conf) e
 
 // MetricsConfig provides config for chromabackup metrics.
 type MetricsConfig struct {
-	ChromaPersistCollections     ChromaPersistCollectionsMetricConfig     `mapstructure:"chroma.persist.collections"`
-	ChromaPersistRecords         ChromaPersistRecordsMetricConfig         `mapstructure:"chroma.persist.records"`
-	ChromaPersistSize            ChromaPersistSizeMetricConfig            `mapstructure:"chroma.persist.size"`
-	ChromaPersistUp              ChromaPersistUpMetricConfig              `mapstructure:"chroma.persist.up"`
-	ChromaPersistVolumeAvailable ChromaPersistVolumeAvailableMetricConfig `mapstructure:"chroma.persist.volume.available"`
-	ChromaPersistVolumeSize      ChromaPersistVolumeSizeMetricConfig      `mapstructure:"chroma.persist.volume.size"`
+	ChromaBackupAddedSize                     ChromaBackupAddedSizeMetricConfig                     `mapstructure:"chroma.backup.added_size"`
+	ChromaBackupAge                           ChromaBackupAgeMetricConfig                           `mapstructure:"chroma.backup.age"`
+	ChromaBackupConsecutiveFailures           ChromaBackupConsecutiveFailuresMetricConfig           `mapstructure:"chroma.backup.consecutive_failures"`
+	ChromaBackupCount                         ChromaBackupCountMetricConfig                         `mapstructure:"chroma.backup.count"`
+	ChromaBackupDuration                      ChromaBackupDurationMetricConfig                      `mapstructure:"chroma.backup.duration"`
+	ChromaBackupLastAttemptSuccess            ChromaBackupLastAttemptSuccessMetricConfig            `mapstructure:"chroma.backup.last_attempt.success"`
+	ChromaBackupLastSuccessTime               ChromaBackupLastSuccessTimeMetricConfig               `mapstructure:"chroma.backup.last_success.time"`
+	ChromaBackupRestoreTestAge                ChromaBackupRestoreTestAgeMetricConfig                `mapstructure:"chroma.backup.restore_test.age"`
+	ChromaBackupRestoreTestDuration           ChromaBackupRestoreTestDurationMetricConfig           `mapstructure:"chroma.backup.restore_test.duration"`
+	ChromaBackupRestoreTestLastAttemptSuccess ChromaBackupRestoreTestLastAttemptSuccessMetricConfig `mapstructure:"chroma.backup.restore_test.last_attempt.success"`
+	ChromaBackupRestoreTestLastSuccessTime    ChromaBackupRestoreTestLastSuccessTimeMetricConfig    `mapstructure:"chroma.backup.restore_test.last_success.time"`
+	ChromaBackupSize                          ChromaBackupSizeMetricConfig                          `mapstructure:"chroma.backup.size"`
+	ChromaBackupWriterStall                   ChromaBackupWriterStallMetricConfig                   `mapstructure:"chroma.backup.writer_stall"`
+	ChromaBucketSize                          ChromaBucketSizeMetricConfig                          `mapstructure:"chroma.bucket.size"`
+	ChromaBucketUp                            ChromaBucketUpMetricConfig                            `mapstructure:"chroma.bucket.up"`
+	ChromaPersistCollections                  ChromaPersistCollectionsMetricConfig                  `mapstructure:"chroma.persist.collections"`
+	ChromaPersistRecords                      ChromaPersistRecordsMetricConfig                      `mapstructure:"chroma.persist.records"`
+	ChromaPersistSize                         ChromaPersistSizeMetricConfig                         `mapstructure:"chroma.persist.size"`
+	ChromaPersistUp                           ChromaPersistUpMetricConfig                           `mapstructure:"chroma.persist.up"`
+	ChromaPersistVolumeAvailable              ChromaPersistVolumeAvailableMetricConfig              `mapstructure:"chroma.persist.volume.available"`
+	ChromaPersistVolumeSize                   ChromaPersistVolumeSizeMetricConfig                   `mapstructure:"chroma.persist.volume.size"`
 }
 
 func DefaultMetricsConfig() MetricsConfig {
 	return MetricsConfig{
+		ChromaBackupAddedSize: ChromaBackupAddedSizeMetricConfig{
+			Enabled: true,
+		},
+		ChromaBackupAge: ChromaBackupAgeMetricConfig{
+			Enabled: true,
+		},
+		ChromaBackupConsecutiveFailures: ChromaBackupConsecutiveFailuresMetricConfig{
+			Enabled: true,
+		},
+		ChromaBackupCount: ChromaBackupCountMetricConfig{
+			Enabled: true,
+		},
+		ChromaBackupDuration: ChromaBackupDurationMetricConfig{
+			Enabled: true,
+		},
+		ChromaBackupLastAttemptSuccess: ChromaBackupLastAttemptSuccessMetricConfig{
+			Enabled: true,
+		},
+		ChromaBackupLastSuccessTime: ChromaBackupLastSuccessTimeMetricConfig{
+			Enabled: true,
+		},
+		ChromaBackupRestoreTestAge: ChromaBackupRestoreTestAgeMetricConfig{
+			Enabled: true,
+		},
+		ChromaBackupRestoreTestDuration: ChromaBackupRestoreTestDurationMetricConfig{
+			Enabled: true,
+		},
+		ChromaBackupRestoreTestLastAttemptSuccess: ChromaBackupRestoreTestLastAttemptSuccessMetricConfig{
+			Enabled: true,
+		},
+		ChromaBackupRestoreTestLastSuccessTime: ChromaBackupRestoreTestLastSuccessTimeMetricConfig{
+			Enabled: true,
+		},
+		ChromaBackupSize: ChromaBackupSizeMetricConfig{
+			Enabled: true,
+		},
+		ChromaBackupWriterStall: ChromaBackupWriterStallMetricConfig{
+			Enabled: true,
+		},
+		ChromaBucketSize: ChromaBucketSizeMetricConfig{
+			Enabled: true,
+		},
+		ChromaBucketUp: ChromaBucketUpMetricConfig{
+			Enabled: true,
+		},
 		ChromaPersistCollections: ChromaPersistCollectionsMetricConfig{
 			Enabled: true,
 		},

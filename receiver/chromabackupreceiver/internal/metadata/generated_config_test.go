@@ -26,6 +26,51 @@ func TestMetricsBuilderConfig(t *testing.T) {
 			name: "all_set",
 			want: MetricsBuilderConfig{
 				Metrics: MetricsConfig{
+					ChromaBackupAddedSize: ChromaBackupAddedSizeMetricConfig{
+						Enabled: true,
+					},
+					ChromaBackupAge: ChromaBackupAgeMetricConfig{
+						Enabled: true,
+					},
+					ChromaBackupConsecutiveFailures: ChromaBackupConsecutiveFailuresMetricConfig{
+						Enabled: true,
+					},
+					ChromaBackupCount: ChromaBackupCountMetricConfig{
+						Enabled: true,
+					},
+					ChromaBackupDuration: ChromaBackupDurationMetricConfig{
+						Enabled: true,
+					},
+					ChromaBackupLastAttemptSuccess: ChromaBackupLastAttemptSuccessMetricConfig{
+						Enabled: true,
+					},
+					ChromaBackupLastSuccessTime: ChromaBackupLastSuccessTimeMetricConfig{
+						Enabled: true,
+					},
+					ChromaBackupRestoreTestAge: ChromaBackupRestoreTestAgeMetricConfig{
+						Enabled: true,
+					},
+					ChromaBackupRestoreTestDuration: ChromaBackupRestoreTestDurationMetricConfig{
+						Enabled: true,
+					},
+					ChromaBackupRestoreTestLastAttemptSuccess: ChromaBackupRestoreTestLastAttemptSuccessMetricConfig{
+						Enabled: true,
+					},
+					ChromaBackupRestoreTestLastSuccessTime: ChromaBackupRestoreTestLastSuccessTimeMetricConfig{
+						Enabled: true,
+					},
+					ChromaBackupSize: ChromaBackupSizeMetricConfig{
+						Enabled: true,
+					},
+					ChromaBackupWriterStall: ChromaBackupWriterStallMetricConfig{
+						Enabled: true,
+					},
+					ChromaBucketSize: ChromaBucketSizeMetricConfig{
+						Enabled: true,
+					},
+					ChromaBucketUp: ChromaBucketUpMetricConfig{
+						Enabled: true,
+					},
 					ChromaPersistCollections: ChromaPersistCollectionsMetricConfig{
 						Enabled: true,
 					},
@@ -54,6 +99,51 @@ func TestMetricsBuilderConfig(t *testing.T) {
 			name: "none_set",
 			want: MetricsBuilderConfig{
 				Metrics: MetricsConfig{
+					ChromaBackupAddedSize: ChromaBackupAddedSizeMetricConfig{
+						Enabled: false,
+					},
+					ChromaBackupAge: ChromaBackupAgeMetricConfig{
+						Enabled: false,
+					},
+					ChromaBackupConsecutiveFailures: ChromaBackupConsecutiveFailuresMetricConfig{
+						Enabled: false,
+					},
+					ChromaBackupCount: ChromaBackupCountMetricConfig{
+						Enabled: false,
+					},
+					ChromaBackupDuration: ChromaBackupDurationMetricConfig{
+						Enabled: false,
+					},
+					ChromaBackupLastAttemptSuccess: ChromaBackupLastAttemptSuccessMetricConfig{
+						Enabled: false,
+					},
+					ChromaBackupLastSuccessTime: ChromaBackupLastSuccessTimeMetricConfig{
+						Enabled: false,
+					},
+					ChromaBackupRestoreTestAge: ChromaBackupRestoreTestAgeMetricConfig{
+						Enabled: false,
+					},
+					ChromaBackupRestoreTestDuration: ChromaBackupRestoreTestDurationMetricConfig{
+						Enabled: false,
+					},
+					ChromaBackupRestoreTestLastAttemptSuccess: ChromaBackupRestoreTestLastAttemptSuccessMetricConfig{
+						Enabled: false,
+					},
+					ChromaBackupRestoreTestLastSuccessTime: ChromaBackupRestoreTestLastSuccessTimeMetricConfig{
+						Enabled: false,
+					},
+					ChromaBackupSize: ChromaBackupSizeMetricConfig{
+						Enabled: false,
+					},
+					ChromaBackupWriterStall: ChromaBackupWriterStallMetricConfig{
+						Enabled: false,
+					},
+					ChromaBucketSize: ChromaBucketSizeMetricConfig{
+						Enabled: false,
+					},
+					ChromaBucketUp: ChromaBucketUpMetricConfig{
+						Enabled: false,
+					},
 					ChromaPersistCollections: ChromaPersistCollectionsMetricConfig{
 						Enabled: false,
 					},
@@ -82,7 +172,7 @@ func TestMetricsBuilderConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loadMetricsBuilderConfig(t, tt.name)
-			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(ChromaPersistCollectionsMetricConfig{}, ChromaPersistRecordsMetricConfig{}, ChromaPersistSizeMetricConfig{}, ChromaPersistUpMetricConfig{}, ChromaPersistVolumeAvailableMetricConfig{}, ChromaPersistVolumeSizeMetricConfig{}, ResourceAttributeConfig{}))
+			diff := cmp.Diff(tt.want, cfg, cmpopts.IgnoreUnexported(ChromaBackupAddedSizeMetricConfig{}, ChromaBackupAgeMetricConfig{}, ChromaBackupConsecutiveFailuresMetricConfig{}, ChromaBackupCountMetricConfig{}, ChromaBackupDurationMetricConfig{}, ChromaBackupLastAttemptSuccessMetricConfig{}, ChromaBackupLastSuccessTimeMetricConfig{}, ChromaBackupRestoreTestAgeMetricConfig{}, ChromaBackupRestoreTestDurationMetricConfig{}, ChromaBackupRestoreTestLastAttemptSuccessMetricConfig{}, ChromaBackupRestoreTestLastSuccessTimeMetricConfig{}, ChromaBackupSizeMetricConfig{}, ChromaBackupWriterStallMetricConfig{}, ChromaBucketSizeMetricConfig{}, ChromaBucketUpMetricConfig{}, ChromaPersistCollectionsMetricConfig{}, ChromaPersistRecordsMetricConfig{}, ChromaPersistSizeMetricConfig{}, ChromaPersistUpMetricConfig{}, ChromaPersistVolumeAvailableMetricConfig{}, ChromaPersistVolumeSizeMetricConfig{}, ResourceAttributeConfig{}))
 			require.Emptyf(t, diff, "Config mismatch (-expected +actual):\n%s", diff)
 		})
 	}

@@ -19,6 +19,51 @@ const (
 )
 
 var MetricsInfo = metricsInfo{
+	ChromaBackupAddedSize: metricInfo{
+		Name: "chroma.backup.added_size",
+	},
+	ChromaBackupAge: metricInfo{
+		Name: "chroma.backup.age",
+	},
+	ChromaBackupConsecutiveFailures: metricInfo{
+		Name: "chroma.backup.consecutive_failures",
+	},
+	ChromaBackupCount: metricInfo{
+		Name: "chroma.backup.count",
+	},
+	ChromaBackupDuration: metricInfo{
+		Name: "chroma.backup.duration",
+	},
+	ChromaBackupLastAttemptSuccess: metricInfo{
+		Name: "chroma.backup.last_attempt.success",
+	},
+	ChromaBackupLastSuccessTime: metricInfo{
+		Name: "chroma.backup.last_success.time",
+	},
+	ChromaBackupRestoreTestAge: metricInfo{
+		Name: "chroma.backup.restore_test.age",
+	},
+	ChromaBackupRestoreTestDuration: metricInfo{
+		Name: "chroma.backup.restore_test.duration",
+	},
+	ChromaBackupRestoreTestLastAttemptSuccess: metricInfo{
+		Name: "chroma.backup.restore_test.last_attempt.success",
+	},
+	ChromaBackupRestoreTestLastSuccessTime: metricInfo{
+		Name: "chroma.backup.restore_test.last_success.time",
+	},
+	ChromaBackupSize: metricInfo{
+		Name: "chroma.backup.size",
+	},
+	ChromaBackupWriterStall: metricInfo{
+		Name: "chroma.backup.writer_stall",
+	},
+	ChromaBucketSize: metricInfo{
+		Name: "chroma.bucket.size",
+	},
+	ChromaBucketUp: metricInfo{
+		Name: "chroma.bucket.up",
+	},
 	ChromaPersistCollections: metricInfo{
 		Name: "chroma.persist.collections",
 	},
@@ -40,17 +85,782 @@ var MetricsInfo = metricsInfo{
 }
 
 type metricsInfo struct {
-	ChromaPersistCollections     metricInfo
-	ChromaPersistRecords         metricInfo
-	ChromaPersistSize            metricInfo
-	ChromaPersistUp              metricInfo
-	ChromaPersistVolumeAvailable metricInfo
-	ChromaPersistVolumeSize      metricInfo
+	ChromaBackupAddedSize                     metricInfo
+	ChromaBackupAge                           metricInfo
+	ChromaBackupConsecutiveFailures           metricInfo
+	ChromaBackupCount                         metricInfo
+	ChromaBackupDuration                      metricInfo
+	ChromaBackupLastAttemptSuccess            metricInfo
+	ChromaBackupLastSuccessTime               metricInfo
+	ChromaBackupRestoreTestAge                metricInfo
+	ChromaBackupRestoreTestDuration           metricInfo
+	ChromaBackupRestoreTestLastAttemptSuccess metricInfo
+	ChromaBackupRestoreTestLastSuccessTime    metricInfo
+	ChromaBackupSize                          metricInfo
+	ChromaBackupWriterStall                   metricInfo
+	ChromaBucketSize                          metricInfo
+	ChromaBucketUp                            metricInfo
+	ChromaPersistCollections                  metricInfo
+	ChromaPersistRecords                      metricInfo
+	ChromaPersistSize                         metricInfo
+	ChromaPersistUp                           metricInfo
+	ChromaPersistVolumeAvailable              metricInfo
+	ChromaPersistVolumeSize                   metricInfo
 }
 
 type metricInfo struct {
 	Name       string
 	Attributes []string
+}
+
+type metricChromaBackupAddedSize struct {
+	data     pmetric.Metric                    // data buffer for generated metric.
+	config   ChromaBackupAddedSizeMetricConfig // metric config provided by user.
+	capacity int                               // max observed number of data points added to the metric.
+}
+
+// init fills chroma.backup.added_size metric with initial data.
+func (m *metricChromaBackupAddedSize) init() {
+	m.data.SetName("chroma.backup.added_size")
+	m.data.SetDescription("Bytes the newest snapshot added to the bucket (its new blocks).")
+	m.data.SetUnit("By")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricChromaBackupAddedSize) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricChromaBackupAddedSize) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricChromaBackupAddedSize) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricChromaBackupAddedSize(cfg ChromaBackupAddedSizeMetricConfig) metricChromaBackupAddedSize {
+	m := metricChromaBackupAddedSize{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricChromaBackupAge struct {
+	data     pmetric.Metric              // data buffer for generated metric.
+	config   ChromaBackupAgeMetricConfig // metric config provided by user.
+	capacity int                         // max observed number of data points added to the metric.
+}
+
+// init fills chroma.backup.age metric with initial data.
+func (m *metricChromaBackupAge) init() {
+	m.data.SetName("chroma.backup.age")
+	m.data.SetDescription("Seconds since the newest snapshot in the bucket was taken.")
+	m.data.SetUnit("s")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricChromaBackupAge) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetDoubleValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricChromaBackupAge) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricChromaBackupAge) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricChromaBackupAge(cfg ChromaBackupAgeMetricConfig) metricChromaBackupAge {
+	m := metricChromaBackupAge{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricChromaBackupConsecutiveFailures struct {
+	data     pmetric.Metric                              // data buffer for generated metric.
+	config   ChromaBackupConsecutiveFailuresMetricConfig // metric config provided by user.
+	capacity int                                         // max observed number of data points added to the metric.
+}
+
+// init fills chroma.backup.consecutive_failures metric with initial data.
+func (m *metricChromaBackupConsecutiveFailures) init() {
+	m.data.SetName("chroma.backup.consecutive_failures")
+	m.data.SetDescription("Failed snapshot attempts of this instance since its last success.")
+	m.data.SetUnit("{attempt}")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricChromaBackupConsecutiveFailures) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricChromaBackupConsecutiveFailures) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricChromaBackupConsecutiveFailures) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricChromaBackupConsecutiveFailures(cfg ChromaBackupConsecutiveFailuresMetricConfig) metricChromaBackupConsecutiveFailures {
+	m := metricChromaBackupConsecutiveFailures{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricChromaBackupCount struct {
+	data     pmetric.Metric                // data buffer for generated metric.
+	config   ChromaBackupCountMetricConfig // metric config provided by user.
+	capacity int                           // max observed number of data points added to the metric.
+}
+
+// init fills chroma.backup.count metric with initial data.
+func (m *metricChromaBackupCount) init() {
+	m.data.SetName("chroma.backup.count")
+	m.data.SetDescription("Complete snapshots (manifests) in the bucket.")
+	m.data.SetUnit("{snapshot}")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricChromaBackupCount) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricChromaBackupCount) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricChromaBackupCount) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricChromaBackupCount(cfg ChromaBackupCountMetricConfig) metricChromaBackupCount {
+	m := metricChromaBackupCount{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricChromaBackupDuration struct {
+	data     pmetric.Metric                   // data buffer for generated metric.
+	config   ChromaBackupDurationMetricConfig // metric config provided by user.
+	capacity int                              // max observed number of data points added to the metric.
+}
+
+// init fills chroma.backup.duration metric with initial data.
+func (m *metricChromaBackupDuration) init() {
+	m.data.SetName("chroma.backup.duration")
+	m.data.SetDescription("How long the newest snapshot took.")
+	m.data.SetUnit("s")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricChromaBackupDuration) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetDoubleValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricChromaBackupDuration) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricChromaBackupDuration) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricChromaBackupDuration(cfg ChromaBackupDurationMetricConfig) metricChromaBackupDuration {
+	m := metricChromaBackupDuration{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricChromaBackupLastAttemptSuccess struct {
+	data     pmetric.Metric                             // data buffer for generated metric.
+	config   ChromaBackupLastAttemptSuccessMetricConfig // metric config provided by user.
+	capacity int                                        // max observed number of data points added to the metric.
+}
+
+// init fills chroma.backup.last_attempt.success metric with initial data.
+func (m *metricChromaBackupLastAttemptSuccess) init() {
+	m.data.SetName("chroma.backup.last_attempt.success")
+	m.data.SetDescription("1 if this instance's last snapshot attempt succeeded, else 0.")
+	m.data.SetUnit("{bool}")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricChromaBackupLastAttemptSuccess) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricChromaBackupLastAttemptSuccess) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricChromaBackupLastAttemptSuccess) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricChromaBackupLastAttemptSuccess(cfg ChromaBackupLastAttemptSuccessMetricConfig) metricChromaBackupLastAttemptSuccess {
+	m := metricChromaBackupLastAttemptSuccess{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricChromaBackupLastSuccessTime struct {
+	data     pmetric.Metric                          // data buffer for generated metric.
+	config   ChromaBackupLastSuccessTimeMetricConfig // metric config provided by user.
+	capacity int                                     // max observed number of data points added to the metric.
+}
+
+// init fills chroma.backup.last_success.time metric with initial data.
+func (m *metricChromaBackupLastSuccessTime) init() {
+	m.data.SetName("chroma.backup.last_success.time")
+	m.data.SetDescription("Unix time of the newest complete snapshot in the bucket.")
+	m.data.SetUnit("s")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricChromaBackupLastSuccessTime) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricChromaBackupLastSuccessTime) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricChromaBackupLastSuccessTime) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricChromaBackupLastSuccessTime(cfg ChromaBackupLastSuccessTimeMetricConfig) metricChromaBackupLastSuccessTime {
+	m := metricChromaBackupLastSuccessTime{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricChromaBackupRestoreTestAge struct {
+	data     pmetric.Metric                         // data buffer for generated metric.
+	config   ChromaBackupRestoreTestAgeMetricConfig // metric config provided by user.
+	capacity int                                    // max observed number of data points added to the metric.
+}
+
+// init fills chroma.backup.restore_test.age metric with initial data.
+func (m *metricChromaBackupRestoreTestAge) init() {
+	m.data.SetName("chroma.backup.restore_test.age")
+	m.data.SetDescription("Seconds since the last passing restore test.")
+	m.data.SetUnit("s")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricChromaBackupRestoreTestAge) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetDoubleValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricChromaBackupRestoreTestAge) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricChromaBackupRestoreTestAge) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricChromaBackupRestoreTestAge(cfg ChromaBackupRestoreTestAgeMetricConfig) metricChromaBackupRestoreTestAge {
+	m := metricChromaBackupRestoreTestAge{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricChromaBackupRestoreTestDuration struct {
+	data     pmetric.Metric                              // data buffer for generated metric.
+	config   ChromaBackupRestoreTestDurationMetricConfig // metric config provided by user.
+	capacity int                                         // max observed number of data points added to the metric.
+}
+
+// init fills chroma.backup.restore_test.duration metric with initial data.
+func (m *metricChromaBackupRestoreTestDuration) init() {
+	m.data.SetName("chroma.backup.restore_test.duration")
+	m.data.SetDescription("How long the last restore test took (the measured recovery time).")
+	m.data.SetUnit("s")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricChromaBackupRestoreTestDuration) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetDoubleValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricChromaBackupRestoreTestDuration) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricChromaBackupRestoreTestDuration) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricChromaBackupRestoreTestDuration(cfg ChromaBackupRestoreTestDurationMetricConfig) metricChromaBackupRestoreTestDuration {
+	m := metricChromaBackupRestoreTestDuration{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricChromaBackupRestoreTestLastAttemptSuccess struct {
+	data     pmetric.Metric                                        // data buffer for generated metric.
+	config   ChromaBackupRestoreTestLastAttemptSuccessMetricConfig // metric config provided by user.
+	capacity int                                                   // max observed number of data points added to the metric.
+}
+
+// init fills chroma.backup.restore_test.last_attempt.success metric with initial data.
+func (m *metricChromaBackupRestoreTestLastAttemptSuccess) init() {
+	m.data.SetName("chroma.backup.restore_test.last_attempt.success")
+	m.data.SetDescription("1 if the last restore test passed, else 0.")
+	m.data.SetUnit("{bool}")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricChromaBackupRestoreTestLastAttemptSuccess) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricChromaBackupRestoreTestLastAttemptSuccess) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricChromaBackupRestoreTestLastAttemptSuccess) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricChromaBackupRestoreTestLastAttemptSuccess(cfg ChromaBackupRestoreTestLastAttemptSuccessMetricConfig) metricChromaBackupRestoreTestLastAttemptSuccess {
+	m := metricChromaBackupRestoreTestLastAttemptSuccess{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricChromaBackupRestoreTestLastSuccessTime struct {
+	data     pmetric.Metric                                     // data buffer for generated metric.
+	config   ChromaBackupRestoreTestLastSuccessTimeMetricConfig // metric config provided by user.
+	capacity int                                                // max observed number of data points added to the metric.
+}
+
+// init fills chroma.backup.restore_test.last_success.time metric with initial data.
+func (m *metricChromaBackupRestoreTestLastSuccessTime) init() {
+	m.data.SetName("chroma.backup.restore_test.last_success.time")
+	m.data.SetDescription("Unix time of the last passing restore test.")
+	m.data.SetUnit("s")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricChromaBackupRestoreTestLastSuccessTime) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricChromaBackupRestoreTestLastSuccessTime) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricChromaBackupRestoreTestLastSuccessTime) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricChromaBackupRestoreTestLastSuccessTime(cfg ChromaBackupRestoreTestLastSuccessTimeMetricConfig) metricChromaBackupRestoreTestLastSuccessTime {
+	m := metricChromaBackupRestoreTestLastSuccessTime{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricChromaBackupSize struct {
+	data     pmetric.Metric               // data buffer for generated metric.
+	config   ChromaBackupSizeMetricConfig // metric config provided by user.
+	capacity int                          // max observed number of data points added to the metric.
+}
+
+// init fills chroma.backup.size metric with initial data.
+func (m *metricChromaBackupSize) init() {
+	m.data.SetName("chroma.backup.size")
+	m.data.SetDescription("Logical size of the newest snapshot (the sum of its file sizes).")
+	m.data.SetUnit("By")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricChromaBackupSize) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricChromaBackupSize) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricChromaBackupSize) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricChromaBackupSize(cfg ChromaBackupSizeMetricConfig) metricChromaBackupSize {
+	m := metricChromaBackupSize{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricChromaBackupWriterStall struct {
+	data     pmetric.Metric                      // data buffer for generated metric.
+	config   ChromaBackupWriterStallMetricConfig // metric config provided by user.
+	capacity int                                 // max observed number of data points added to the metric.
+}
+
+// init fills chroma.backup.writer_stall metric with initial data.
+func (m *metricChromaBackupWriterStall) init() {
+	m.data.SetName("chroma.backup.writer_stall")
+	m.data.SetDescription("How long Chroma's writers waited during the newest snapshot.")
+	m.data.SetUnit("s")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricChromaBackupWriterStall) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val float64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetDoubleValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricChromaBackupWriterStall) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricChromaBackupWriterStall) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricChromaBackupWriterStall(cfg ChromaBackupWriterStallMetricConfig) metricChromaBackupWriterStall {
+	m := metricChromaBackupWriterStall{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricChromaBucketSize struct {
+	data     pmetric.Metric               // data buffer for generated metric.
+	config   ChromaBucketSizeMetricConfig // metric config provided by user.
+	capacity int                          // max observed number of data points added to the metric.
+}
+
+// init fills chroma.bucket.size metric with initial data.
+func (m *metricChromaBucketSize) init() {
+	m.data.SetName("chroma.bucket.size")
+	m.data.SetDescription("Bytes stored in the bucket by snapshots (blocks and manifests).")
+	m.data.SetUnit("By")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricChromaBucketSize) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricChromaBucketSize) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricChromaBucketSize) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricChromaBucketSize(cfg ChromaBucketSizeMetricConfig) metricChromaBucketSize {
+	m := metricChromaBucketSize{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
+type metricChromaBucketUp struct {
+	data     pmetric.Metric             // data buffer for generated metric.
+	config   ChromaBucketUpMetricConfig // metric config provided by user.
+	capacity int                        // max observed number of data points added to the metric.
+}
+
+// init fills chroma.bucket.up metric with initial data.
+func (m *metricChromaBucketUp) init() {
+	m.data.SetName("chroma.bucket.up")
+	m.data.SetDescription("1 if the last probe could read the bucket and trust its status records, else 0.")
+	m.data.SetUnit("{bool}")
+	m.data.SetEmptyGauge()
+}
+
+func (m *metricChromaBucketUp) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Gauge().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricChromaBucketUp) updateCapacity() {
+	if m.data.Gauge().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Gauge().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricChromaBucketUp) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Gauge().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricChromaBucketUp(cfg ChromaBucketUpMetricConfig) metricChromaBucketUp {
+	m := metricChromaBucketUp{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
 }
 
 type metricChromaPersistCollections struct {
@@ -356,19 +1166,34 @@ func newMetricChromaPersistVolumeSize(cfg ChromaPersistVolumeSizeMetricConfig) m
 // MetricsBuilder provides an interface for scrapers to report metrics while taking care of all the transformations
 // required to produce metric representation defined in metadata and user config.
 type MetricsBuilder struct {
-	config                             MetricsBuilderConfig // config of the metrics builder.
-	startTime                          pcommon.Timestamp    // start time that will be applied to all recorded data points.
-	metricsCapacity                    int                  // maximum observed number of metrics per resource.
-	metricsBuffer                      pmetric.Metrics      // accumulates metrics data before emitting.
-	buildInfo                          component.BuildInfo  // contains version information.
-	resourceAttributeIncludeFilter     map[string]filter.Filter
-	resourceAttributeExcludeFilter     map[string]filter.Filter
-	metricChromaPersistCollections     metricChromaPersistCollections
-	metricChromaPersistRecords         metricChromaPersistRecords
-	metricChromaPersistSize            metricChromaPersistSize
-	metricChromaPersistUp              metricChromaPersistUp
-	metricChromaPersistVolumeAvailable metricChromaPersistVolumeAvailable
-	metricChromaPersistVolumeSize      metricChromaPersistVolumeSize
+	config                                          MetricsBuilderConfig // config of the metrics builder.
+	startTime                                       pcommon.Timestamp    // start time that will be applied to all recorded data points.
+	metricsCapacity                                 int                  // maximum observed number of metrics per resource.
+	metricsBuffer                                   pmetric.Metrics      // accumulates metrics data before emitting.
+	buildInfo                                       component.BuildInfo  // contains version information.
+	resourceAttributeIncludeFilter                  map[string]filter.Filter
+	resourceAttributeExcludeFilter                  map[string]filter.Filter
+	metricChromaBackupAddedSize                     metricChromaBackupAddedSize
+	metricChromaBackupAge                           metricChromaBackupAge
+	metricChromaBackupConsecutiveFailures           metricChromaBackupConsecutiveFailures
+	metricChromaBackupCount                         metricChromaBackupCount
+	metricChromaBackupDuration                      metricChromaBackupDuration
+	metricChromaBackupLastAttemptSuccess            metricChromaBackupLastAttemptSuccess
+	metricChromaBackupLastSuccessTime               metricChromaBackupLastSuccessTime
+	metricChromaBackupRestoreTestAge                metricChromaBackupRestoreTestAge
+	metricChromaBackupRestoreTestDuration           metricChromaBackupRestoreTestDuration
+	metricChromaBackupRestoreTestLastAttemptSuccess metricChromaBackupRestoreTestLastAttemptSuccess
+	metricChromaBackupRestoreTestLastSuccessTime    metricChromaBackupRestoreTestLastSuccessTime
+	metricChromaBackupSize                          metricChromaBackupSize
+	metricChromaBackupWriterStall                   metricChromaBackupWriterStall
+	metricChromaBucketSize                          metricChromaBucketSize
+	metricChromaBucketUp                            metricChromaBucketUp
+	metricChromaPersistCollections                  metricChromaPersistCollections
+	metricChromaPersistRecords                      metricChromaPersistRecords
+	metricChromaPersistSize                         metricChromaPersistSize
+	metricChromaPersistUp                           metricChromaPersistUp
+	metricChromaPersistVolumeAvailable              metricChromaPersistVolumeAvailable
+	metricChromaPersistVolumeSize                   metricChromaPersistVolumeSize
 }
 
 // MetricBuilderOption applies changes to default metrics builder.
@@ -390,18 +1215,33 @@ func WithStartTime(startTime pcommon.Timestamp) MetricBuilderOption {
 }
 func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, options ...MetricBuilderOption) *MetricsBuilder {
 	mb := &MetricsBuilder{
-		config:                             mbc,
-		startTime:                          pcommon.NewTimestampFromTime(time.Now()),
-		metricsBuffer:                      pmetric.NewMetrics(),
-		buildInfo:                          settings.BuildInfo,
-		metricChromaPersistCollections:     newMetricChromaPersistCollections(mbc.Metrics.ChromaPersistCollections),
-		metricChromaPersistRecords:         newMetricChromaPersistRecords(mbc.Metrics.ChromaPersistRecords),
-		metricChromaPersistSize:            newMetricChromaPersistSize(mbc.Metrics.ChromaPersistSize),
-		metricChromaPersistUp:              newMetricChromaPersistUp(mbc.Metrics.ChromaPersistUp),
-		metricChromaPersistVolumeAvailable: newMetricChromaPersistVolumeAvailable(mbc.Metrics.ChromaPersistVolumeAvailable),
-		metricChromaPersistVolumeSize:      newMetricChromaPersistVolumeSize(mbc.Metrics.ChromaPersistVolumeSize),
-		resourceAttributeIncludeFilter:     make(map[string]filter.Filter),
-		resourceAttributeExcludeFilter:     make(map[string]filter.Filter),
+		config:                                          mbc,
+		startTime:                                       pcommon.NewTimestampFromTime(time.Now()),
+		metricsBuffer:                                   pmetric.NewMetrics(),
+		buildInfo:                                       settings.BuildInfo,
+		metricChromaBackupAddedSize:                     newMetricChromaBackupAddedSize(mbc.Metrics.ChromaBackupAddedSize),
+		metricChromaBackupAge:                           newMetricChromaBackupAge(mbc.Metrics.ChromaBackupAge),
+		metricChromaBackupConsecutiveFailures:           newMetricChromaBackupConsecutiveFailures(mbc.Metrics.ChromaBackupConsecutiveFailures),
+		metricChromaBackupCount:                         newMetricChromaBackupCount(mbc.Metrics.ChromaBackupCount),
+		metricChromaBackupDuration:                      newMetricChromaBackupDuration(mbc.Metrics.ChromaBackupDuration),
+		metricChromaBackupLastAttemptSuccess:            newMetricChromaBackupLastAttemptSuccess(mbc.Metrics.ChromaBackupLastAttemptSuccess),
+		metricChromaBackupLastSuccessTime:               newMetricChromaBackupLastSuccessTime(mbc.Metrics.ChromaBackupLastSuccessTime),
+		metricChromaBackupRestoreTestAge:                newMetricChromaBackupRestoreTestAge(mbc.Metrics.ChromaBackupRestoreTestAge),
+		metricChromaBackupRestoreTestDuration:           newMetricChromaBackupRestoreTestDuration(mbc.Metrics.ChromaBackupRestoreTestDuration),
+		metricChromaBackupRestoreTestLastAttemptSuccess: newMetricChromaBackupRestoreTestLastAttemptSuccess(mbc.Metrics.ChromaBackupRestoreTestLastAttemptSuccess),
+		metricChromaBackupRestoreTestLastSuccessTime:    newMetricChromaBackupRestoreTestLastSuccessTime(mbc.Metrics.ChromaBackupRestoreTestLastSuccessTime),
+		metricChromaBackupSize:                          newMetricChromaBackupSize(mbc.Metrics.ChromaBackupSize),
+		metricChromaBackupWriterStall:                   newMetricChromaBackupWriterStall(mbc.Metrics.ChromaBackupWriterStall),
+		metricChromaBucketSize:                          newMetricChromaBucketSize(mbc.Metrics.ChromaBucketSize),
+		metricChromaBucketUp:                            newMetricChromaBucketUp(mbc.Metrics.ChromaBucketUp),
+		metricChromaPersistCollections:                  newMetricChromaPersistCollections(mbc.Metrics.ChromaPersistCollections),
+		metricChromaPersistRecords:                      newMetricChromaPersistRecords(mbc.Metrics.ChromaPersistRecords),
+		metricChromaPersistSize:                         newMetricChromaPersistSize(mbc.Metrics.ChromaPersistSize),
+		metricChromaPersistUp:                           newMetricChromaPersistUp(mbc.Metrics.ChromaPersistUp),
+		metricChromaPersistVolumeAvailable:              newMetricChromaPersistVolumeAvailable(mbc.Metrics.ChromaPersistVolumeAvailable),
+		metricChromaPersistVolumeSize:                   newMetricChromaPersistVolumeSize(mbc.Metrics.ChromaPersistVolumeSize),
+		resourceAttributeIncludeFilter:                  make(map[string]filter.Filter),
+		resourceAttributeExcludeFilter:                  make(map[string]filter.Filter),
 	}
 	if mbc.ResourceAttributes.ServiceInstanceID.MetricsInclude != nil {
 		mb.resourceAttributeIncludeFilter["service.instance.id"] = filter.CreateFilter(mbc.ResourceAttributes.ServiceInstanceID.MetricsInclude)
@@ -478,6 +1318,21 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	ils.Scope().SetName(ScopeName)
 	ils.Scope().SetVersion(mb.buildInfo.Version)
 	ils.Metrics().EnsureCapacity(mb.metricsCapacity)
+	mb.metricChromaBackupAddedSize.emit(ils.Metrics())
+	mb.metricChromaBackupAge.emit(ils.Metrics())
+	mb.metricChromaBackupConsecutiveFailures.emit(ils.Metrics())
+	mb.metricChromaBackupCount.emit(ils.Metrics())
+	mb.metricChromaBackupDuration.emit(ils.Metrics())
+	mb.metricChromaBackupLastAttemptSuccess.emit(ils.Metrics())
+	mb.metricChromaBackupLastSuccessTime.emit(ils.Metrics())
+	mb.metricChromaBackupRestoreTestAge.emit(ils.Metrics())
+	mb.metricChromaBackupRestoreTestDuration.emit(ils.Metrics())
+	mb.metricChromaBackupRestoreTestLastAttemptSuccess.emit(ils.Metrics())
+	mb.metricChromaBackupRestoreTestLastSuccessTime.emit(ils.Metrics())
+	mb.metricChromaBackupSize.emit(ils.Metrics())
+	mb.metricChromaBackupWriterStall.emit(ils.Metrics())
+	mb.metricChromaBucketSize.emit(ils.Metrics())
+	mb.metricChromaBucketUp.emit(ils.Metrics())
 	mb.metricChromaPersistCollections.emit(ils.Metrics())
 	mb.metricChromaPersistRecords.emit(ils.Metrics())
 	mb.metricChromaPersistSize.emit(ils.Metrics())
@@ -513,6 +1368,81 @@ func (mb *MetricsBuilder) Emit(options ...ResourceMetricsOption) pmetric.Metrics
 	metrics := mb.metricsBuffer
 	mb.metricsBuffer = pmetric.NewMetrics()
 	return metrics
+}
+
+// RecordChromaBackupAddedSizeDataPoint adds a data point to chroma.backup.added_size metric.
+func (mb *MetricsBuilder) RecordChromaBackupAddedSizeDataPoint(ts pcommon.Timestamp, val int64) {
+	mb.metricChromaBackupAddedSize.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordChromaBackupAgeDataPoint adds a data point to chroma.backup.age metric.
+func (mb *MetricsBuilder) RecordChromaBackupAgeDataPoint(ts pcommon.Timestamp, val float64) {
+	mb.metricChromaBackupAge.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordChromaBackupConsecutiveFailuresDataPoint adds a data point to chroma.backup.consecutive_failures metric.
+func (mb *MetricsBuilder) RecordChromaBackupConsecutiveFailuresDataPoint(ts pcommon.Timestamp, val int64) {
+	mb.metricChromaBackupConsecutiveFailures.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordChromaBackupCountDataPoint adds a data point to chroma.backup.count metric.
+func (mb *MetricsBuilder) RecordChromaBackupCountDataPoint(ts pcommon.Timestamp, val int64) {
+	mb.metricChromaBackupCount.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordChromaBackupDurationDataPoint adds a data point to chroma.backup.duration metric.
+func (mb *MetricsBuilder) RecordChromaBackupDurationDataPoint(ts pcommon.Timestamp, val float64) {
+	mb.metricChromaBackupDuration.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordChromaBackupLastAttemptSuccessDataPoint adds a data point to chroma.backup.last_attempt.success metric.
+func (mb *MetricsBuilder) RecordChromaBackupLastAttemptSuccessDataPoint(ts pcommon.Timestamp, val int64) {
+	mb.metricChromaBackupLastAttemptSuccess.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordChromaBackupLastSuccessTimeDataPoint adds a data point to chroma.backup.last_success.time metric.
+func (mb *MetricsBuilder) RecordChromaBackupLastSuccessTimeDataPoint(ts pcommon.Timestamp, val int64) {
+	mb.metricChromaBackupLastSuccessTime.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordChromaBackupRestoreTestAgeDataPoint adds a data point to chroma.backup.restore_test.age metric.
+func (mb *MetricsBuilder) RecordChromaBackupRestoreTestAgeDataPoint(ts pcommon.Timestamp, val float64) {
+	mb.metricChromaBackupRestoreTestAge.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordChromaBackupRestoreTestDurationDataPoint adds a data point to chroma.backup.restore_test.duration metric.
+func (mb *MetricsBuilder) RecordChromaBackupRestoreTestDurationDataPoint(ts pcommon.Timestamp, val float64) {
+	mb.metricChromaBackupRestoreTestDuration.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordChromaBackupRestoreTestLastAttemptSuccessDataPoint adds a data point to chroma.backup.restore_test.last_attempt.success metric.
+func (mb *MetricsBuilder) RecordChromaBackupRestoreTestLastAttemptSuccessDataPoint(ts pcommon.Timestamp, val int64) {
+	mb.metricChromaBackupRestoreTestLastAttemptSuccess.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordChromaBackupRestoreTestLastSuccessTimeDataPoint adds a data point to chroma.backup.restore_test.last_success.time metric.
+func (mb *MetricsBuilder) RecordChromaBackupRestoreTestLastSuccessTimeDataPoint(ts pcommon.Timestamp, val int64) {
+	mb.metricChromaBackupRestoreTestLastSuccessTime.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordChromaBackupSizeDataPoint adds a data point to chroma.backup.size metric.
+func (mb *MetricsBuilder) RecordChromaBackupSizeDataPoint(ts pcommon.Timestamp, val int64) {
+	mb.metricChromaBackupSize.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordChromaBackupWriterStallDataPoint adds a data point to chroma.backup.writer_stall metric.
+func (mb *MetricsBuilder) RecordChromaBackupWriterStallDataPoint(ts pcommon.Timestamp, val float64) {
+	mb.metricChromaBackupWriterStall.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordChromaBucketSizeDataPoint adds a data point to chroma.bucket.size metric.
+func (mb *MetricsBuilder) RecordChromaBucketSizeDataPoint(ts pcommon.Timestamp, val int64) {
+	mb.metricChromaBucketSize.recordDataPoint(mb.startTime, ts, val)
+}
+
+// RecordChromaBucketUpDataPoint adds a data point to chroma.bucket.up metric.
+func (mb *MetricsBuilder) RecordChromaBucketUpDataPoint(ts pcommon.Timestamp, val int64) {
+	mb.metricChromaBucketUp.recordDataPoint(mb.startTime, ts, val)
 }
 
 // RecordChromaPersistCollectionsDataPoint adds a data point to chroma.persist.collections metric.

@@ -68,6 +68,51 @@ func TestMetricsBuilder(t *testing.T) {
 			allMetricsCount := 0
 			defaultMetricsCount++
 			allMetricsCount++
+			mb.RecordChromaBackupAddedSizeDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordChromaBackupAgeDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordChromaBackupConsecutiveFailuresDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordChromaBackupCountDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordChromaBackupDurationDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordChromaBackupLastAttemptSuccessDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordChromaBackupLastSuccessTimeDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordChromaBackupRestoreTestAgeDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordChromaBackupRestoreTestDurationDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordChromaBackupRestoreTestLastAttemptSuccessDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordChromaBackupRestoreTestLastSuccessTimeDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordChromaBackupSizeDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordChromaBackupWriterStallDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordChromaBucketSizeDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordChromaBucketUpDataPoint(ts, 1)
+			defaultMetricsCount++
+			allMetricsCount++
 			mb.RecordChromaPersistCollectionsDataPoint(ts, 1)
 			defaultMetricsCount++
 			allMetricsCount++
@@ -115,6 +160,186 @@ func TestMetricsBuilder(t *testing.T) {
 			validatedMetrics := make(map[string]bool)
 			for _, mi := range allMetricsList {
 				switch mi.Name() {
+				case "chroma.backup.added_size":
+					assert.False(t, validatedMetrics["chroma.backup.added_size"], "Found a duplicate in the metrics slice: chroma.backup.added_size")
+					validatedMetrics["chroma.backup.added_size"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Bytes the newest snapshot added to the bucket (its new blocks).", mi.Description())
+					assert.Equal(t, "By", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+				case "chroma.backup.age":
+					assert.False(t, validatedMetrics["chroma.backup.age"], "Found a duplicate in the metrics slice: chroma.backup.age")
+					validatedMetrics["chroma.backup.age"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Seconds since the newest snapshot in the bucket was taken.", mi.Description())
+					assert.Equal(t, "s", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+					assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+				case "chroma.backup.consecutive_failures":
+					assert.False(t, validatedMetrics["chroma.backup.consecutive_failures"], "Found a duplicate in the metrics slice: chroma.backup.consecutive_failures")
+					validatedMetrics["chroma.backup.consecutive_failures"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Failed snapshot attempts of this instance since its last success.", mi.Description())
+					assert.Equal(t, "{attempt}", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+				case "chroma.backup.count":
+					assert.False(t, validatedMetrics["chroma.backup.count"], "Found a duplicate in the metrics slice: chroma.backup.count")
+					validatedMetrics["chroma.backup.count"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Complete snapshots (manifests) in the bucket.", mi.Description())
+					assert.Equal(t, "{snapshot}", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+				case "chroma.backup.duration":
+					assert.False(t, validatedMetrics["chroma.backup.duration"], "Found a duplicate in the metrics slice: chroma.backup.duration")
+					validatedMetrics["chroma.backup.duration"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "How long the newest snapshot took.", mi.Description())
+					assert.Equal(t, "s", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+					assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+				case "chroma.backup.last_attempt.success":
+					assert.False(t, validatedMetrics["chroma.backup.last_attempt.success"], "Found a duplicate in the metrics slice: chroma.backup.last_attempt.success")
+					validatedMetrics["chroma.backup.last_attempt.success"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "1 if this instance's last snapshot attempt succeeded, else 0.", mi.Description())
+					assert.Equal(t, "{bool}", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+				case "chroma.backup.last_success.time":
+					assert.False(t, validatedMetrics["chroma.backup.last_success.time"], "Found a duplicate in the metrics slice: chroma.backup.last_success.time")
+					validatedMetrics["chroma.backup.last_success.time"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Unix time of the newest complete snapshot in the bucket.", mi.Description())
+					assert.Equal(t, "s", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+				case "chroma.backup.restore_test.age":
+					assert.False(t, validatedMetrics["chroma.backup.restore_test.age"], "Found a duplicate in the metrics slice: chroma.backup.restore_test.age")
+					validatedMetrics["chroma.backup.restore_test.age"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Seconds since the last passing restore test.", mi.Description())
+					assert.Equal(t, "s", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+					assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+				case "chroma.backup.restore_test.duration":
+					assert.False(t, validatedMetrics["chroma.backup.restore_test.duration"], "Found a duplicate in the metrics slice: chroma.backup.restore_test.duration")
+					validatedMetrics["chroma.backup.restore_test.duration"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "How long the last restore test took (the measured recovery time).", mi.Description())
+					assert.Equal(t, "s", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+					assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+				case "chroma.backup.restore_test.last_attempt.success":
+					assert.False(t, validatedMetrics["chroma.backup.restore_test.last_attempt.success"], "Found a duplicate in the metrics slice: chroma.backup.restore_test.last_attempt.success")
+					validatedMetrics["chroma.backup.restore_test.last_attempt.success"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "1 if the last restore test passed, else 0.", mi.Description())
+					assert.Equal(t, "{bool}", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+				case "chroma.backup.restore_test.last_success.time":
+					assert.False(t, validatedMetrics["chroma.backup.restore_test.last_success.time"], "Found a duplicate in the metrics slice: chroma.backup.restore_test.last_success.time")
+					validatedMetrics["chroma.backup.restore_test.last_success.time"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Unix time of the last passing restore test.", mi.Description())
+					assert.Equal(t, "s", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+				case "chroma.backup.size":
+					assert.False(t, validatedMetrics["chroma.backup.size"], "Found a duplicate in the metrics slice: chroma.backup.size")
+					validatedMetrics["chroma.backup.size"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Logical size of the newest snapshot (the sum of its file sizes).", mi.Description())
+					assert.Equal(t, "By", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+				case "chroma.backup.writer_stall":
+					assert.False(t, validatedMetrics["chroma.backup.writer_stall"], "Found a duplicate in the metrics slice: chroma.backup.writer_stall")
+					validatedMetrics["chroma.backup.writer_stall"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "How long Chroma's writers waited during the newest snapshot.", mi.Description())
+					assert.Equal(t, "s", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeDouble, dp.ValueType())
+					assert.InDelta(t, float64(1), dp.DoubleValue(), 0.01)
+				case "chroma.bucket.size":
+					assert.False(t, validatedMetrics["chroma.bucket.size"], "Found a duplicate in the metrics slice: chroma.bucket.size")
+					validatedMetrics["chroma.bucket.size"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "Bytes stored in the bucket by snapshots (blocks and manifests).", mi.Description())
+					assert.Equal(t, "By", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+				case "chroma.bucket.up":
+					assert.False(t, validatedMetrics["chroma.bucket.up"], "Found a duplicate in the metrics slice: chroma.bucket.up")
+					validatedMetrics["chroma.bucket.up"] = true
+					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
+					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
+					assert.Equal(t, "1 if the last probe could read the bucket and trust its status records, else 0.", mi.Description())
+					assert.Equal(t, "{bool}", mi.Unit())
+					dp := mi.Gauge().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
 				case "chroma.persist.collections":
 					assert.False(t, validatedMetrics["chroma.persist.collections"], "Found a duplicate in the metrics slice: chroma.persist.collections")
 					validatedMetrics["chroma.persist.collections"] = true

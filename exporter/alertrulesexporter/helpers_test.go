@@ -1,0 +1,5 @@
+package alertrulesexporter
+
+import "fmt"
+
+func fmtValue(v any) string { return fmt.Sprintf("%v %+v %#v", v, v, v) }
