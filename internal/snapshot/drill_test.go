@@ -79,14 +79,20 @@ func TestDrillWithChromaAndTamperedBlock(t *testing.T) {
 		t.Fatalf("record of a passing drill: %+v", passed)
 	}
 
-	// Overwrite a block object's bytes behind the gateway's back.
+	// Alter a block object behind the gateway's back: one character of the
+	// file key wrapped in its age header, so the repository's key no
+	// longer opens it (a tampered block, never a wrong key).
 	blocks := objectKeys(t, b, blocksPrefix)
 	obj := filepath.Join(gw.DataDir, gw.Bucket, "drill", filepath.FromSlash(blocks[len(blocks)/2]))
 	data, err := os.ReadFile(obj)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(obj, flipByte(data), 0o644); err != nil {
+	lines := strings.SplitN(string(data), "\n", 4) // version, stanza, wrapped key, rest
+	wrapped := []byte(lines[2])
+	wrapped[3] = map[bool]byte{true: 'B', false: 'A'}[wrapped[3] == 'A']
+	lines[2] = string(wrapped)
+	if err := os.WriteFile(obj, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	res, err = repo.Drill(ctx, opts)
