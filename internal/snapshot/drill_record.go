@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error classes of a failed drill (RestoreTestRecord.ErrorClass), beside
@@ -80,6 +81,15 @@ func newDrillRecord(opts DrillOptions, res *DrillResult, err error) *RestoreTest
 		rec.Error = err.Error()
 	}
 	return rec
+}
+
+// RecoveryTime is the measured recovery time the record gives: Duration,
+// or for a record written before it existed, the span of the test.
+func (rec *RestoreTestRecord) RecoveryTime() time.Duration {
+	if rec.Duration > 0 {
+		return rec.Duration
+	}
+	return rec.Finished.Sub(rec.Started)
 }
 
 // carryForward keeps the last passing drill known through failures.
