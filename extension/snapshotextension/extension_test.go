@@ -192,7 +192,8 @@ func TestAttemptTakesASnapshotWithTheEngine(t *testing.T) {
 	m := &fakeMaintainer{pruned: make(chan struct{}, 1)}
 	// Every clock reading is the start line's or the attempt's: no tick
 	// goroutine reads it.
-	h := newHarness(t, cfg, withTicks(ticks, make(chan time.Time)), withClock(steppingClock(time.Unix(0, 0), 3*time.Second)), withMaintainer(m))
+	h := newHarness(t, cfg, withTicks(ticks, make(chan time.Time)), withDrillTicks(make(chan time.Time)),
+		withClock(steppingClock(time.Unix(0, 0), 3*time.Second)), withMaintainer(m))
 	h.start(t)
 
 	line := h.waitLog(t, "Snapshot taken")
