@@ -98,7 +98,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line.`,
 		Args:          noArgs,
 
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageErrorf("missing subcommand: one of now, list, status, verify, restore, forget, prune, unlock, keygen, repair-config")
+			return usageErrorf("missing subcommand: one of now, list, status, verify, restore, drill, forget, prune, unlock, keygen, repair-config")
 		},
 	}
 	pf := cmd.PersistentFlags()
@@ -120,6 +120,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line.`,
 		newSnapshotStatusCommand(f),
 		newSnapshotVerifyCommand(f),
 		newSnapshotRestoreCommand(f),
+		newSnapshotDrillCommand(f),
 		newSnapshotKeygenCommand(),
 		newSnapshotForgetCommand(f),
 		newSnapshotPruneCommand(f),

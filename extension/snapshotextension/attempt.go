@@ -50,10 +50,7 @@ func (a *attempts) take(ctx context.Context) (*snapshot.Manifest, error) {
 // bounded applies the configured timeout to one step (a snapshot attempt,
 // a retention step, a prune).
 func (a *attempts) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
-	if a.settings.Timeout > 0 {
-		return context.WithTimeout(ctx, a.settings.Timeout)
-	}
-	return context.WithCancel(ctx)
+	return a.boundedBy(ctx, a.settings.Timeout)
 }
 
 // logFailure writes the error line of a failed step: its class in the

@@ -40,6 +40,8 @@ type Settings struct {
 	ScheduleSettings `mapstructure:",squash"`
 	// Retention says which snapshots forget keeps (restic's rules).
 	Retention RetentionSettings `mapstructure:"retention"`
+	// Drill says when and how restore drills run.
+	Drill DrillSettings `mapstructure:"drill"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -75,6 +77,7 @@ func (s *Settings) Validate() error {
 	if err := s.Retention.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, s.Drill.validate())
 	return errors.Join(errs...)
 }
 
