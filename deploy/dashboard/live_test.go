@@ -68,6 +68,15 @@ func startCollector(t *testing.T, vars ...string) {
 	testutil.StartProcess(t, "collector", cmd)
 }
 
+// runCLI runs an otelcol-chroma subcommand, which must succeed.
+func runCLI(t *testing.T, args ...string) {
+	t.Helper()
+	out, err := exec.Command(testutil.CollectorBinary(t), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("otelcol-chroma %v: %v\n%s", args, err, out)
+	}
+}
+
 // sendSpan sends one span over OTLP/gRPC, as Chroma does.
 func sendSpan(t *testing.T, addr string) {
 	t.Helper()
@@ -97,9 +106,13 @@ func TestDashboardPanelsReturnData(t *testing.T) {
 	panels := queryPanels(t, loadDashboard(t))
 	otlpPort, telemetryPort := freePort(t), freePort(t)
 	prom := prometheus.Start(t, prometheusConfig(telemetryPort))
-	queue, bucket := t.TempDir(), t.TempDir()
+	queue, bucket, persist := t.TempDir(), t.TempDir(), chromatest.CopyDemo(t)
+	// The restore-drill CronJob's work (it runs where the reader key lives):
+	// a snapshot and a drill, so the restore-test panels have a record.
+	runCLI(t, "snapshot", "now", "--bucket", "file://"+bucket, "--persist-directory", persist, "--instance", "dash")
+	runCLI(t, "snapshot", "drill", "--bucket", "file://"+bucket, "--scratch-directory", t.TempDir())
 	startCollector(t,
-		"CHROMA_PERSIST_DIR="+chromatest.CopyDemo(t),
+		"CHROMA_PERSIST_DIR="+persist,
 		"CHROMA_INSTANCE=dash",
 		"CHROMA_PROBE_INTERVAL=1s",
 		"SNAPSHOT_BUCKET_URL=file://"+bucket,
