@@ -75,6 +75,7 @@ func TestRunsEmbeddedDefaultConfig(t *testing.T) {
 	health := freeAddr(t)
 	otlpHTTP := freeAddr(t)
 	bucket := filepath.Join(t.TempDir(), "bucket")
+	require.NoError(t, os.Mkdir(bucket, 0o755), "a folder bucket must exist: it is never created")
 
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
