@@ -127,12 +127,19 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 ## bench-compare: the side-by-side runs: scrub against contrib's redaction
-## processor (~13 min) and snapshots against restic at 0.5 and 2 GiB (~30 min)
+## processor (~13 min), snapshots against restic at 0.5 and 2 GiB (~30 min)
+## and the production configuration under overload (~1 min)
 bench-compare: tools
 	@command -v restic >/dev/null && command -v jq >/dev/null && [ -x /usr/bin/time ] || \
 	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends restic jq time; }
 	scripts/bench-scrub.sh
 	scripts/bench-snapshot.sh
+	scripts/bench-pipelines.sh
+
+## bench-pipelines: RSS of the production configuration under overload (~1 min)
+.PHONY: bench-pipelines
+bench-pipelines:
+	scripts/bench-pipelines.sh
 
 clean:
 	rm -rf bin .scratch

@@ -206,7 +206,7 @@ func TestDestinationOutageAndRestartsLoseNothing(t *testing.T) {
 	_, customerDup := arrivedCount(accepted, customer.spans())
 	t.Logf("accepted %d spans (%d requests refused while the collector was down); arrived at the vendor %d (%d duplicates), at the customer %d (%d duplicates); dropped by the restarted collector: send_failed %v, enqueue_failed %v",
 		len(accepted), sender.refused, len(accepted), vendorDup, len(accepted), customerDup,
-		ownMetric(own, "otelcol_exporter_send_failed_spans_total"), ownMetric(own, "otelcol_exporter_enqueue_failed_spans_total"))
+		ownMetric(own, "otelcol_exporter_send_failed_spans"), ownMetric(own, "otelcol_exporter_enqueue_failed_spans"))
 
 	secrets := []string{vendorSecret, customerSecret, testHashKey, "SECRETTOKEN", "SECRETHASHKEY"}
 	for i, l := range logs {
@@ -217,4 +217,37 @@ func TestDestinationOutageAndRestartsLoseNothing(t *testing.T) {
 		t.Errorf("a destination did not receive its authorization header")
 	}
 	customer.waitUntil(ctx, t, "backup metrics at the customer's remote-write endpoint", func() bool { return customer.remoteWrites() > 0 })
+}
+
+// TestFullQueueSaysSo fills the vendor's queue (5 requests) while its
+// endpoint is down: the collector refuses further requests, logs that the
+// sending queue is full and counts the refused spans in its own metrics.
+func TestFullQueueSaysSo(t *testing.T) {
+	ctx := e2eContext(t)
+	vendor := newCapture(t)
+	vendor.stop()
+	p := newProductionCollector(t, "full-queue", "VENDOR_OTLP_ENDPOINT="+vendor.endpoint(),
+		"SCRUB_HASH_KEY="+testHashKey, "SENDING_QUEUE_SIZE=5")
+	c := p.start(ctx, t)
+	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := ptraceotlp.NewGRPCClient(conn)
+	refused := 0
+	for i := range 20 {
+		if _, err := client.Export(ctx, spanBatch("full", i*10, 10)); err != nil {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("20 requests into a queue of 5 with the endpoint down: none refused")
+	}
+	c.waitFor(ctx, t, "a log line saying the queue is full", func(log string) bool {
+		return strings.Contains(log, "sending queue is full")
+	})
+	if n := ownMetric(p.ownMetrics(t), "otelcol_exporter_enqueue_failed_spans", `exporter="otlp_http/vendor"`); n < float64(refused*10) {
+		t.Errorf("otelcol_exporter_enqueue_failed_spans = %v, want at least %d", n, refused*10)
+	}
 }
