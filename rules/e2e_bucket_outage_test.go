@@ -15,6 +15,7 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/alertmanager"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/prometheus"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/versitygw"
 )
 
@@ -83,7 +84,7 @@ func writeYAML(t *testing.T, path string, v any) string {
 	return path
 }
 
-// outageOverrides: snapshots every 2 s, so the backup is stale after 20 s
+// outageOverrides: snapshots every 3 s, so the backup is stale after 20 s
 // (warning) and 30 s (critical); ChromaBucketUnreachable (for 5 s once
 // compressed) fires well before, as its 5 minutes do before the default 3 h.
 var outageOverrides = fmt.Sprintf(`groups:
@@ -99,7 +100,7 @@ var outageOverrides = fmt.Sprintf(`groups:
 
 // outageCollectorConfig: the snapshot extension, the chromabackup receiver
 // reading the extension's bucket, and the alertrules exporter, on a
-// schedule of seconds.
+// schedule of seconds; the same metrics go to a Prometheus by remote write.
 const outageCollectorConfig = `extensions:
   snapshot:
     persist_directory: %[1]q
@@ -108,7 +109,7 @@ const outageCollectorConfig = `extensions:
       url: %[3]q
       access_key_id: %[4]q
       secret_access_key: %[5]q
-    interval: 2s
+    interval: 3s
     on_start: true
     timeout: 30s
 receivers:
@@ -128,15 +129,19 @@ exporters:
     alertmanagers:
       - endpoint: %[7]s
         timeout: 2s
+  prometheus_remote_write:
+    endpoint: %[8]s/api/v1/write
 service:
   extensions: [snapshot]
   telemetry:
+    logs:
+      level: debug
     metrics:
       level: none
   pipelines:
     metrics:
       receivers: [chromabackup]
-      exporters: [alertrules]
+      exporters: [alertrules, prometheus_remote_write]
 `
 
 func quoted(paths []string) string {
@@ -147,13 +152,13 @@ func quoted(paths []string) string {
 	return strings.Join(q, ", ")
 }
 
-// notified returns the alerts of instance a webhook was notified of in
-// status ("firing" or "resolved"), by key.
+// notified returns the outage's alerts a webhook was notified of in status
+// ("firing" or "resolved"), by key.
 func notified(w *alertmanager.Webhook, status string) []string {
 	var keys []string
 	for _, n := range w.Received() {
 		for _, a := range n.Alerts {
-			if a.Status == status && a.Labels["instance"] == outageInstance && !slices.Contains(keys, key(a.Labels)) {
+			if a.Status == status && isOutageAlert(a.Labels) && !slices.Contains(keys, key(a.Labels)) {
 				keys = append(keys, key(a.Labels))
 			}
 		}
@@ -191,8 +196,10 @@ func TestBucketOutagePagesAndResolves(t *testing.T) {
 	gw := versitygw.Start(t)
 	pager, chat := alertmanager.NewWebhook(t), alertmanager.NewWebhook(t)
 	am := alertmanager.Start(t, withWebhooks(t, map[string]string{"pager": pager.URL, "chat": chat.URL}, 3*time.Second))
+	rules := compressedRuleFiles(t, outageOverrides)
+	prom := prometheus.Start(t, prometheusConfig(t, "", rules))
 	cfg := fmt.Sprintf(outageCollectorConfig, chromatest.CopyDemo(t), outageInstance, gw.URL(), gw.AccessKey, gw.Secret,
-		quoted(compressedRuleFiles(t, outageOverrides)), am.URL)
+		quoted(rules), am.URL, prom.URL)
 	log := testutil.StartCollector(t, cfg)
 	var last map[string]string
 	defer func() {
@@ -201,9 +208,14 @@ func TestBucketOutagePagesAndResolves(t *testing.T) {
 		}
 	}()
 
-	// Two snapshots: the receiver has read a success record in between.
-	testutil.Eventually(t, 30*time.Second, "two snapshots taken", func() bool {
-		return strings.Count(log.String(), "Snapshot taken") >= 2
+	// Two snapshots (the receiver has read a success record in between),
+	// the bucket stopped once the last one's retention step is over: a
+	// retention step cut off by the stop would leave its exclusive lock in
+	// the bucket, which holds back snapshots until it expires (30 min).
+	testutil.Eventually(t, 30*time.Second, "two snapshots taken and their retention done", func() bool {
+		out := log.String()
+		taken := strings.Count(out, "Snapshot taken")
+		return taken >= 2 && strings.Count(out, "Retention kept every snapshot")+strings.Count(out, "Retention forgot snapshots") == taken
 	})
 	stopped := time.Now()
 	gw.Stop()
@@ -222,14 +234,65 @@ func TestBucketOutagePagesAndResolves(t *testing.T) {
 	if got := append(notified(pager, "firing"), notified(chat, "firing")...); !slices.Equal(got, []string{"ChromaBucketUnreachable/e2e/critical"}) {
 		t.Errorf("notified during the outage: %v, want the bucket alert only", got)
 	}
+	outageAlerts := []string{"ChromaBackupStale/e2e/critical", "ChromaBackupStale/e2e/warning", "ChromaBucketUnreachable/e2e/critical"}
+	if got := amHolds(t, am); !slices.Equal(got, outageAlerts) {
+		t.Errorf("Alertmanager holds %v from the collector, want %v", got, outageAlerts)
+	}
+	// The same rules in a Prometheus fed by remote write: the same alerts.
+	testutil.Eventually(t, 30*time.Second, "the same alerts firing in Prometheus", func() bool {
+		return slices.Equal(promFiring(t, prom), outageAlerts)
+	})
 
 	gw.Start()
 	testutil.Eventually(t, 60*time.Second, "every alert resolved", func() bool {
 		last = states(t, am)
-		return len(last) == 0 && slices.Equal(notified(pager, "firing"), notified(pager, "resolved")) &&
+		return len(amHolds(t, am)) == 0 && len(promFiring(t, prom)) == 0 && slices.Equal(notified(pager, "firing"), notified(pager, "resolved")) &&
 			slices.Equal(notified(chat, "firing"), notified(chat, "resolved"))
 	})
 	t.Logf("after the outage: pager notified of %v, chat of %v (each resolved)", notified(pager, "resolved"), notified(chat, "resolved"))
+}
+
+// isOutageAlert says whether an alert is one of those a bucket outage of
+// outageInstance concerns. Others (the test machine's volume nearly full)
+// are not this test's business.
+func isOutageAlert(labels map[string]string) bool {
+	kinds := []string{"ChromaBucketUnreachable", "ChromaBackupStale", "ChromaBackupFailing"}
+	return labels["instance"] == outageInstance && slices.Contains(kinds, labels["alertname"])
+}
+
+// amHolds returns the outage's alerts Alertmanager holds, by key.
+func amHolds(t *testing.T, am *alertmanager.Server) []string {
+	t.Helper()
+	alerts, err := am.Alerts(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, a := range alerts {
+		if isOutageAlert(a.Labels) {
+			keys = append(keys, key(a.Labels))
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// promFiring returns the alerts of the outage's kinds firing in Prometheus
+// for outageInstance, by key.
+func promFiring(t *testing.T, prom *prometheus.Server) []string {
+	t.Helper()
+	alerts, err := prom.Alerts(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, a := range alerts {
+		if a.State == "firing" && isOutageAlert(a.Labels) {
+			keys = append(keys, key(a.Labels))
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // reportTimeToPage logs how long the page took after the bucket stopped
