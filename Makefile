@@ -47,8 +47,9 @@ unit-test: tools build
 	$(TEST_ENV) $(GO) test -race -count=1 -timeout 30m ./...
 
 ## rules-test: only the alert rules' tests (promtool check/test rules, amtool,
-## a real Alertmanager); `make test` runs them with every other test
-rules-test: prometheus-tools
+## a real Alertmanager and Prometheus, the bucket outage end to end with the
+## collector and versitygw); `make test` runs them with every other test
+rules-test: prometheus-tools $(VERSITYGW) build
 	$(TEST_ENV) $(GO) test -count=1 ./rules/
 
 fuzz:

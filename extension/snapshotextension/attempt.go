@@ -33,18 +33,32 @@ type attempts struct {
 	tel        *metadata.TelemetryBuilder
 	now        func() time.Time
 	maintainer maintainer // nil: no retention or prune
+
+	// unrecorded counts failed attempts since the last success that wrote
+	// no status record (the bucket was down): the next record written
+	// counts them. Attempts run one at a time.
+	unrecorded int
 }
 
-// take opens the repository and takes one snapshot.
+// take opens the repository and takes one snapshot. A failure that the
+// bucket holds no record of is counted into the next record written.
 func (a *attempts) take(ctx context.Context) (*snapshot.Manifest, error) {
 	repo, err := snapshot.Open(ctx, a.bucket, a.keys)
 	if err != nil {
+		a.unrecorded++
 		return nil, err
 	}
 	opts := a.settings.SnapshotOptions()
 	opts.ToolVersion = a.version
 	opts.Logger = newEngineLogger(a.log)
-	return repo.Snapshot(ctx, opts)
+	opts.UnrecordedFailures = a.unrecorded
+	m, recorded, err := repo.SnapshotRecorded(ctx, opts)
+	if err != nil && !recorded {
+		a.unrecorded++
+	} else {
+		a.unrecorded = 0
+	}
+	return m, err
 }
 
 // bounded applies the configured timeout to one step (a snapshot attempt,
