@@ -33,6 +33,10 @@ type attempts struct {
 	tel        *metadata.TelemetryBuilder
 	now        func() time.Time
 	maintainer maintainer // nil: no retention or prune
+	// locks are the bucket locks this collector holds, shared by every
+	// repository it opens: a lock it failed to release (the bucket was
+	// down) is then taken over at once instead of blocking until expiry.
+	locks *snapshot.HeldLocks
 
 	// unrecorded counts failed attempts since the last success that wrote
 	// no status record (the bucket was down): the next record written
@@ -40,10 +44,15 @@ type attempts struct {
 	unrecorded int
 }
 
+// open opens the repository with this collector's lock bookkeeping.
+func (a *attempts) open(ctx context.Context, keys snapshot.Keys) (*snapshot.Repository, error) {
+	return snapshot.Open(ctx, a.bucket, keys, snapshot.WithLockOptions(snapshot.LockOptions{Held: a.locks}))
+}
+
 // take opens the repository and takes one snapshot. A failure that the
 // bucket holds no record of is counted into the next record written.
 func (a *attempts) take(ctx context.Context) (*snapshot.Manifest, error) {
-	repo, err := snapshot.Open(ctx, a.bucket, a.keys)
+	repo, err := a.open(ctx, a.keys)
 	if err != nil {
 		a.unrecorded++
 		return nil, err
@@ -104,7 +113,7 @@ func (a *attempts) snapshot(ctx context.Context) {
 func (a *attempts) applyRetention(ctx context.Context) {
 	stepCtx, cancel := a.bounded(ctx)
 	defer cancel()
-	repo, err := snapshot.Open(stepCtx, a.bucket, a.readKeys)
+	repo, err := a.open(stepCtx, a.readKeys)
 	var removed []string
 	if err == nil {
 		removed, err = a.maintainer.ApplyRetention(stepCtx, repo)
@@ -155,7 +164,7 @@ func (a *attempts) prune(ctx context.Context) {
 	start := a.now()
 	stepCtx, cancel := a.bounded(ctx)
 	defer cancel()
-	repo, err := snapshot.Open(stepCtx, a.bucket, a.readKeys)
+	repo, err := a.open(stepCtx, a.readKeys)
 	var res *snapshot.PruneResult
 	if err == nil {
 		res, err = a.maintainer.Prune(stepCtx, repo)

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelcol-chroma/otelcol-chroma/extension/snapshotextension/internal/metadata"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
 )
 
@@ -173,6 +174,7 @@ func (e *snapshotExtension) engineJobs(ctx context.Context, maint maintainer) (*
 		tel:        e.tel,
 		now:        e.opts.clock.now,
 		maintainer: maint,
+		locks:      snapshot.NewHeldLocks(),
 	}, nil
 }
 
