@@ -43,6 +43,7 @@ type otlpCapture struct {
 	mu          sync.Mutex
 	srv         *http.Server
 	spanCounts  map[string]int // span name -> times received
+	idCounts    map[string]int // span ID (hex) -> times received: IDs pass every policy unchanged
 	text        strings.Builder
 	metrics     []pmetric.Metrics
 	auth        map[string]bool // authorization header values seen
@@ -52,7 +53,7 @@ type otlpCapture struct {
 
 func newCapture(t *testing.T) *otlpCapture {
 	t.Helper()
-	c := &otlpCapture{t: t, addr: freeAddr(t), spanCounts: map[string]int{}, auth: map[string]bool{}, changed: make(chan struct{}, 1)}
+	c := &otlpCapture{t: t, addr: freeAddr(t), spanCounts: map[string]int{}, idCounts: map[string]int{}, auth: map[string]bool{}, changed: make(chan struct{}, 1)}
 	c.start()
 	t.Cleanup(c.stop)
 	return c
@@ -164,6 +165,7 @@ func (c *otlpCapture) keepTraces(body []byte) error {
 				spans := sss.At(j).Spans()
 				for k := range spans.Len() {
 					c.spanCounts[spans.At(k).Name()]++
+					c.idCounts[spans.At(k).SpanID().String()]++
 				}
 			}
 		}
@@ -212,6 +214,22 @@ func (c *otlpCapture) spans() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// spanIDs counts the spans received by span ID (hex).
+func (c *otlpCapture) spanIDs() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int, len(c.idCounts))
+	for k, v := range c.idCounts {
+		out[k] = v
+	}
+	return out
+}
+
+// spanID is the ID spanBatch gives span i of the batch starting at first.
+func spanID(first, i int) pcommon.SpanID {
+	return pcommon.SpanID([8]byte{2, byte(first >> 24), byte(first >> 16), byte(first >> 8), byte(first), byte(i)})
 }
 
 // resourceValues lists the distinct values of a resource attribute on the
@@ -387,7 +405,7 @@ func spanBatch(prefix string, first, n int) ptraceotlp.ExportRequest {
 		s := spans.AppendEmpty()
 		s.SetName(fmt.Sprintf("%s-%06d", prefix, first+i))
 		s.SetTraceID(pcommon.TraceID([16]byte{1, byte(first >> 16), byte(first >> 8), byte(first), byte(i)}))
-		s.SetSpanID(pcommon.SpanID([8]byte{2, byte(first >> 8), byte(first), byte(i)}))
+		s.SetSpanID(spanID(first, i))
 		s.SetStartTimestamp(pcommon.NewTimestampFromTime(now))
 		s.SetEndTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Millisecond)))
 		s.Attributes().PutStr("http.route", "/api/v2/heartbeat")
