@@ -105,8 +105,15 @@ func (l *LockInfo) String() string {
 // refreshed within expiry, or held by a process of this machine (same boot,
 // same pid namespace) that no longer runs.
 func staleness(l *LockInfo, self *LockInfo, now time.Time, expiry time.Duration) string {
-	if age := now.Sub(l.Time); age > expiry {
+	age := now.Sub(l.Time)
+	if age > expiry {
 		return fmt.Sprintf("not refreshed for %s (expiry %s)", age.Round(time.Second), expiry)
+	}
+	// A refresh time further ahead than the expiry would keep the lock live
+	// until that time (a clock set far ahead and back, or a planted lock):
+	// no holder whose clock agrees within the expiry can have written it.
+	if age < -expiry {
+		return fmt.Sprintf("refreshed %s in the future (expiry %s): its writer's clock was ahead, or the lock was forged", (-age).Round(time.Second), expiry)
 	}
 	if l.Hostname == self.Hostname && l.BootID != "" && l.BootID == self.BootID &&
 		l.PIDNamespace != "" && l.PIDNamespace == self.PIDNamespace && !processRunning(l.PID, l.ProcessStart) {
