@@ -36,6 +36,9 @@ var (
 	// bucket's folder, a key file): replacing it would destroy the backups or
 	// the means to read them. Nothing was written.
 	ErrUnsafeTarget = errors.New("unsafe restore target")
+	// ErrFutureSnapshot: "latest" was asked for, and the newest snapshot is
+	// dated ahead of the clock, so which one is newest is unknown.
+	ErrFutureSnapshot = errors.New("newest snapshot is dated in the future")
 	// ErrKeptChanging: the persist directory changed during every capture
 	// attempt (Chroma kept persisting).
 	ErrKeptChanging = errors.New("persist directory kept changing")
