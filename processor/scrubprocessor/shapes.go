@@ -179,7 +179,28 @@ func isNumberString(s string) bool {
 		s = s[len("Some(") : len(s)-1]
 	}
 	n, ok := numberPrefix(s)
-	return ok && n == len(s) && len(s) <= maxNumberLen && !detect.IsCardNumber(s)
+	return ok && n == len(s) && len(s) <= maxNumberLen && !holdsCardNumber(s)
+}
+
+// holdsCardNumber reports whether the digits of a number string, taken
+// together or as any one run (the integer part of 4111111111111111.0 or
+// 4111111111111111e0), are a payment card number.
+func holdsCardNumber(s string) bool {
+	if detect.IsCardNumber(s) {
+		return true
+	}
+	for i := 0; i < len(s); {
+		n := digitRun(s[i:])
+		if n == 0 {
+			i++
+			continue
+		}
+		if detect.IsCardNumber(s[i : i+n]) {
+			return true
+		}
+		i += n
+	}
+	return false
 }
 
 func numberPrefix(s string) (int, bool) {
@@ -224,7 +245,7 @@ var durationUnits = []string{"ns", "us", "µs", "μs", "ms", "s", "m", "min", "h
 // time unit: 146.819µs, 0 ms, 1.5s.
 func isDurationString(s string) bool {
 	n, ok := numberPrefix(s)
-	if !ok || len(s) > maxNumberLen {
+	if !ok || len(s) > maxNumberLen || holdsCardNumber(s[:n]) {
 		return false
 	}
 	unit := strings.TrimPrefix(s[n:], " ")
