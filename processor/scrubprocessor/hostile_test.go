@@ -133,6 +133,12 @@ func TestVendorHostile(t *testing.T) {
 			spans.AppendEmpty().SetName("GET //" + name + "/api/v2/heartbeat")
 			spans.AppendEmpty().SetName("get /api/v2/{tenant}/" + name)
 		}, nil},
+		{"a customer's name that is a vocabulary word, formatted into names", func(in *freeTextInput) {
+			in.ev.SetName("Collection [users] does not exist")
+			in.sp.Events().AppendEmpty().SetName(`Failed to create database "staging"`)
+			in.lr.SetEventName("Tenant 'default' not found")
+			in.sp.Events().AppendEmpty().SetName("Error reading collection `documents`")
+		}, []string{`"Collection [*] does not exist"`, `"Failed to create database \"*\""`, `"Tenant '*' not found"`, "\"Error reading collection `*`\""}},
 	}
 	cfg := testConfig(t, nil)
 	for _, tt := range tests {
@@ -156,5 +162,23 @@ func TestVendorHostile(t *testing.T) {
 func TestRouteVersionSegments(t *testing.T) {
 	for seg, want := range map[string]bool{"v1": true, "V2": true, "v2beta1": true, "v1alpha2": true, "v3rc1": true, "v1acme": false, "v2zqxj": false, "v12345678": true, "v": false, "vx1": false, "v1beta": false} {
 		assert.Equal(t, want, isVersion(seg), seg)
+	}
+}
+
+// Quoted and bracketed runs of a name are values.
+func TestMaskValueSlots(t *testing.T) {
+	for in, want := range map[string]string{
+		"Collection [users] does not exist":      "Collection [*] does not exist",
+		`Failed to create database "staging"`:    `Failed to create database "*"`,
+		`Failed: "a\"users" and "b"`:             `Failed: "*" and "*"`,
+		"Tenant 'default' doesn't exist":         "Tenant '*' doesn't exist",
+		"can't find it, it's gone":               "can't find it, it's gone",
+		"Collection [*] does not exist":          "Collection [*] does not exist",
+		"started processing request":             "started processing request",
+		"GET /api/v2/tenants/{tenant}/databases": "GET /api/v2/tenants/{tenant}/databases",
+		"empty [] and unclosed [users":           "empty [] and unclosed [users",
+		"Vec<[u8]>":                              "Vec<[*]>",
+	} {
+		assert.Equal(t, want, maskValueSlots(in), in)
 	}
 }

@@ -185,7 +185,7 @@ func (v *vocabulary) name(s, placeholder string, st *scratch) string {
 	if !v.active() {
 		return s
 	}
-	out := remember(st.templated, s, v.template)
+	out := maskValueSlots(remember(st.templated, s, v.template))
 	if out != s && v.unknown == UnknownMask {
 		return placeholder
 	}
@@ -228,4 +228,65 @@ func remember(memo map[string]string, s string, f func(string) string) string {
 		memo[s] = out
 	}
 	return out
+}
+
+// maskValueSlots replaces every quoted or bracketed run of a name by the
+// wildcard: a program that formats a value into a message quotes or
+// brackets it (Rust's {:?} of a string gives "...", Python's repr '...',
+// Chroma writes [{0}]), and such a slot holds the customer's value even
+// when its words are in the vocabulary (Collection [users] does not exist
+// gives Collection [*] does not exist). A quote is an opening one only
+// where no word goes before it and a closing one only where no word follows
+// it, so an apostrophe (doesn't) opens nothing.
+func maskValueSlots(s string) string {
+	if strings.IndexAny(s, "\"'`[") < 0 {
+		return s
+	}
+	var b strings.Builder
+	prev := 0
+	for i := 0; i < len(s); i++ {
+		end, ok := valueSlot(s, i)
+		if !ok {
+			continue
+		}
+		if inner := s[i+1 : end]; inner != string(wildcard) {
+			b.WriteString(s[prev : i+1])
+			b.WriteByte(wildcard)
+			prev = end
+		}
+		i = end
+	}
+	if prev == 0 {
+		return s
+	}
+	b.WriteString(s[prev:])
+	return b.String()
+}
+
+// valueSlot reports whether a quote or bracket at s[i] opens a value slot,
+// and where it closes. A backslash escapes the next byte inside quotes.
+func valueSlot(s string, i int) (int, bool) {
+	closer := s[i]
+	switch closer {
+	case '[':
+		closer = ']'
+	case '"', '\'', '`':
+		if i > 0 && isWordByte(s[i-1]) {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	for j := i + 1; j < len(s); j++ {
+		switch {
+		case s[j] == '\\' && closer != ']':
+			j++
+		case s[j] == closer:
+			if j == i+1 || closer != ']' && j+1 < len(s) && isWordByte(s[j+1]) {
+				return 0, false
+			}
+			return j, true
+		}
+	}
+	return 0, false
 }
