@@ -139,6 +139,11 @@ func TestVendorHostile(t *testing.T) {
 			in.lr.SetEventName("Tenant 'default' not found")
 			in.sp.Events().AppendEmpty().SetName("Error reading collection `documents`")
 		}, []string{`"Collection [*] does not exist"`, `"Failed to create database \"*\""`, `"Tenant '*' not found"`, "\"Error reading collection `*`\""}},
+		{"a vocabulary word quoted in a text value or a route that is no path", func(in *freeTextInput) {
+			in.sp.Attributes().PutStr("classification", `collection "users" query`)
+			sp := in.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().AppendEmpty()
+			sp.Attributes().PutStr("http.route", "'users' collection")
+		}, []string{`"collection \"*\" query"`, `"'*' collection"`}},
 	}
 	cfg := testConfig(t, nil)
 	for _, tt := range tests {
@@ -179,6 +184,6 @@ func TestMaskValueSlots(t *testing.T) {
 		"empty [] and unclosed [users":           "empty [] and unclosed [users",
 		"Vec<[u8]>":                              "Vec<[*]>",
 	} {
-		assert.Equal(t, want, maskValueSlots(in), in)
+		assert.Equal(t, want, maskValueSlots(in, true), in)
 	}
 }

@@ -61,7 +61,7 @@ func (e *engine) routeTemplate(s string) (string, bool) {
 	}
 	if !strings.HasPrefix(s, "/") {
 		// Not a path: only a name made of known words ("(unknown route)").
-		return s, e.vocab.active() && !strings.Contains(s, "://") && e.vocab.allKnown(s)
+		return maskValueSlots(s, false), e.vocab.active() && !strings.Contains(s, "://") && e.vocab.allKnown(s)
 	}
 	if !e.vocab.active() || e.knownRoute(s) {
 		return s, true

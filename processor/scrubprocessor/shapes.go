@@ -163,7 +163,7 @@ func (e *engine) vocabValue(s string, st *scratch) (string, bool) {
 	if !e.vocab.active() {
 		return s, true
 	}
-	out := remember(st.templated, s, e.vocab.template)
+	out := maskValueSlots(remember(st.templated, s, e.vocab.template), false)
 	return out, out == s || e.vocab.unknown != UnknownMask
 }
 

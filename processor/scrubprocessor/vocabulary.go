@@ -185,7 +185,7 @@ func (v *vocabulary) name(s, placeholder string, st *scratch) string {
 	if !v.active() {
 		return s
 	}
-	out := maskValueSlots(remember(st.templated, s, v.template))
+	out := maskValueSlots(remember(st.templated, s, v.template), true)
 	if out != s && v.unknown == UnknownMask {
 		return placeholder
 	}
@@ -237,8 +237,10 @@ func remember(memo map[string]string, s string, f func(string) string) string {
 // when its words are in the vocabulary (Collection [users] does not exist
 // gives Collection [*] does not exist). A quote is an opening one only
 // where no word goes before it and a closing one only where no word follows
-// it, so an apostrophe (doesn't) opens nothing.
-func maskValueSlots(s string) string {
+// it, so an apostrophe (doesn't) opens nothing. Values of the text shape
+// keep their brackets (Chroma's include is IncludeList([Document,
+// Metadata])): only their quotes are slots.
+func maskValueSlots(s string, brackets bool) string {
 	if strings.IndexAny(s, "\"'`[") < 0 {
 		return s
 	}
@@ -246,7 +248,7 @@ func maskValueSlots(s string) string {
 	prev := 0
 	for i := 0; i < len(s); i++ {
 		end, ok := valueSlot(s, i)
-		if !ok {
+		if !ok || !brackets && s[i] == '[' {
 			continue
 		}
 		if inner := s[i+1 : end]; inner != string(wildcard) {
