@@ -270,7 +270,7 @@ func TestShapes(t *testing.T) {
 		{shapeMethod, "GET /x", "_OTHER", true},
 		{shapeRoute, "/api/v2/tenants/{tenant}", "/api/v2/tenants/{tenant}", true},
 		{shapeRoute, "/api/v2/tenants/acme-corp?x=1", "/api/v2/tenants/*", true},
-		{shapeRoute, "/users/:id/jdoe", "/users/:id/*", true},
+		{shapeRoute, "/users/:id/jdoe", "/*/:id/*", true},
 		{shapeRoute, "/api/v1beta1/collections", "/api/v1beta1/collections", true},
 		{shapeRoute, "/api/v1zqxj/collections", "/api/*/collections", true},
 		{shapeRoute, "(unknown route)", "(unknown route)", true},

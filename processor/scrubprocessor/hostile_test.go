@@ -144,6 +144,11 @@ func TestVendorHostile(t *testing.T) {
 			sp := in.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().AppendEmpty()
 			sp.Attributes().PutStr("http.route", "'users' collection")
 		}, []string{`"collection \"*\" query"`, `"'*' collection"`}},
+		{"literal route segments that are vocabulary words", func(in *freeTextInput) {
+			sp := in.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().AppendEmpty()
+			sp.Attributes().PutStr("http.route", "/api/v2/tenants/staging/databases/users/collections")
+			sp.SetName("GET /api/v2/tenants/{tenant}/databases/documents")
+		}, []string{`"/api/v2/tenants/*/databases/*/collections"`, `"GET /api/v2/tenants/*/databases/*/collections"`}},
 	}
 	cfg := testConfig(t, nil)
 	for _, tt := range tests {

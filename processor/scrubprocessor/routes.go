@@ -86,17 +86,32 @@ func (e *engine) knownRoute(s string) bool {
 	return true
 }
 
-// knownSegment: an empty segment, a wildcard, an API version (v1, v2beta1)
-// or a segment all of whose words are known, placeholders included
-// ({collection_id}, :id).
+// knownSegment: an empty segment, a wildcard, an API version (v1, v2beta1),
+// a placeholder all of whose words are known ({collection_id}, :id), or a
+// literal segment of the route vocabulary. A literal segment is a value
+// of the request (a tenant named default, a database named users) unless
+// a known route has it, so the general vocabulary does not vouch for it.
 func (e *engine) knownSegment(seg string) bool {
 	switch {
 	case seg == "" || seg == string(wildcard):
 		return true
 	case isVersion(seg):
 		return true
+	case isTemplateSegment(seg):
+		return e.vocab.allKnown(seg)
 	}
-	return e.vocab.allKnown(seg)
+	return e.vocab.routeSegment(seg)
+}
+
+// routeSegments are the literal path segments of the routes Chroma 1.0
+// serves (its /api/v1 and /api/v2 paths, the OpenAPI document) and of the
+// collector's own HTTP endpoints (OTLP/HTTP, health, metrics, pprof).
+var routeSegments = []string{
+	"api", "heartbeat", "version", "reset", "pre-flight-checks", "healthcheck",
+	"auth", "identity", "tenants", "databases", "collections", "collections_count",
+	"add", "update", "upsert", "get", "query", "delete", "count", "fork",
+	"openapi.json", "docs",
+	"traces", "metrics", "logs", "profiles", "health", "status", "debug", "pprof",
 }
 
 // routeOnce is routeTemplate, remembered for the rest of the call; a route

@@ -28,7 +28,10 @@ var builtinWords string
 // one or where an acronym ends (IOError), compared without case. A run of digits is never a word of the
 // vocabulary, nor is anything holding a non-ASCII byte.
 type vocabulary struct {
-	words   map[string]struct{}
+	words map[string]struct{}
+	// routes holds the literal route segments that are no value: the
+	// routeSegments and the configuration's own words.
+	routes  map[string]struct{}
 	unknown string
 }
 
@@ -42,10 +45,22 @@ func newVocabulary(unknown string, extra []string) *vocabulary {
 			v.words[w] = struct{}{}
 		}
 	}
+	v.routes = make(map[string]struct{}, len(routeSegments)+len(extra))
+	for _, w := range routeSegments {
+		v.routes[w] = struct{}{}
+	}
 	for _, w := range extra {
 		v.words[strings.ToLower(w)] = struct{}{}
+		v.routes[strings.ToLower(w)] = struct{}{}
 	}
 	return v
+}
+
+// routeSegment reports whether a literal path segment is one of the route
+// vocabulary, in any case.
+func (v *vocabulary) routeSegment(seg string) bool {
+	_, ok := v.routes[strings.ToLower(seg)]
+	return ok
 }
 
 // active reports whether names are checked against the vocabulary.
