@@ -149,6 +149,13 @@ func TestVendorHostile(t *testing.T) {
 			sp.Attributes().PutStr("http.route", "/api/v2/tenants/staging/databases/users/collections")
 			sp.SetName("GET /api/v2/tenants/{tenant}/databases/documents")
 		}, []string{`"/api/v2/tenants/*/databases/*/collections"`, `"GET /api/v2/tenants/*/databases/*/collections"`}},
+		{"vocabulary words as version labels", func(in *freeTextInput) {
+			in.td.ResourceSpans().At(0).Resource().Attributes().PutStr("service.version", "1.0.0-staging")
+			ss := in.td.ResourceSpans().At(0).ScopeSpans().At(0)
+			ss.Scope().SetVersion("2.0.0+users")
+			ss.SetSchemaUrl("https://opentelemetry.io/schemas/1.0.0-documents")
+			in.ev.Attributes().PutStr("http.version", "HTTP/1.1-default")
+		}, nil},
 	}
 	cfg := testConfig(t, nil)
 	for _, tt := range tests {
@@ -156,7 +163,7 @@ func TestVendorHostile(t *testing.T) {
 			in := newFreeTextInput()
 			tt.plant(in)
 			out := tracesJSON(t, runTraces(t, cfg, in.td)) + metricsJSON(t, runMetrics(t, cfg, in.md)) + logsJSON(t, runLogs(t, cfg, in.ld))
-			for _, needle := range []string{name, "4111111111111111", "%7A%71", "ｚｑｘｊ", base64.StdEncoding.EncodeToString([]byte(name)), base64.StdEncoding.EncodeToString([]byte("/tenants/" + name))} {
+			for _, needle := range []string{name, "4111111111111111", "1.0.0-", "+users", "1.1-", "%7A%71", "ｚｑｘｊ", base64.StdEncoding.EncodeToString([]byte(name)), base64.StdEncoding.EncodeToString([]byte("/tenants/" + name))} {
 				if i := strings.Index(strings.ToLower(out), strings.ToLower(needle)); i >= 0 {
 					t.Errorf("%q reached the vendor: ...%s...", needle, out[max(0, i-160):min(len(out), i+60)])
 				}

@@ -262,7 +262,7 @@ func isDurationString(s string) bool {
 
 // fitsVersion accepts an optional v (or HTTP/), one to four dot-separated numbers, and
 // an optional pre-release and build part whose dot-separated pieces are
-// numbers, hex digests or vocabulary words. A four-part version is a
+// numbers, hex digests or version labels. A four-part version is a
 // version, not an address.
 func (e *engine) fitsVersion(s string) bool {
 	if s == "" || len(s) > maxVersionLen {
@@ -286,7 +286,7 @@ func (e *engine) fitsVersion(s string) bool {
 		} else {
 			p, tail = tail, ""
 		}
-		if p != "" && !allDigits(p) && !isHexDigest(p) && !e.vocab.known(p) {
+		if p != "" && !allDigits(p) && !isHexDigest(p) && !e.vocab.versionLabel(p) {
 			return false
 		}
 	}
@@ -296,6 +296,11 @@ func (e *engine) fitsVersion(s string) bool {
 	return len(detect.Find(rest, e.detectors, buf[:0])) == 0 &&
 		len(detect.Find(s, e.detectors&^detect.Of(detect.IPv4, detect.IPv6), buf[:0])) == 0
 }
+
+// versionLabels are the words of versions' pre-release and build parts
+// (1.0.0-rc.1, 0.161.0-dev); any other word there names something, as in
+// 1.0.0-staging or 2.3.1-payroll.
+var versionLabels = []string{"rc", "alpha", "beta", "dev", "nightly", "preview", "snapshot", "stable", "final", "pre", "post", "build", "release"}
 
 // isVersionCore accepts one to four dot-separated numbers.
 func isVersionCore(s string) bool {

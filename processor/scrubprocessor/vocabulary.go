@@ -29,10 +29,11 @@ var builtinWords string
 // vocabulary, nor is anything holding a non-ASCII byte.
 type vocabulary struct {
 	words map[string]struct{}
-	// routes holds the literal route segments that are no value: the
-	// routeSegments and the configuration's own words.
-	routes  map[string]struct{}
-	unknown string
+	// routes holds the literal route segments that are no value, labels
+	// the pre-release and build labels of versions: each its built-in list
+	// and the configuration's own words.
+	routes, labels map[string]struct{}
+	unknown        string
 }
 
 func newVocabulary(unknown string, extra []string) *vocabulary {
@@ -45,15 +46,30 @@ func newVocabulary(unknown string, extra []string) *vocabulary {
 			v.words[w] = struct{}{}
 		}
 	}
-	v.routes = make(map[string]struct{}, len(routeSegments)+len(extra))
-	for _, w := range routeSegments {
-		v.routes[w] = struct{}{}
-	}
 	for _, w := range extra {
 		v.words[strings.ToLower(w)] = struct{}{}
-		v.routes[strings.ToLower(w)] = struct{}{}
 	}
+	v.routes = wordSet(routeSegments, extra)
+	v.labels = wordSet(versionLabels, extra)
 	return v
+}
+
+// wordSet holds the words of both lists, in lower case.
+func wordSet(builtin, extra []string) map[string]struct{} {
+	set := make(map[string]struct{}, len(builtin)+len(extra))
+	for _, list := range [][]string{builtin, extra} {
+		for _, w := range list {
+			set[strings.ToLower(w)] = struct{}{}
+		}
+	}
+	return set
+}
+
+// versionLabel reports whether a piece of a version's pre-release or build
+// part is a label of the version vocabulary, in any case.
+func (v *vocabulary) versionLabel(p string) bool {
+	_, ok := v.labels[strings.ToLower(p)]
+	return ok
 }
 
 // routeSegment reports whether a literal path segment is one of the route
