@@ -215,7 +215,7 @@ func TestVendorProfileStrings(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, proc.ConsumeProfiles(context.Background(), pd))
 	out := sink.AllProfiles()[0]
-	assert.Equal(t, []string{"", "*_handler", "/*/*/src/main.rs", "cpu", "nanoseconds"}, out.Dictionary().StringTable().AsRaw())
+	assert.Equal(t, []string{"", "*_handler", "/*/*/*/*", "cpu", "nanoseconds"}, out.Dictionary().StringTable().AsRaw())
 	assert.Empty(t, out.ResourceProfiles().At(0).ScopeProfiles().At(0).Profiles().At(0).OriginalPayloadFormat(), "the format of a payload that is always removed goes too")
 }
 

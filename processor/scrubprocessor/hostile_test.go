@@ -156,6 +156,10 @@ func TestVendorHostile(t *testing.T) {
 			ss.SetSchemaUrl("https://opentelemetry.io/schemas/1.0.0-documents")
 			in.ev.Attributes().PutStr("http.version", "HTTP/1.1-default")
 		}, nil},
+		{"paths inside names", func(in *freeTextInput) {
+			in.ev.SetName("request GET /api/v2/tenants/staging/databases failed")
+			in.lr.SetEventName("/home/users/documents")
+		}, []string{`"request GET /api/v2/tenants/*/databases failed"`, `"/*/*/*"`}},
 	}
 	cfg := testConfig(t, nil)
 	for _, tt := range tests {

@@ -63,22 +63,31 @@ func (e *engine) routeTemplate(s string) (string, bool) {
 		// Not a path: only a name made of known words ("(unknown route)").
 		return maskValueSlots(s, false), e.vocab.active() && !strings.Contains(s, "://") && e.vocab.allKnown(s)
 	}
-	if !e.vocab.active() || e.knownRoute(s) {
+	if !e.vocab.active() {
 		return s, true
+	}
+	return e.vocab.routePath(s), true
+}
+
+// routePath returns a path with every segment that knownSegment does not
+// know replaced by *; the path itself when it knows them all.
+func (v *vocabulary) routePath(s string) string {
+	if v.knownPath(s) {
+		return s
 	}
 	segs := strings.Split(s, "/")
 	for i, seg := range segs {
-		if !e.knownSegment(seg) {
+		if !v.knownSegment(seg) {
 			segs[i] = string(wildcard)
 		}
 	}
-	return strings.Join(segs, "/"), true
+	return strings.Join(segs, "/")
 }
 
-func (e *engine) knownRoute(s string) bool {
+func (v *vocabulary) knownPath(s string) bool {
 	for s != "" {
 		seg, rest, _ := strings.Cut(s, "/")
-		if !e.knownSegment(seg) {
+		if !v.knownSegment(seg) {
 			return false
 		}
 		s = rest
@@ -91,16 +100,16 @@ func (e *engine) knownRoute(s string) bool {
 // literal segment of the route vocabulary. A literal segment is a value
 // of the request (a tenant named default, a database named users) unless
 // a known route has it, so the general vocabulary does not vouch for it.
-func (e *engine) knownSegment(seg string) bool {
+func (v *vocabulary) knownSegment(seg string) bool {
 	switch {
 	case seg == "" || seg == string(wildcard):
 		return true
 	case isVersion(seg):
 		return true
 	case isTemplateSegment(seg):
-		return e.vocab.allKnown(seg)
+		return v.allKnown(seg)
 	}
-	return e.vocab.routeSegment(seg)
+	return v.routeSegment(seg)
 }
 
 // routeSegments are the literal path segments of the routes Chroma 1.0

@@ -216,7 +216,7 @@ func (v *vocabulary) name(s, placeholder string, st *scratch) string {
 	if !v.active() {
 		return s
 	}
-	out := maskValueSlots(remember(st.templated, s, v.template), true)
+	out := v.namePaths(maskValueSlots(remember(st.templated, s, v.template), true))
 	if out != s && v.unknown == UnknownMask {
 		return placeholder
 	}
@@ -322,4 +322,37 @@ func valueSlot(s string, i int) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// namePaths treats every path inside a name (a run from a / that starts a
+// word to the next space) as a route: its literal segments outside the
+// route vocabulary become *, so that an event name such as "GET
+// /api/v2/tenants/staging" does not pass because staging is a word.
+func (v *vocabulary) namePaths(s string) string {
+	if !strings.Contains(s, "/") {
+		return s
+	}
+	var b strings.Builder
+	prev := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != '/' || i > 0 && s[i-1] != ' ' {
+			continue
+		}
+		end := strings.IndexByte(s[i:], ' ')
+		if end < 0 {
+			end = len(s) - i
+		}
+		path := s[i : i+end]
+		if out := v.routePath(path); out != path {
+			b.WriteString(s[prev:i])
+			b.WriteString(out)
+			prev = i + end
+		}
+		i += end
+	}
+	if prev == 0 {
+		return s
+	}
+	b.WriteString(s[prev:])
+	return b.String()
 }
