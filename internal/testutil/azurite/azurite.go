@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 )
@@ -130,4 +131,24 @@ func (s *Server) URL(prefix string) string {
 		u += "/" + prefix
 	}
 	return u + "?endpoint=" + url.QueryEscape(s.Endpoint)
+}
+
+// ContainerSAS signs a shared access signature (the query string) for a
+// container with the given permissions, valid for an hour.
+func (s *Server) ContainerSAS(t testing.TB, name string, perms sas.ContainerPermissions) string {
+	t.Helper()
+	cred, err := container.NewSharedKeyCredential(Account, AccountKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := sas.BlobSignatureValues{
+		Protocol:      sas.ProtocolHTTPSandHTTP,
+		ExpiryTime:    time.Now().Add(time.Hour).UTC(),
+		Permissions:   perms.String(),
+		ContainerName: name,
+	}.SignWithSharedKey(cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q.Encode()
 }
