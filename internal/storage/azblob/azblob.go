@@ -4,7 +4,8 @@
 // Objects go up as block blobs through the SDK's streaming uploader: blocks
 // are staged and the blob appears only when its block list is committed, so
 // a crash never leaves a partial object, and memory stays at about
-// BlockSize × (Concurrency + 1) however large or unsized the source is.
+// BlockSize × Concurrency (the SDK's block buffers) however large or unsized
+// the source is.
 // CreateIfAbsent commits with If-None-Match: *, which the service resolves
 // atomically.
 //
