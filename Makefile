@@ -13,9 +13,10 @@ MDATAGEN  := $(BIN)/mdatagen
 BUILDER   := $(BIN)/builder
 CHROMA    := $(TOOLS)/npm/node_modules/.bin/chroma
 VERSITYGW := $(BIN)/versitygw
+AZURITE   := $(TOOLS)/azurite/node_modules/.bin/azurite-blob
 
 # Tests that need a real Chroma or S3 server fail instead of skipping.
-TEST_ENV := AWS_EC2_METADATA_DISABLED=true REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
+TEST_ENV := AWS_EC2_METADATA_DISABLED=true REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) AZURITE_BIN=$(AZURITE) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
 FUZZTIME ?= 20s
 
 .PHONY: all build run test unit-test rules-test fuzz vet check-generated generate tools restic bench bench-compare clean
@@ -84,7 +85,7 @@ check-generated: generate
 	  git --no-pager diff --stat; exit 1; \
 	fi
 
-tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) restore-by-hand-tools restic prometheus-tools
+tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) $(AZURITE) restore-by-hand-tools restic prometheus-tools
 
 # promtool, amtool, Prometheus and Alertmanager for the tests of rules/ and
 # of the alertrules exporter (Debian packages; installed only when one is
@@ -122,6 +123,9 @@ $(CHROMA):
 
 $(VERSITYGW):
 	scripts/install-versitygw.sh
+
+$(AZURITE):
+	scripts/install-azurite.sh
 
 ## bench: Go benchmarks of every component (figures go to BENCHMARKS.md)
 bench:

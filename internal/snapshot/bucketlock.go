@@ -152,11 +152,18 @@ func (l *LockInfo) String() string {
 // refreshed within expiry, or held by a process of this machine (same boot,
 // same pid namespace) that no longer runs.
 func staleness(l *LockInfo, self *LockInfo, opts LockOptions) string {
-	if age := opts.Now().Sub(l.Time); age > opts.Expiry {
+	age := opts.Now().Sub(l.Time)
+	if age > opts.Expiry {
 		return fmt.Sprintf("not refreshed for %s (expiry %s)", age.Round(time.Second), opts.Expiry)
 	}
 	if opts.Held.abandoned(l, self) {
 		return "left by this process, which no longer holds it (its release failed)"
+	}
+	// A refresh time further ahead than the expiry would keep the lock live
+	// until that time (a clock set far ahead and back, or a planted lock):
+	// no holder whose clock agrees within the expiry can have written it.
+	if age < -opts.Expiry {
+		return fmt.Sprintf("refreshed %s in the future (expiry %s): its writer's clock was ahead, or the lock was forged", (-age).Round(time.Second), opts.Expiry)
 	}
 	if l.Hostname == self.Hostname && l.BootID != "" && l.BootID == self.BootID &&
 		l.PIDNamespace != "" && l.PIDNamespace == self.PIDNamespace && !processRunning(l.PID, l.ProcessStart) {

@@ -67,7 +67,7 @@ type SnapshotOptions struct {
 // manifest is written last, only after every block it lists is stored: an
 // error or cancellation leaves at most unreferenced blocks, never a snapshot.
 //
-// The SQLite copy is checked with PRAGMA quick_check. When the live
+// The SQLite copy is checked with PRAGMA integrity_check. When the live
 // database is damaged, the snapshot is stored anyway (it may be the only
 // copy left), marked in its manifest (Manifest.SourceDamaged), and Snapshot
 // returns that manifest together with an error wrapping ErrSourceCorrupt.

@@ -23,10 +23,16 @@ type Options struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string
+	// AzureAccountKey (shared key) or AzureSASToken (a shared access
+	// signature) authenticate to Azure Blob Storage; with neither, Azure's
+	// default credential chain is used (environment, workload identity,
+	// managed identity, Azure CLI).
+	AzureAccountKey string
+	AzureSASToken   string
 	// Retry bounds the retries of transient errors; zero fields take
 	// DefaultRetryPolicy's values.
 	Retry RetryPolicy
-	// HTTPClient, when set, carries S3 requests (custom transports, and
+	// HTTPClient, when set, carries S3 and Azure requests (custom transports, and
 	// tests that count requests).
 	HTTPClient *http.Client
 }
@@ -37,6 +43,13 @@ type Options struct {
 //	/var/backups/chroma             the same, as a plain path
 //	s3://bucket                     an S3 bucket
 //	s3://bucket/some/prefix?endpoint=http://127.0.0.1:7070&region=us-east-1&path_style=true
+//	azblob://account/container/prefix                          an Azure blob container
+//	https://account.blob.core.windows.net/container/prefix     the same
+//	azblob://devstoreaccount1/container?endpoint=http://127.0.0.1:10000/devstoreaccount1
+//
+// Azure query parameters: endpoint (the blob service URL, for Azurite or a
+// sovereign cloud), block_size (bytes per staged block, at least 1 MiB) and
+// concurrency (blocks uploaded at once).
 //
 // S3 query parameters: endpoint (base URL of an S3-compatible store; omit for
 // AWS), region (default: the SDK's configuration, else us-east-1),
@@ -88,8 +101,15 @@ func openBackend(ctx context.Context, rawURL string, opts Options) (Bucket, erro
 		return openFile(u.Path, shown)
 	case "s3":
 		return openS3(ctx, u, shown, opts)
+	case "azblob":
+		return openAzblob(u, shown, opts)
+	case "https":
+		if strings.HasSuffix(u.Hostname(), azureHostSuffix) {
+			return openAzblob(u, shown, opts)
+		}
+		return nil, badURL("open bucket %s: unsupported scheme \"https\" for a host that is not an Azure blob endpoint (account%s); for an S3-compatible store use s3://bucket?endpoint=https://host", shown, azureHostSuffix)
 	default:
-		return nil, badURL("open bucket %s: unsupported scheme %q: use file:// or s3://", shown, u.Scheme)
+		return nil, badURL("open bucket %s: unsupported scheme %q: use file://, s3:// or azblob://", shown, u.Scheme)
 	}
 }
 
@@ -130,13 +150,8 @@ func openS3(ctx context.Context, u *url.URL, shown string, opts Options) (Bucket
 	if err != nil {
 		return nil, err
 	}
-	for name, values := range q {
-		if !slices.Contains(s3Params, name) {
-			return nil, badURL("open bucket %s: unknown parameter %q (known: %s)", shown, name, strings.Join(s3Params, ", "))
-		}
-		if len(values) != 1 {
-			return nil, badURL("open bucket %s: parameter %q given %d times", shown, name, len(values))
-		}
+	if err := checkParams(q, s3Params, shown); err != nil {
+		return nil, err
 	}
 	o.Endpoint = q.Get("endpoint")
 	o.Region = q.Get("region")
@@ -224,6 +239,19 @@ func parseQuery(raw, shown string) (url.Values, error) {
 		q.Add(name, value)
 	}
 	return q, nil
+}
+
+// checkParams refuses a parameter not in known, or one given twice.
+func checkParams(q url.Values, known []string, shown string) error {
+	for name, values := range q {
+		if !slices.Contains(known, name) {
+			return badURL("open bucket %s: unknown parameter %q (known: %s)", shown, name, strings.Join(known, ", "))
+		}
+		if len(values) != 1 {
+			return badURL("open bucket %s: parameter %q given %d times", shown, name, len(values))
+		}
+	}
+	return nil
 }
 
 // redactUserinfo hides anything between "://" and "@" in a URL that did not

@@ -425,6 +425,12 @@ func (e *engine) scrubValue(v pcommon.Value, d *decision, st *scratch, depth int
 		if !d.rule.keepsUnhashed(v) {
 			return e.replaceValue(v, aHash, d.id, st)
 		}
+	case aURL:
+		// Only a string can be read as a URL and templated; bytes or a
+		// number there are not a URL and go, like a string that is none.
+		if isScalar(v.Type()) && v.Type() != pcommon.ValueTypeStr {
+			return e.replaceValue(v, aDrop, d.id, st)
+		}
 	}
 	if d.rule != nil && d.rule.shape != shapeNone && isScalar(v.Type()) {
 		return e.shapeValue(v, d, st)

@@ -215,7 +215,7 @@ func TestVendorProfileStrings(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, proc.ConsumeProfiles(context.Background(), pd))
 	out := sink.AllProfiles()[0]
-	assert.Equal(t, []string{"", "*_handler", "/*/*/src/main.rs", "cpu", "nanoseconds"}, out.Dictionary().StringTable().AsRaw())
+	assert.Equal(t, []string{"", "*_handler", "/*/*/*/*", "cpu", "nanoseconds"}, out.Dictionary().StringTable().AsRaw())
 	assert.Empty(t, out.ResourceProfiles().At(0).ScopeProfiles().At(0).Profiles().At(0).OriginalPayloadFormat(), "the format of a payload that is always removed goes too")
 }
 
@@ -238,6 +238,16 @@ func TestShapes(t *testing.T) {
 		{shapeNumber, "None", "None", true},
 		{shapeNumber, "4111111111111111", "", false},
 		{shapeNumber, "10 rows", "", false},
+		{shapeNumber, "4111111111111111.0", "", false},
+		{shapeNumber, "4111111111111111e0", "", false},
+		{shapeNumber, "+4111111111111111", "", false},
+		{shapeNumber, "Some(4111111111111111.5)", "", false},
+		{shapeNumber, "0.4111111111111111", "", false},
+		{shapeNumber, "1234567.25", "1234567.25", true},
+		{shapeDuration, "4111111111111111 ns", "", false},
+		{shapeDuration, "4111111111111111.0ms", "", false},
+		{shapeDuration, "2400000000000 ns", "", false}, // 40 minutes, and a valid card number
+		{shapeDuration, "2400000000001 ns", "2400000000001 ns", true},
 		{shapeBool, "True", "True", true},
 		{shapeBool, "yes", "", false},
 		{shapeDuration, "146.819µs", "146.819µs", true},
@@ -260,7 +270,9 @@ func TestShapes(t *testing.T) {
 		{shapeMethod, "GET /x", "_OTHER", true},
 		{shapeRoute, "/api/v2/tenants/{tenant}", "/api/v2/tenants/{tenant}", true},
 		{shapeRoute, "/api/v2/tenants/acme-corp?x=1", "/api/v2/tenants/*", true},
-		{shapeRoute, "/users/:id/jdoe", "/users/:id/*", true},
+		{shapeRoute, "/users/:id/jdoe", "/*/:id/*", true},
+		{shapeRoute, "/api/v1beta1/collections", "/api/v1beta1/collections", true},
+		{shapeRoute, "/api/v1zqxj/collections", "/api/*/collections", true},
 		{shapeRoute, "(unknown route)", "(unknown route)", true},
 		{shapeRoute, "acme route", "", false},
 		{shapeRoute, "https://h/x", "", false},

@@ -40,13 +40,20 @@ func (e *engine) name(s string, a action, id ruleID, st *scratch) (string, bool)
 	return out, true
 }
 
-// version treats a version string: a well-formed version is kept as it is
-// (four numbers are a version, not an address), anything else is a name.
+// version treats a version string. With an active vocabulary a
+// well-formed version is kept as it is (four numbers are a version, not an
+// address) and anything else is emptied, as a kept key's value that does
+// not fit its shape is dropped: templating it would keep its words
+// (2.0.0+users). Without one it is a name.
 func (e *engine) version(s string, a action, id ruleID, st *scratch) (string, bool) {
-	if (a == aKeep || a == aURL) && e.vocab.active() && (s == "" || e.fitsVersion(s)) {
+	if (a != aKeep && a != aURL) || !e.vocab.active() {
+		return e.name(s, a, id, st)
+	}
+	if s == "" || e.fitsVersion(s) {
 		return s, false
 	}
-	return e.name(s, a, id, st)
+	st.count(e.names.vocabulary)
+	return "", true
 }
 
 // unit treats a metric unit: the dimensionless unit 1 is kept, the rest is

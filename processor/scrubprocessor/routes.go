@@ -61,24 +61,33 @@ func (e *engine) routeTemplate(s string) (string, bool) {
 	}
 	if !strings.HasPrefix(s, "/") {
 		// Not a path: only a name made of known words ("(unknown route)").
-		return s, e.vocab.active() && !strings.Contains(s, "://") && e.vocab.allKnown(s)
+		return maskValueSlots(s, false), e.vocab.active() && !strings.Contains(s, "://") && e.vocab.allKnown(s)
 	}
-	if !e.vocab.active() || e.knownRoute(s) {
+	if !e.vocab.active() {
 		return s, true
+	}
+	return e.vocab.routePath(s), true
+}
+
+// routePath returns a path with every segment that knownSegment does not
+// know replaced by *; the path itself when it knows them all.
+func (v *vocabulary) routePath(s string) string {
+	if v.knownPath(s) {
+		return s
 	}
 	segs := strings.Split(s, "/")
 	for i, seg := range segs {
-		if !e.knownSegment(seg) {
+		if !v.knownSegment(seg) {
 			segs[i] = string(wildcard)
 		}
 	}
-	return strings.Join(segs, "/"), true
+	return strings.Join(segs, "/")
 }
 
-func (e *engine) knownRoute(s string) bool {
+func (v *vocabulary) knownPath(s string) bool {
 	for s != "" {
 		seg, rest, _ := strings.Cut(s, "/")
-		if !e.knownSegment(seg) {
+		if !v.knownSegment(seg) {
 			return false
 		}
 		s = rest
@@ -86,17 +95,32 @@ func (e *engine) knownRoute(s string) bool {
 	return true
 }
 
-// knownSegment: an empty segment, a wildcard, an API version (v1, v2beta1)
-// or a segment all of whose words are known, placeholders included
-// ({collection_id}, :id).
-func (e *engine) knownSegment(seg string) bool {
+// knownSegment: an empty segment, a wildcard, an API version (v1, v2beta1),
+// a placeholder all of whose words are known ({collection_id}, :id), or a
+// literal segment of the route vocabulary. A literal segment is a value
+// of the request (a tenant named default, a database named users) unless
+// a known route has it, so the general vocabulary does not vouch for it.
+func (v *vocabulary) knownSegment(seg string) bool {
 	switch {
 	case seg == "" || seg == string(wildcard):
 		return true
 	case isVersion(seg):
 		return true
+	case isTemplateSegment(seg):
+		return v.allKnown(seg)
 	}
-	return e.vocab.allKnown(seg)
+	return v.routeSegment(seg)
+}
+
+// routeSegments are the literal path segments of the routes Chroma 1.0
+// serves (its /api/v1 and /api/v2 paths, the OpenAPI document) and of the
+// collector's own HTTP endpoints (OTLP/HTTP, health, metrics, pprof).
+var routeSegments = []string{
+	"api", "heartbeat", "version", "reset", "pre-flight-checks", "healthcheck",
+	"auth", "identity", "tenants", "databases", "collections", "collections_count",
+	"add", "update", "upsert", "get", "query", "delete", "count", "fork",
+	"openapi.json", "docs",
+	"traces", "metrics", "logs", "profiles", "health", "status", "debug", "pprof",
 }
 
 // routeOnce is routeTemplate, remembered for the rest of the call; a route

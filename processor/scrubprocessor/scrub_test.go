@@ -368,19 +368,19 @@ func TestMetricNamesAndExemplars(t *testing.T) {
 	m.Metadata().PutStr("owner", "jdoe")
 	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
 	dp.SetIntValue(3)
-	dp.Attributes().PutStr("http.route", "/x")
+	dp.Attributes().PutStr("http.route", "/api")
 	dp.Attributes().PutStr("tenant", "acme")
 	ex := dp.Exemplars().AppendEmpty()
 	ex.FilteredAttributes().PutStr("tenant", "acme")
-	ex.FilteredAttributes().PutStr("http.route", "/x")
+	ex.FilteredAttributes().PutStr("http.route", "/api")
 	out := runMetrics(t, testConfig(t, nil), md)
 	om := out.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0)
 	assert.Equal(t, "requests/*", om.Name())
 	assert.Equal(t, "per *", om.Description())
 	assert.Empty(t, om.Metadata().AsRaw())
 	odp := om.Gauge().DataPoints().At(0)
-	assert.Equal(t, map[string]any{"http.route": "/x"}, odp.Attributes().AsRaw())
-	assert.Equal(t, map[string]any{"http.route": "/x"}, odp.Exemplars().At(0).FilteredAttributes().AsRaw())
+	assert.Equal(t, map[string]any{"http.route": "/api"}, odp.Attributes().AsRaw())
+	assert.Equal(t, map[string]any{"http.route": "/api"}, odp.Exemplars().At(0).FilteredAttributes().AsRaw())
 }
 
 // Values that nothing touches cost no allocation.
@@ -433,13 +433,13 @@ func TestConcurrentUse(t *testing.T) {
 				td := everyPlace(func(m pcommon.Map) {
 					m.PutStr("service.name", "chroma")
 					m.PutStr("key"+strings.Repeat("x", i%7), "jdoe@acme.com")
-					m.PutStr("http.route", "/a/jdoe@acme.com")
+					m.PutStr("http.route", "/api/jdoe@acme.com")
 				})
 				st := e.getScratch()
 				e.scrubTraces(td, st)
 				e.putScratch(st)
 				for _, m := range traceMaps(td) {
-					assert.Equal(t, map[string]any{"service.name": "chroma", "http.route": "/a/*"}, m.AsRaw())
+					assert.Equal(t, map[string]any{"service.name": "chroma", "http.route": "/api/*"}, m.AsRaw())
 				}
 			}
 		}()

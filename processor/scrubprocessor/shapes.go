@@ -163,7 +163,7 @@ func (e *engine) vocabValue(s string, st *scratch) (string, bool) {
 	if !e.vocab.active() {
 		return s, true
 	}
-	out := remember(st.templated, s, e.vocab.template)
+	out := maskValueSlots(remember(st.templated, s, e.vocab.template), false)
 	return out, out == s || e.vocab.unknown != UnknownMask
 }
 
@@ -179,7 +179,28 @@ func isNumberString(s string) bool {
 		s = s[len("Some(") : len(s)-1]
 	}
 	n, ok := numberPrefix(s)
-	return ok && n == len(s) && len(s) <= maxNumberLen && !detect.IsCardNumber(s)
+	return ok && n == len(s) && len(s) <= maxNumberLen && !holdsCardNumber(s)
+}
+
+// holdsCardNumber reports whether the digits of a number string, taken
+// together or as any one run (the integer part of 4111111111111111.0 or
+// 4111111111111111e0), are a payment card number.
+func holdsCardNumber(s string) bool {
+	if detect.IsCardNumber(s) {
+		return true
+	}
+	for i := 0; i < len(s); {
+		n := digitRun(s[i:])
+		if n == 0 {
+			i++
+			continue
+		}
+		if detect.IsCardNumber(s[i : i+n]) {
+			return true
+		}
+		i += n
+	}
+	return false
 }
 
 func numberPrefix(s string) (int, bool) {
@@ -224,7 +245,7 @@ var durationUnits = []string{"ns", "us", "µs", "μs", "ms", "s", "m", "min", "h
 // time unit: 146.819µs, 0 ms, 1.5s.
 func isDurationString(s string) bool {
 	n, ok := numberPrefix(s)
-	if !ok || len(s) > maxNumberLen {
+	if !ok || len(s) > maxNumberLen || holdsCardNumber(s[:n]) {
 		return false
 	}
 	unit := strings.TrimPrefix(s[n:], " ")
@@ -241,7 +262,7 @@ func isDurationString(s string) bool {
 
 // fitsVersion accepts an optional v (or HTTP/), one to four dot-separated numbers, and
 // an optional pre-release and build part whose dot-separated pieces are
-// numbers, hex digests or vocabulary words. A four-part version is a
+// numbers, hex digests or version labels. A four-part version is a
 // version, not an address.
 func (e *engine) fitsVersion(s string) bool {
 	if s == "" || len(s) > maxVersionLen {
@@ -265,7 +286,7 @@ func (e *engine) fitsVersion(s string) bool {
 		} else {
 			p, tail = tail, ""
 		}
-		if p != "" && !allDigits(p) && !isHexDigest(p) && !e.vocab.known(p) {
+		if p != "" && !allDigits(p) && !isHexDigest(p) && !e.vocab.versionLabel(p) {
 			return false
 		}
 	}
@@ -275,6 +296,11 @@ func (e *engine) fitsVersion(s string) bool {
 	return len(detect.Find(rest, e.detectors, buf[:0])) == 0 &&
 		len(detect.Find(s, e.detectors&^detect.Of(detect.IPv4, detect.IPv6), buf[:0])) == 0
 }
+
+// versionLabels are the words of versions' pre-release and build parts
+// (1.0.0-rc.1, 0.161.0-dev); any other word there names something, as in
+// 1.0.0-staging or 2.3.1-payroll.
+var versionLabels = []string{"rc", "alpha", "beta", "dev", "nightly", "preview", "snapshot", "stable", "final", "pre", "post", "build", "release"}
 
 // isVersionCore accepts one to four dot-separated numbers.
 func isVersionCore(s string) bool {

@@ -144,12 +144,33 @@ func identifierLike(seg string) bool {
 	return len(seg) >= 8 || digits*2 >= len(seg)
 }
 
-// isVersion matches API version segments such as v1, v2beta1.
+// isVersion matches API version segments as Kubernetes writes them: v1,
+// v2beta1, v1alpha2, v3rc1. Nothing else may follow the v and its number,
+// so a segment such as v1acme is not a version.
 func isVersion(seg string) bool {
-	if len(seg) < 2 || (seg[0] != 'v' && seg[0] != 'V') || seg[1] < '0' || seg[1] > '9' {
+	if len(seg) < 2 || (seg[0] != 'v' && seg[0] != 'V') {
 		return false
 	}
-	return len(seg) <= 8
+	n := digitRun(seg[1:])
+	if n == 0 {
+		return false
+	}
+	rest := seg[1+n:]
+	for _, stage := range []string{"alpha", "beta", "rc"} {
+		if tail, ok := strings.CutPrefix(strings.ToLower(rest), stage); ok {
+			return allDigits(tail)
+		}
+	}
+	return rest == ""
+}
+
+// digitRun is the number of ASCII digits at the start of s.
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && isDigitByte(s[n]) {
+		n++
+	}
+	return n
 }
 
 func isTemplateSegment(seg string) bool {

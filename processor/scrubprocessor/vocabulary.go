@@ -28,8 +28,12 @@ var builtinWords string
 // one or where an acronym ends (IOError), compared without case. A run of digits is never a word of the
 // vocabulary, nor is anything holding a non-ASCII byte.
 type vocabulary struct {
-	words   map[string]struct{}
-	unknown string
+	words map[string]struct{}
+	// routes holds the literal route segments that are no value, labels
+	// the pre-release and build labels of versions: each its built-in list
+	// and the configuration's own words.
+	routes, labels map[string]struct{}
+	unknown        string
 }
 
 func newVocabulary(unknown string, extra []string) *vocabulary {
@@ -45,7 +49,34 @@ func newVocabulary(unknown string, extra []string) *vocabulary {
 	for _, w := range extra {
 		v.words[strings.ToLower(w)] = struct{}{}
 	}
+	v.routes = wordSet(routeSegments, extra)
+	v.labels = wordSet(versionLabels, extra)
 	return v
+}
+
+// wordSet holds the words of both lists, in lower case.
+func wordSet(builtin, extra []string) map[string]struct{} {
+	set := make(map[string]struct{}, len(builtin)+len(extra))
+	for _, list := range [][]string{builtin, extra} {
+		for _, w := range list {
+			set[strings.ToLower(w)] = struct{}{}
+		}
+	}
+	return set
+}
+
+// versionLabel reports whether a piece of a version's pre-release or build
+// part is a label of the version vocabulary, in any case.
+func (v *vocabulary) versionLabel(p string) bool {
+	_, ok := v.labels[strings.ToLower(p)]
+	return ok
+}
+
+// routeSegment reports whether a literal path segment is one of the route
+// vocabulary, in any case.
+func (v *vocabulary) routeSegment(seg string) bool {
+	_, ok := v.routes[strings.ToLower(seg)]
+	return ok
 }
 
 // active reports whether names are checked against the vocabulary.
@@ -185,7 +216,7 @@ func (v *vocabulary) name(s, placeholder string, st *scratch) string {
 	if !v.active() {
 		return s
 	}
-	out := remember(st.templated, s, v.template)
+	out := v.namePaths(maskValueSlots(remember(st.templated, s, v.template), true))
 	if out != s && v.unknown == UnknownMask {
 		return placeholder
 	}
@@ -228,4 +259,100 @@ func remember(memo map[string]string, s string, f func(string) string) string {
 		memo[s] = out
 	}
 	return out
+}
+
+// maskValueSlots replaces every quoted or bracketed run of a name by the
+// wildcard: a program that formats a value into a message quotes or
+// brackets it (Rust's {:?} of a string gives "...", Python's repr '...',
+// Chroma writes [{0}]), and such a slot holds the customer's value even
+// when its words are in the vocabulary (Collection [users] does not exist
+// gives Collection [*] does not exist). A quote is an opening one only
+// where no word goes before it and a closing one only where no word follows
+// it, so an apostrophe (doesn't) opens nothing. Values of the text shape
+// keep their brackets (Chroma's include is IncludeList([Document,
+// Metadata])): only their quotes are slots.
+func maskValueSlots(s string, brackets bool) string {
+	if strings.IndexAny(s, "\"'`[") < 0 {
+		return s
+	}
+	var b strings.Builder
+	prev := 0
+	for i := 0; i < len(s); i++ {
+		end, ok := valueSlot(s, i)
+		if !ok || !brackets && s[i] == '[' {
+			continue
+		}
+		if inner := s[i+1 : end]; inner != string(wildcard) {
+			b.WriteString(s[prev : i+1])
+			b.WriteByte(wildcard)
+			prev = end
+		}
+		i = end
+	}
+	if prev == 0 {
+		return s
+	}
+	b.WriteString(s[prev:])
+	return b.String()
+}
+
+// valueSlot reports whether a quote or bracket at s[i] opens a value slot,
+// and where it closes. A backslash escapes the next byte inside quotes.
+func valueSlot(s string, i int) (int, bool) {
+	closer := s[i]
+	switch closer {
+	case '[':
+		closer = ']'
+	case '"', '\'', '`':
+		if i > 0 && isWordByte(s[i-1]) {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	for j := i + 1; j < len(s); j++ {
+		switch {
+		case s[j] == '\\' && closer != ']':
+			j++
+		case s[j] == closer:
+			if j == i+1 || closer != ']' && j+1 < len(s) && isWordByte(s[j+1]) {
+				return 0, false
+			}
+			return j, true
+		}
+	}
+	return 0, false
+}
+
+// namePaths treats every path inside a name (a run from a / that starts a
+// word to the next space) as a route: its literal segments outside the
+// route vocabulary become *, so that an event name such as "GET
+// /api/v2/tenants/staging" does not pass because staging is a word.
+func (v *vocabulary) namePaths(s string) string {
+	if !strings.Contains(s, "/") {
+		return s
+	}
+	var b strings.Builder
+	prev := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != '/' || i > 0 && s[i-1] != ' ' {
+			continue
+		}
+		end := strings.IndexByte(s[i:], ' ')
+		if end < 0 {
+			end = len(s) - i
+		}
+		path := s[i : i+end]
+		if out := v.routePath(path); out != path {
+			b.WriteString(s[prev:i])
+			b.WriteString(out)
+			prev = i + end
+		}
+		i += end
+	}
+	if prev == 0 {
+		return s
+	}
+	b.WriteString(s[prev:])
+	return b.String()
 }

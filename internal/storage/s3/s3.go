@@ -275,9 +275,9 @@ func (b *Bucket) put(ctx context.Context, op, key string, r io.Reader, size int6
 		return err
 	}
 	body := r
-	var counted *exactReader
+	var counted *base.ExactReader
 	if size >= 0 {
-		counted = &exactReader{r: r, want: size}
+		counted = &base.ExactReader{R: r, Want: size}
 		body = counted
 	}
 	in := &s3.PutObjectInput{Bucket: &b.bucket, Key: &k, Body: body}
@@ -286,8 +286,8 @@ func (b *Bucket) put(ctx context.Context, op, key string, r io.Reader, size int6
 	}
 	_, err = b.uploader.Upload(ctx, in)
 	if err != nil {
-		if counted != nil && counted.err != nil {
-			return fmt.Errorf("%s %s in %s: %w", op, key, b, counted.err)
+		if counted != nil && counted.Err != nil {
+			return fmt.Errorf("%s %s in %s: %w", op, key, b, counted.Err)
 		}
 		if ifAbsent && isPreconditionFailed(err) {
 			return fmt.Errorf("%s %s in %s: %w", op, key, b, base.ErrExists)
@@ -352,14 +352,7 @@ func (b *Bucket) List(ctx context.Context, prefix string) iter.Seq2[base.ObjectI
 // opError maps an SDK error to the storage package's error kinds, adding what
 // an operator should check.
 func (b *Bucket) opError(ctx context.Context, op, key string, err error) error {
-	what := op
-	if key != "" {
-		what += " " + key
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
-		return fmt.Errorf("%s in %s: %w", what, b, ctxErr)
-	}
-	return fmt.Errorf("%s in %s: %w", what, b, classify(b.bucket, err))
+	return base.OpError(ctx, b, op, key, err, func(err error) error { return classify(b.bucket, err) })
 }
 
 // classify turns an SDK error into ErrNotExist, a wrapped ErrPermanent with
@@ -457,34 +450,6 @@ func errorCode(err error) (code string, status int) {
 func isPreconditionFailed(err error) bool {
 	code, status := errorCode(err)
 	return code == "PreconditionFailed" || status == http.StatusPreconditionFailed
-}
-
-// exactReader fails the upload if r yields more or fewer than want bytes.
-type exactReader struct {
-	r    io.Reader
-	want int64
-	got  int64
-	err  error
-}
-
-func (e *exactReader) Read(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	if room := e.want - e.got + 1; int64(len(p)) > room {
-		p = p[:room] // read one byte past the end to detect a long reader
-	}
-	n, err := e.r.Read(p)
-	e.got += int64(n)
-	switch {
-	case e.got > e.want:
-		e.err = fmt.Errorf("reader has more than the %d bytes the caller said: %w", e.want, base.ErrPermanent)
-		return 0, e.err
-	case err == io.EOF && e.got < e.want:
-		e.err = fmt.Errorf("reader gave %d bytes, caller said %d: %w", e.got, e.want, base.ErrPermanent)
-		return n, e.err
-	}
-	return n, err
 }
 
 // redactURL drops any user:password from an endpoint URL.

@@ -1,0 +1,36 @@
+package base
+
+import (
+	"fmt"
+	"io"
+)
+
+// ExactReader fails an upload whose reader yields more or fewer than Want
+// bytes, so a caller's wrong size never stores a truncated or padded object.
+// Err holds the mismatch once detected.
+type ExactReader struct {
+	R    io.Reader
+	Want int64
+	got  int64
+	Err  error
+}
+
+func (e *ExactReader) Read(p []byte) (int, error) {
+	if e.Err != nil {
+		return 0, e.Err
+	}
+	if room := e.Want - e.got + 1; int64(len(p)) > room {
+		p = p[:room] // read one byte past the end to detect a long reader
+	}
+	n, err := e.R.Read(p)
+	e.got += int64(n)
+	switch {
+	case e.got > e.Want:
+		e.Err = fmt.Errorf("reader has more than the %d bytes the caller said: %w", e.Want, ErrPermanent)
+		return 0, e.Err
+	case err == io.EOF && e.got < e.Want:
+		e.Err = fmt.Errorf("reader gave %d bytes, caller said %d: %w", e.got, e.Want, ErrPermanent)
+		return n, e.Err
+	}
+	return n, err
+}

@@ -1,0 +1,22 @@
+package base
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// OpError wraps a backend's failed operation on key (which may be empty)
+// with what was done where: with the context's own error when the context
+// ended (so a shutdown never reads as a store failure), else with what
+// classify makes of err.
+func OpError(ctx context.Context, bucket fmt.Stringer, op, key string, err error, classify func(error) error) error {
+	what := op
+	if key != "" {
+		what += " " + key
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		return fmt.Errorf("%s in %s: %w", what, bucket, ctxErr)
+	}
+	return fmt.Errorf("%s in %s: %w", what, bucket, classify(err))
+}
