@@ -275,9 +275,9 @@ func (b *Bucket) put(ctx context.Context, op, key string, r io.Reader, size int6
 		return err
 	}
 	body := r
-	var counted *exactReader
+	var counted *base.ExactReader
 	if size >= 0 {
-		counted = &exactReader{r: r, want: size}
+		counted = &base.ExactReader{R: r, Want: size}
 		body = counted
 	}
 	in := &s3.PutObjectInput{Bucket: &b.bucket, Key: &k, Body: body}
@@ -286,8 +286,8 @@ func (b *Bucket) put(ctx context.Context, op, key string, r io.Reader, size int6
 	}
 	_, err = b.uploader.Upload(ctx, in)
 	if err != nil {
-		if counted != nil && counted.err != nil {
-			return fmt.Errorf("%s %s in %s: %w", op, key, b, counted.err)
+		if counted != nil && counted.Err() != nil {
+			return fmt.Errorf("%s %s in %s: %w", op, key, b, counted.Err())
 		}
 		if ifAbsent && isPreconditionFailed(err) {
 			return fmt.Errorf("%s %s in %s: %w", op, key, b, base.ErrExists)
@@ -352,14 +352,7 @@ func (b *Bucket) List(ctx context.Context, prefix string) iter.Seq2[base.ObjectI
 // opError maps an SDK error to the storage package's error kinds, adding what
 // an operator should check.
 func (b *Bucket) opError(ctx context.Context, op, key string, err error) error {
-	what := op
-	if key != "" {
-		what += " " + key
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
-		return fmt.Errorf("%s in %s: %w", what, b, ctxErr)
-	}
-	return fmt.Errorf("%s in %s: %w", what, b, classify(b.bucket, err))
+	return base.OpError(ctx, b, op, key, err, func(err error) error { return classify(b.bucket, err) })
 }
 
 // classify turns an SDK error into ErrNotExist, a wrapped ErrPermanent with
@@ -370,7 +363,7 @@ func classify(bucket string, err error) error {
 	if isCredentialsError(err) {
 		advice := fmt.Sprintf("no usable credentials for bucket %s: set the access key and secret, or configure the AWS credential chain (AWS_* variables, IRSA, instance role)", bucket)
 		if credentialsAbsent(err) {
-			return permanent(advice, err)
+			return base.Permanent(advice, err)
 		}
 		// Possibly transient (an instance-metadata hiccup), so not permanent.
 		return fmt.Errorf("%s: %w", advice, err)
@@ -380,23 +373,23 @@ func classify(bucket string, err error) error {
 	case "NoSuchKey", "NotFound":
 		return fmt.Errorf("%w (%w)", base.ErrNotExist, err)
 	case "NoSuchBucket":
-		return fmt.Errorf("bucket %s does not exist: create it or fix the bucket name: %w: %w: %w", bucket, base.ErrNoBucket, base.ErrPermanent, err)
+		return base.NoBucket(bucket, err)
 	// versitygw answers a full filesystem with 507 InsufficientStorage and a
 	// full quota with QuotaExceeded; MinIO with XMinioStorageFull.
 	case "InsufficientStorage", "XMinioStorageFull", "QuotaExceeded":
 		return noSpace(bucket, code, err)
 	case "AccessDenied", "Forbidden", "AllAccessDisabled", "AccountProblem":
-		return permanent(fmt.Sprintf("access denied to bucket %s: check the access key and secret, and that they may use this bucket", bucket), err)
+		return base.Permanent(fmt.Sprintf("access denied to bucket %s: check the access key and secret, and that they may use this bucket", bucket), err)
 	// versitygw answers an unknown access key with 404 XAdminUserNotFound,
 	// which must not read as a missing object.
 	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "InvalidSecurity", "XAdminUserNotFound":
-		return permanent(fmt.Sprintf("access denied to bucket %s: the store rejected the credentials (%s); check the access key and secret", bucket, code), err)
+		return base.Permanent(fmt.Sprintf("access denied to bucket %s: the store rejected the credentials (%s); check the access key and secret", bucket, code), err)
 	case "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException":
-		return permanent(fmt.Sprintf("bucket %s is in a different region than the one configured: set the region", bucket), err)
+		return base.Permanent(fmt.Sprintf("bucket %s is in a different region than the one configured: set the region", bucket), err)
 	case "InvalidBucketName":
-		return permanent(fmt.Sprintf("bucket name %q is not valid", bucket), err)
+		return base.Permanent(fmt.Sprintf("bucket name %q is not valid", bucket), err)
 	case "RequestTimeTooSkewed":
-		return permanent("the store rejected the request time: fix this machine's clock", err)
+		return base.Permanent("the store rejected the request time: fix this machine's clock", err)
 	case "ExpiredToken", "RequestTimeout", "SlowDown", "ConditionalRequestConflict", "OperationAborted":
 		return err // transient: refreshed credentials, retry, or back off
 	}
@@ -406,12 +399,12 @@ func classify(bucket string, err error) error {
 	case status == http.StatusNotFound && code == "":
 		return fmt.Errorf("%w (%w)", base.ErrNotExist, err)
 	case status == http.StatusForbidden || status == http.StatusUnauthorized:
-		return permanent(fmt.Sprintf("access denied to bucket %s: check the access key and secret, and that they may use this bucket", bucket), err)
+		return base.Permanent(fmt.Sprintf("access denied to bucket %s: check the access key and secret, and that they may use this bucket", bucket), err)
 	case status == http.StatusMovedPermanently:
-		return permanent(fmt.Sprintf("bucket %s is in a different region than the one configured: set the region", bucket), err)
+		return base.Permanent(fmt.Sprintf("bucket %s is in a different region than the one configured: set the region", bucket), err)
 	case status >= 400 && status < 500 && status != http.StatusRequestTimeout &&
 		status != http.StatusConflict && status != http.StatusTooManyRequests:
-		return permanent(fmt.Sprintf("bucket %s rejected the request", bucket), err)
+		return base.Permanent(fmt.Sprintf("bucket %s rejected the request", bucket), err)
 	}
 	return err
 }
@@ -438,10 +431,6 @@ func noSpace(bucket, code string, err error) error {
 	return fmt.Errorf("the store of bucket %s is full (%s): free space or raise its quota: %w: %w: %w", bucket, code, base.ErrNoSpace, base.ErrPermanent, err)
 }
 
-func permanent(advice string, err error) error {
-	return fmt.Errorf("%s: %w: %w", advice, base.ErrPermanent, err)
-}
-
 func errorCode(err error) (code string, status int) {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
@@ -457,34 +446,6 @@ func errorCode(err error) (code string, status int) {
 func isPreconditionFailed(err error) bool {
 	code, status := errorCode(err)
 	return code == "PreconditionFailed" || status == http.StatusPreconditionFailed
-}
-
-// exactReader fails the upload if r yields more or fewer than want bytes.
-type exactReader struct {
-	r    io.Reader
-	want int64
-	got  int64
-	err  error
-}
-
-func (e *exactReader) Read(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	if room := e.want - e.got + 1; int64(len(p)) > room {
-		p = p[:room] // read one byte past the end to detect a long reader
-	}
-	n, err := e.r.Read(p)
-	e.got += int64(n)
-	switch {
-	case e.got > e.want:
-		e.err = fmt.Errorf("reader has more than the %d bytes the caller said: %w", e.want, base.ErrPermanent)
-		return 0, e.err
-	case err == io.EOF && e.got < e.want:
-		e.err = fmt.Errorf("reader gave %d bytes, caller said %d: %w", e.got, e.want, base.ErrPermanent)
-		return n, e.err
-	}
-	return n, err
 }
 
 // redactURL drops any user:password from an endpoint URL.
