@@ -13,9 +13,10 @@ MDATAGEN  := $(BIN)/mdatagen
 BUILDER   := $(BIN)/builder
 CHROMA    := $(TOOLS)/npm/node_modules/.bin/chroma
 VERSITYGW := $(BIN)/versitygw
+FAKE_GCS_SERVER := $(BIN)/fake-gcs-server
 
 # Tests that need a real Chroma or S3 server fail instead of skipping.
-TEST_ENV := AWS_EC2_METADATA_DISABLED=true REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
+TEST_ENV := AWS_EC2_METADATA_DISABLED=true REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) FAKE_GCS_SERVER_BIN=$(FAKE_GCS_SERVER) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
 FUZZTIME ?= 20s
 
 .PHONY: all build run test unit-test rules-test fuzz vet check-generated generate tools restic bench bench-compare clean
@@ -74,7 +75,7 @@ check-generated: generate
 	  git --no-pager diff --stat; exit 1; \
 	fi
 
-tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) restore-by-hand-tools restic prometheus-tools
+tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) $(FAKE_GCS_SERVER) restore-by-hand-tools restic prometheus-tools
 
 # promtool, amtool, Prometheus and Alertmanager for the tests of rules/ and
 # of the alertrules exporter (Debian packages; installed only when one is
@@ -112,6 +113,9 @@ $(CHROMA):
 
 $(VERSITYGW):
 	scripts/install-versitygw.sh
+
+$(FAKE_GCS_SERVER):
+	scripts/install-fake-gcs-server.sh
 
 ## bench: Go benchmarks of every component (figures go to BENCHMARKS.md)
 bench:

@@ -26,6 +26,11 @@ type Options struct {
 	// Retry bounds the retries of transient errors; zero fields take
 	// DefaultRetryPolicy's values.
 	Retry RetryPolicy
+	// GCSCredentialsFile is a Google key file (service account, or
+	// workload identity federation) for gs:// buckets. When empty,
+	// application default credentials are used (GOOGLE_APPLICATION_CREDENTIALS,
+	// workload identity on GKE, the metadata server).
+	GCSCredentialsFile string
 	// HTTPClient, when set, carries S3 requests (custom transports, and
 	// tests that count requests).
 	HTTPClient *http.Client
@@ -37,11 +42,14 @@ type Options struct {
 //	/var/backups/chroma             the same, as a plain path
 //	s3://bucket                     an S3 bucket
 //	s3://bucket/some/prefix?endpoint=http://127.0.0.1:7070&region=us-east-1&path_style=true
+//	gs://bucket/some/prefix         a Google Cloud Storage bucket
 //
 // S3 query parameters: endpoint (base URL of an S3-compatible store; omit for
 // AWS), region (default: the SDK's configuration, else us-east-1),
 // path_style (true for most self-hosted stores), part_size (multipart part
 // size in bytes, at least 5 MiB) and concurrency (parts uploaded at once).
+// GCS query parameters: endpoint (an emulator's base URL) and chunk_size
+// (resumable upload chunk in bytes; see gcs.Options).
 // Credentials never go in the URL; they come from opts or the SDK's chain.
 //
 // Open does not contact the store; call Check for that.
@@ -88,8 +96,10 @@ func openBackend(ctx context.Context, rawURL string, opts Options) (Bucket, erro
 		return openFile(u.Path, shown)
 	case "s3":
 		return openS3(ctx, u, shown, opts)
+	case "gs":
+		return openGCS(ctx, u, shown, opts)
 	default:
-		return nil, badURL("open bucket %s: unsupported scheme %q: use file:// or s3://", shown, u.Scheme)
+		return nil, badURL("open bucket %s: unsupported scheme %q: use file://, s3:// or gs://", shown, u.Scheme)
 	}
 }
 
@@ -130,24 +140,15 @@ func openS3(ctx context.Context, u *url.URL, shown string, opts Options) (Bucket
 	if err != nil {
 		return nil, err
 	}
-	for name, values := range q {
-		if !slices.Contains(s3Params, name) {
-			return nil, badURL("open bucket %s: unknown parameter %q (known: %s)", shown, name, strings.Join(s3Params, ", "))
-		}
-		if len(values) != 1 {
-			return nil, badURL("open bucket %s: parameter %q given %d times", shown, name, len(values))
-		}
+	if err := checkParams(q, s3Params, shown); err != nil {
+		return nil, err
 	}
 	o.Endpoint = q.Get("endpoint")
 	o.Region = q.Get("region")
+	if err := checkEndpoint(o.Endpoint, shown); err != nil {
+		return nil, err
+	}
 	if o.Endpoint != "" {
-		e, err := url.Parse(o.Endpoint)
-		if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
-			return nil, badURL("open bucket %s: endpoint must be an http:// or https:// URL, e.g. endpoint=http://127.0.0.1:7070", shown)
-		}
-		if e.User != nil {
-			return nil, badURL("open bucket %s: the endpoint must not hold credentials: pass them as options", shown)
-		}
 		if o.Region == "" {
 			o.Region = s3.DefaultEndpointRegion
 		}
@@ -224,6 +225,35 @@ func parseQuery(raw, shown string) (url.Values, error) {
 		q.Add(name, value)
 	}
 	return q, nil
+}
+
+// checkParams refuses a parameter not in known, or given more than once.
+func checkParams(q url.Values, known []string, shown string) error {
+	for name, values := range q {
+		if !slices.Contains(known, name) {
+			return badURL("open bucket %s: unknown parameter %q (known: %s)", shown, name, strings.Join(known, ", "))
+		}
+		if len(values) != 1 {
+			return badURL("open bucket %s: parameter %q given %d times", shown, name, len(values))
+		}
+	}
+	return nil
+}
+
+// checkEndpoint accepts "" or an http(s) URL with a host and no
+// credentials.
+func checkEndpoint(raw, shown string) error {
+	if raw == "" {
+		return nil
+	}
+	e, err := url.Parse(raw)
+	if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
+		return badURL("open bucket %s: endpoint must be an http:// or https:// URL, e.g. endpoint=http://127.0.0.1:7070", shown)
+	}
+	if e.User != nil {
+		return badURL("open bucket %s: the endpoint must not hold credentials: pass them as options", shown)
+	}
+	return nil
 }
 
 // redactUserinfo hides anything between "://" and "@" in a URL that did not
