@@ -1,7 +1,16 @@
 package gcs_test
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -45,4 +54,60 @@ func TestConformanceWholeBucket(t *testing.T) {
 		srv.CreateBucket(t, name)
 		return newBucket(t, srv, name, "")
 	})
+}
+
+func TestMissingBucket(t *testing.T) {
+	srv := fakegcs.Start(t)
+	b := newBucket(t, srv, "no-such-bucket", "p")
+	err := b.Write(t.Context(), "k", bytes.NewReader([]byte("x")), 1)
+	if !errors.Is(err, storage.ErrNoBucket) || !errors.Is(err, storage.ErrPermanent) || !strings.Contains(err.Error(), "bucket no-such-bucket does not exist") {
+		t.Fatalf("Write to a missing bucket: %v, want ErrNoBucket", err)
+	}
+	for _, err := range b.List(t.Context(), "") {
+		if !errors.Is(err, storage.ErrNoBucket) {
+			t.Fatalf("List of a missing bucket: %v, want ErrNoBucket", err)
+		}
+	}
+}
+
+// Objects larger than a chunk, sized or not, go up as resumable uploads, so
+// that memory stays at one chunk; smaller ones in one request. The proxy sees how each upload starts.
+func TestUploadKinds(t *testing.T) {
+	srv := fakegcs.Start(t)
+	target, err := url.Parse(srv.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var kinds []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if kind := r.URL.Query().Get("uploadType"); kind != "" && r.Method == http.MethodPost {
+			mu.Lock()
+			kinds = append(kinds, kind)
+			mu.Unlock()
+		}
+		r.Host = target.Host // the emulator reads other hosts as bucket names
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	b, err := gcs.New(t.Context(), gcs.Options{Bucket: srv.Bucket, Endpoint: proxy.URL, ChunkSize: 256 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("chroma!"), 200_000)
+	for _, w := range []struct {
+		key  string
+		data []byte
+		size int64
+	}{{"small", []byte("small"), 5}, {"big", big, int64(len(big))}, {"unsized", big, -1}, {"unsized-small", []byte("x"), -1}} {
+		if err := b.Write(t.Context(), w.key, bytes.NewReader(w.data), w.size); err != nil {
+			t.Fatal(err)
+		}
+		if got := storagetest.ReadObject(t, b, w.key); !bytes.Equal(got, w.data) {
+			t.Fatalf("%s: read back %d bytes, want %d", w.key, len(got), len(w.data))
+		}
+	}
+	if want := []string{"multipart", "resumable", "resumable", "multipart"}; !slices.Equal(kinds, want) {
+		t.Fatalf("upload kinds = %q, want %q", kinds, want)
+	}
 }
