@@ -1,11 +1,13 @@
 // Package gcs is a storage.Bucket on Google Cloud Storage (or an emulator
 // such as fake-gcs-server).
 //
-// Objects go up with the SDK's uploads: one streamed request when the size
-// is known and fits in one chunk, else a resumable upload in ChunkSize
-// pieces, so memory stays at about one chunk per write however large or
-// unsized the source is. Either way GCS makes the object visible only once
-// the upload completes; a write that fails or is canceled leaves nothing.
+// Objects go up with the SDK's uploads: one request when the object fits in
+// one chunk, else a resumable upload in ChunkSize pieces. Each write buffers
+// at most one chunk (an object of known smaller size: its own size), so
+// memory stays bounded however large or unsized the source is, and nothing
+// is sent before the reader has given the bytes it promised. GCS makes the
+// object visible only once the upload completes; a write that fails or is
+// canceled leaves nothing.
 // CreateIfAbsent is an upload with the DoesNotExist precondition
 // (ifGenerationMatch=0), which GCS resolves atomically.
 package gcs

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/gcs"
@@ -109,5 +111,24 @@ func TestUploadKinds(t *testing.T) {
 	}
 	if want := []string{"multipart", "resumable", "resumable", "multipart"}; !slices.Equal(kinds, want) {
 		t.Fatalf("upload kinds = %q, want %q", kinds, want)
+	}
+}
+
+// A reader that fails midway must never leave its first bytes stored as the
+// object, whichever of the cancellation and the request body's end reaches
+// the store first. Repeated, since the outcome of that race varies.
+func TestFailingReaderStoresNothing(t *testing.T) {
+	srv := fakegcs.Start(t)
+	b := newBucket(t, srv, srv.Bucket, "failing")
+	ctx := t.Context()
+	for i := range 40 {
+		key := fmt.Sprintf("k%d", i)
+		r := io.MultiReader(bytes.NewReader(make([]byte, 64<<10)), iotest.ErrReader(errors.New("source broke")))
+		if err := b.Write(ctx, key, r, 512<<10); err == nil {
+			t.Fatalf("Write from a failing reader succeeded")
+		}
+		if _, err := b.Stat(ctx, key); !errors.Is(err, storage.ErrNotExist) {
+			t.Fatalf("attempt %d: Stat after a failed Write: %v, want ErrNotExist", i, err)
+		}
 	}
 }

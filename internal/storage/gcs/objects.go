@@ -61,7 +61,8 @@ func (b *Bucket) put(ctx context.Context, op, key string, r io.Reader, size int6
 		obj = obj.If(storage.Conditions{DoesNotExist: true})
 	}
 	// Canceling the writer's context is how an upload is abandoned: GCS
-	// then never creates the object.
+	// then never creates the object. The writer's own goroutine ends the
+	// request when it sees the cancellation.
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w := obj.NewWriter(wctx)
@@ -72,12 +73,18 @@ func (b *Bucket) put(ctx context.Context, op, key string, r io.Reader, size int6
 		counted = &base.ExactReader{R: r, Want: size}
 		body = counted
 		if size < int64(b.chunkSize) {
-			w.ChunkSize = 0 // one streamed request, no chunk buffer
+			// A buffer of just the object's size (the SDK rounds it up to
+			// 256 KiB). Never ChunkSize 0: that streams the body, and a
+			// reader failing midway could still end in a stored, truncated
+			// object. Buffered, nothing is sent before the reader's end.
+			w.ChunkSize = int(max(size, 1))
 		}
 	}
 	if _, err := io.Copy(w, body); err != nil {
+		// Never Close here: Close ends the request body, and the part sent
+		// so far would become the object if it reached the store before
+		// the cancellation did.
 		cancel()
-		_ = w.Close()
 		return b.putError(ctx, op, key, counted, err)
 	}
 	if err := w.Close(); err != nil {
