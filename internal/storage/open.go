@@ -63,7 +63,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (Bucket, error) {
 
 func openBackend(ctx context.Context, rawURL string, opts Options) (Bucket, error) {
 	if strings.TrimSpace(rawURL) == "" {
-		return nil, badURL("open bucket: empty bucket URL: use file:///path or s3://bucket/prefix")
+		return nil, badURL("open bucket: empty bucket URL: use file:///path, s3://bucket/prefix or gs://bucket/prefix")
 	}
 	if !strings.Contains(rawURL, "://") {
 		return openFile(rawURL, rawURL)
