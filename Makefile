@@ -14,9 +14,10 @@ BUILDER   := $(BIN)/builder
 CHROMA    := $(TOOLS)/npm/node_modules/.bin/chroma
 VERSITYGW := $(BIN)/versitygw
 FAKE_GCS_SERVER := $(BIN)/fake-gcs-server
+AZURITE   := $(TOOLS)/azurite/node_modules/.bin/azurite-blob
 
-# Tests that need a real Chroma or S3 server fail instead of skipping.
-TEST_ENV := AWS_EC2_METADATA_DISABLED=true REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) FAKE_GCS_SERVER_BIN=$(FAKE_GCS_SERVER) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
+# Tests that need a real Chroma, S3, GCS or Azure server fail instead of skipping.
+TEST_ENV := AWS_EC2_METADATA_DISABLED=true REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) FAKE_GCS_SERVER_BIN=$(FAKE_GCS_SERVER) AZURITE_BIN=$(AZURITE) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
 FUZZTIME ?= 20s
 
 .PHONY: all build run test unit-test rules-test fuzz vet check-generated generate tools restic bench bench-compare clean
@@ -48,8 +49,9 @@ unit-test: tools build
 	$(TEST_ENV) $(GO) test -race -count=1 -timeout 30m ./...
 
 ## rules-test: only the alert rules' tests (promtool check/test rules, amtool,
-## a real Alertmanager); `make test` runs them with every other test
-rules-test: prometheus-tools
+## a real Alertmanager and Prometheus, the bucket outage end to end with the
+## collector and versitygw); `make test` runs them with every other test
+rules-test: prometheus-tools $(VERSITYGW) build
 	$(TEST_ENV) $(GO) test -count=1 ./rules/
 
 fuzz:
@@ -63,19 +65,28 @@ vet:
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
 ## generate: reproduce every generated file (OCB sources, mdatagen output)
-generate: $(MDATAGEN) $(BUILDER)
+generate: $(MDATAGEN) $(BUILDER) generate-deploy
 	scripts/generate.sh
+
+## generate-deploy: the PrometheusRule of deploy/kubernetes from rules/*.yml
+generate-deploy:
+	$(GO) run ./deploy/kubernetes/genrule
+
+## image: the container image (deploy/Dockerfile; IMAGE names it)
+IMAGE ?= otelcol-chroma:latest
+image:
+	docker build -f deploy/Dockerfile -t $(IMAGE) .
 
 ## check-generated: fail when the committed generated code differs from what
 ## `make generate` produces
 check-generated: generate
-	@if [ -n "$$(git status --porcelain -- cmd receiver processor exporter extension)" ]; then \
+	@if [ -n "$$(git status --porcelain -- cmd receiver processor exporter extension deploy)" ]; then \
 	  echo "generated code is out of date: run 'make generate' and commit the result"; \
-	  git status --short -- cmd receiver processor exporter extension; \
+	  git status --short -- cmd receiver processor exporter extension deploy; \
 	  git --no-pager diff --stat; exit 1; \
 	fi
 
-tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) $(FAKE_GCS_SERVER) restore-by-hand-tools restic prometheus-tools
+tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) $(FAKE_GCS_SERVER) $(AZURITE) restore-by-hand-tools restic prometheus-tools
 
 # promtool, amtool, Prometheus and Alertmanager for the tests of rules/ and
 # of the alertrules exporter (Debian packages; installed only when one is
@@ -117,17 +128,27 @@ $(VERSITYGW):
 $(FAKE_GCS_SERVER):
 	scripts/install-fake-gcs-server.sh
 
+$(AZURITE):
+	scripts/install-azurite.sh
+
 ## bench: Go benchmarks of every component (figures go to BENCHMARKS.md)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 ## bench-compare: the side-by-side runs: scrub against contrib's redaction
-## processor (~13 min) and snapshots against restic at 0.5 and 2 GiB (~30 min)
+## processor (~13 min), snapshots against restic at 0.5 and 2 GiB (~30 min)
+## and the production configuration under overload (~1 min)
 bench-compare: tools
 	@command -v restic >/dev/null && command -v jq >/dev/null && [ -x /usr/bin/time ] || \
 	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends restic jq time; }
 	scripts/bench-scrub.sh
 	scripts/bench-snapshot.sh
+	scripts/bench-pipelines.sh
+
+## bench-pipelines: RSS of the production configuration under overload (~1 min)
+.PHONY: bench-pipelines
+bench-pipelines:
+	scripts/bench-pipelines.sh
 
 clean:
 	rm -rf bin .scratch

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,30 +13,30 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/prometheus"
 )
 
-// prometheusConfig loads every rule file, evaluates every second, and
-// notifies the Alertmanager at amURL.
-func prometheusConfig(t *testing.T, amURL string) string {
+// prometheusConfig loads the rule files, evaluates every second, and
+// notifies the Alertmanager at amURL, or none when amURL is "".
+func prometheusConfig(t *testing.T, amURL string, files []string) string {
 	t.Helper()
+	abs := make([]string, len(files))
+	for i, f := range files {
+		var err error
+		if abs[i], err = filepath.Abs(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := fmt.Sprintf("global:\n  evaluation_interval: 1s\nrule_files: [%s]\n", quoted(abs))
+	if amURL == "" {
+		return cfg
+	}
 	u, err := url.Parse(amURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var files []string
-	for _, f := range ruleFiles(t) {
-		abs, err := filepath.Abs(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files = append(files, fmt.Sprintf("%q", abs))
-	}
-	return fmt.Sprintf(`global:
-  evaluation_interval: 1s
-rule_files: [%s]
-alerting:
+	return cfg + fmt.Sprintf(`alerting:
   alertmanagers:
     - static_configs:
         - targets: [%q]
-`, strings.Join(files, ", "), u.Host)
+`, u.Host)
 }
 
 func chromaSample(name, instance string, value float64, at time.Time) prometheus.Sample {
@@ -62,7 +61,7 @@ func TestPrometheusEvaluatesRulesAndNotifies(t *testing.T) {
 	// Alerts are sent again every second, not every minute, so that the
 	// test does not wait for a resend when the first send came before
 	// Prometheus had the Alertmanager as a target.
-	prom := prometheus.Start(t, prometheusConfig(t, am.URL), "--rules.alert.resend-delay=1s")
+	prom := prometheus.Start(t, prometheusConfig(t, am.URL, ruleFiles(t)), "--rules.alert.resend-delay=1s")
 
 	now := time.Now()
 	err := prom.RemoteWrite(t.Context(),

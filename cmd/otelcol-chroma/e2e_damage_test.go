@@ -47,7 +47,7 @@ func TestCLISnapshotOfDamagedDatabase(t *testing.T) {
 	good := cliSnapshotNow(t, bin, env, now[2:]...)
 	chromatest.DamageTable(t, demo, "embedding_metadata")
 	res := runCLI(t, bin, env, now...)
-	requireFailure(t, res, exitFailed, "damaged", "quick_check", "stored anyway", "--no-check")
+	requireFailure(t, res, exitFailed, "damaged", "integrity_check", "stored anyway", "--no-check")
 	m := snapshotIDLine.FindStringSubmatch(res.stdout)
 	if m == nil || m[1] == good {
 		t.Fatalf("no new snapshot id in the output:\n%s", res)
@@ -79,6 +79,25 @@ func TestCLISnapshotOfDamagedDatabase(t *testing.T) {
 	}
 	// The good snapshot restores as before.
 	requireCLI(t, bin, env, withReader("snapshot", "restore", good, "--to", filepath.Join(t.TempDir(), "good"))...)
+}
+
+// A live chroma.sqlite3 whose index disagrees with its table passes
+// quick_check but fails the integrity_check a restore runs: `now` must fail
+// on it and mark the snapshot damaged, and verify must say so, rather than
+// report a snapshot that restore then refuses.
+func TestCLISnapshotOfDamagedIndex(t *testing.T) {
+	bin := binary(t)
+	env := cliEnv(t)
+	demo := chromatest.CopyDemo(t)
+	bucket := []string{"--bucket", "file://" + t.TempDir()}
+	chromatest.DamageIndex(t, demo)
+	res := runCLI(t, bin, env, append([]string{"snapshot", "now", "--persist-directory", demo}, bucket...)...)
+	requireFailure(t, res, exitFailed, "damaged", "integrity_check", "missing from index", "--no-check")
+	requireFailure(t, runCLI(t, bin, env, append([]string{"snapshot", "verify", "--read-data"}, bucket...)...), exitFailed, "damaged")
+	entries := cliList(t, bin, env, bucket...)
+	if len(entries) != 1 || !entries[0].SourceDamaged {
+		t.Fatalf("list --json = %+v; want the one snapshot marked damaged", entries)
+	}
 }
 
 // In an encrypted repository a planted restore-test record never shows as

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -142,7 +143,9 @@ func TestSnapshotWrongCommandLineExits2(t *testing.T) {
 		{[]string{"list", "--bucket", "s3://bkt/p?region=eu-west-1&endpoint"}, []string{`parameter "endpoint" has no value`}},
 		{[]string{"list", "--bucket", "s3://bkt/p?regoin=eu-west-1"}, []string{`unknown parameter "regoin"`}},
 		{[]string{"list", "--bucket", "s3://bkt/%zz"}, []string{"malformed bucket URL"}},
-		{[]string{"list", "--bucket", "gs://bkt/p"}, []string{`unsupported scheme "gs"`}},
+		{[]string{"list", "--bucket", "ftp://bkt/p"}, []string{`unsupported scheme "ftp"`, "gs://", "azblob://"}},
+		{[]string{"list", "--bucket", "gs://bkt/p?chunk_sise=1"}, []string{`unknown parameter "chunk_sise"`}},
+		{[]string{"list", "--bucket", "gs://bkt:4443/p"}, []string{"the host part is the bucket name"}},
 		{[]string{"status", "--bucket", "file://backups/chroma"}, []string{"absolute path"}},
 	}
 	for _, c := range cases {
@@ -236,4 +239,64 @@ func TestSnapshotJunkManifestInTheFuture(t *testing.T) {
 	if !strings.Contains(res.stdout, second) || !strings.Contains(res.stderr, junk) {
 		t.Errorf("verify latest: want %s verified with a warning naming %s:\n%s", second, junk, res)
 	}
+}
+
+// TestRestoreNeverReplacesTheBucketOrKeys: `restore --force` into a folder
+// that is, holds or lies inside the file bucket, or holds the key file the
+// restore reads (also through a symbolic link), is a wrong command line
+// (exit 2) that leaves the bucket and the key untouched; replacing them would
+// destroy every snapshot or the means to read them.
+func TestRestoreNeverReplacesTheBucketOrKeys(t *testing.T) {
+	bin := binary(t)
+	env := cliEnv(t)
+	persist := chromatest.CopyDemo(t)
+	base := t.TempDir()
+	parent := filepath.Join(base, "data")
+	root := filepath.Join(parent, "bucket")
+	keys := filepath.Join(base, "keys")
+	for _, d := range []string{root, keys} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writer, reader := filepath.Join(keys, "writer.key"), filepath.Join(keys, "reader.key")
+	requireCLI(t, bin, env, "snapshot", "keygen", "--writer-key", writer, "--reader-key", reader)
+	bucket := []string{"--bucket", "file://" + root, "--reader-key", reader}
+	cliSnapshotNow(t, bin, env, "--bucket", "file://"+root, "--persist-directory", persist, "--writer-key", writer)
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(parent, link); err != nil {
+		t.Fatal(err)
+	}
+	before := treeDigest(t, base)
+	for _, target := range []string{parent, root, filepath.Join(root, "restored"), link, keys} {
+		t.Run(filepath.Base(target), func(t *testing.T) {
+			res := runCLI(t, bin, env, append([]string{"snapshot", "restore", "latest", "--to", target, "--force"}, bucket...)...)
+			requireFailure(t, res, exitUsage, "unsafe restore target", target)
+			if after := treeDigest(t, base); !maps.Equal(before, after) {
+				t.Fatalf("the refused restore changed files below %s: %d files before, %d after", base, len(before), len(after))
+			}
+		})
+	}
+	// Beside the bucket, the same restore works.
+	requireCLI(t, bin, env, append([]string{"snapshot", "restore", "latest", "--to", filepath.Join(parent, "chroma")}, bucket...)...)
+}
+
+// TestSnapshotLatestFromAClockSetAhead: a snapshot taken while the clock was
+// far ahead sorts after every snapshot taken once it was set back, so
+// `restore latest` and `verify latest` would silently pick older data. They
+// refuse and say why; the snapshots named by id still restore.
+func TestSnapshotLatestFromAClockSetAhead(t *testing.T) {
+	bin := binary(t)
+	env := cliEnv(t)
+	persist := chromatest.CopyDemo(t)
+	bucket := []string{"--bucket", "file://" + t.TempDir()}
+	ahead := cliSnapshotNow(t, bin, env, append([]string{"--persist-directory", persist, "--time", "2099-01-01T00:00:00Z"}, bucket...)...)
+	taken := cliSnapshotNow(t, bin, env, append([]string{"--persist-directory", persist}, bucket...)...)
+	target := filepath.Join(t.TempDir(), "restored")
+	for _, args := range [][]string{{"restore", "latest", "--to", target}, {"verify", "latest"}} {
+		res := runCLI(t, bin, env, append(append([]string{"snapshot"}, args...), bucket...)...)
+		requireFailure(t, res, exitFailed, ahead, "ahead of this machine's clock", "by its id")
+		requireMissing(t, target)
+	}
+	requireCLI(t, bin, env, append([]string{"snapshot", "restore", taken, "--to", target}, bucket...)...)
 }

@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
 )
 
 func newSnapshotRestoreCommand(f *snapshotFlags) *cobra.Command {
@@ -51,6 +53,7 @@ is left.`,
 				Force:       force,
 				QuickCheck:  quickCheck,
 				NoCheck:     noCheck,
+				Protect:     f.restoreInputs(s),
 				Concurrency: s.Concurrency,
 				Progress:    progress,
 				Logger:      f.logger(cmd.ErrOrStderr()),
@@ -58,6 +61,9 @@ is left.`,
 			progress.Done()
 			if errors.Is(err, snapshot.ErrTargetNotEmpty) {
 				return fmt.Errorf("%w\nrestore into a new or empty folder, or pass --force to replace it (stop Chroma first)", err)
+			}
+			if errors.Is(err, snapshot.ErrUnsafeTarget) {
+				return usageError{err}
 			}
 			if errors.Is(err, snapshot.ErrRestoreCheck) {
 				return fmt.Errorf("%w\nthe snapshot's database fails its check: restore an older snapshot, or pass --no-check to get this one's bytes exactly as captured", err)
@@ -79,4 +85,18 @@ is left.`,
 	cmd.Flags().BoolVar(&noCheck, "no-check", false, "skip the restored database's checks: restores a snapshot of a damaged database byte-exact (every block is still checked against the manifest); Chroma may fail on it")
 	cmd.Flags().BoolVar(&quickCheck, "quick-check", false, "check the restored database with PRAGMA quick_check instead of integrity_check (several times faster on a large database; every byte is checked against the manifest either way)")
 	return cmd
+}
+
+// restoreInputs are the local files a restore reads (key files, config
+// files): a restore target must not replace them.
+func (f *snapshotFlags) restoreInputs(s snapshotconfig.Settings) []string {
+	paths := []string{s.Encryption.ReaderKeyFile, s.Encryption.WriterKeyFile}
+	for _, c := range f.configs {
+		if p, ok := strings.CutPrefix(c, "file:"); ok {
+			paths = append(paths, p)
+		} else if !strings.Contains(c, ":") {
+			paths = append(paths, c)
+		}
+	}
+	return paths
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"time"
@@ -41,7 +42,11 @@ type restoreTest struct {
 	Finished    time.Time `json:"finished"`
 	Success     bool      `json:"success"`
 	Error       string    `json:"error,omitempty"`
+	ErrorClass  string    `json:"error_class,omitempty"`
 	LastSuccess time.Time `json:"last_success,omitzero"`
+	// Recovery is the drill's measured recovery time, 0 in records that
+	// predate it.
+	Recovery float64 `json:"recovery_seconds,omitempty"`
 }
 
 func newSnapshotStatusCommand(f *snapshotFlags) *cobra.Command {
@@ -92,7 +97,8 @@ func toStatusReport(st *snapshot.Status, now time.Time) statusReport {
 		r.Damaged = append(r.Damaged, toListEntry(d))
 	}
 	if t := st.RestoreTest; t != nil {
-		r.RestoreTest = &restoreTest{SnapshotID: t.SnapshotID, Finished: t.Finished, Success: t.Success, Error: t.Error, LastSuccess: t.LastSuccess}
+		r.RestoreTest = &restoreTest{SnapshotID: t.SnapshotID, Finished: t.Finished, Success: t.Success, Error: t.Error,
+			ErrorClass: t.ErrorClass, LastSuccess: t.LastSuccess, Recovery: t.Duration.Seconds()}
 	}
 	if st.RestoreTestErr != nil {
 		r.RestoreErr = st.RestoreTestErr.Error()
@@ -144,9 +150,10 @@ func writeStatus(w io.Writer, r statusReport) {
 		fmt.Fprintf(w, "restore test:     record says passed %s (snapshot %s), UNVERIFIED: give --reader-key or --writer-key to authenticate it\n",
 			ago(r.now, r.RestoreTest.Finished), r.RestoreTest.SnapshotID)
 	case r.RestoreTest.Success:
-		fmt.Fprintf(w, "restore test:     passed %s (snapshot %s)\n", ago(r.now, r.RestoreTest.Finished), r.RestoreTest.SnapshotID)
+		fmt.Fprintf(w, "restore test:     passed %s (snapshot %s, recovery time %.1fs)\n", ago(r.now, r.RestoreTest.Finished), r.RestoreTest.SnapshotID, r.RestoreTest.Recovery)
 	default:
-		fmt.Fprintf(w, "restore test:     FAILED %s (snapshot %s): %s\n", ago(r.now, r.RestoreTest.Finished), r.RestoreTest.SnapshotID, r.RestoreTest.Error)
+		fmt.Fprintf(w, "restore test:     FAILED %s (snapshot %s): %s\n", ago(r.now, r.RestoreTest.Finished), r.RestoreTest.SnapshotID,
+			cmp.Or(r.RestoreTest.Error, r.RestoreTest.ErrorClass))
 		if !r.RestoreTest.LastSuccess.IsZero() {
 			fmt.Fprintf(w, "                  last passed %s\n", ago(r.now, r.RestoreTest.LastSuccess))
 		}

@@ -110,13 +110,21 @@ func TestSnapshotCLIRoundTrip(t *testing.T) {
 	assert.Equal(t, int64(want.Records), r)
 }
 
-func TestSnapshotCLIEncrypted(t *testing.T) {
-	dir := t.TempDir()
-	persist := chromatest.CopyDemo(t)
+// encryptedCLIBucket makes a folder bucket (dir/bucket), a copy of the demo
+// persist directory and a key pair made by keygen.
+func encryptedCLIBucket(t *testing.T) (dir, persist, bucket, writer, reader string) {
+	t.Helper()
+	dir = t.TempDir()
+	persist = chromatest.CopyDemo(t)
 	require.NoError(t, os.Mkdir(filepath.Join(dir, "bucket"), 0o755))
-	bucket := "file://" + filepath.Join(dir, "bucket")
-	writer, reader := filepath.Join(dir, "writer.key"), filepath.Join(dir, "reader.key")
+	bucket = "file://" + filepath.Join(dir, "bucket")
+	writer, reader = filepath.Join(dir, "writer.key"), filepath.Join(dir, "reader.key")
 	mustCLI(t, "keygen", "--writer-key", writer, "--reader-key", reader)
+	return dir, persist, bucket, writer, reader
+}
+
+func TestSnapshotCLIEncrypted(t *testing.T) {
+	dir, persist, bucket, writer, reader := encryptedCLIBucket(t)
 	_, errOut, code := cli(t, "keygen", "--writer-key", writer, "--reader-key", filepath.Join(dir, "other.key"))
 	assert.Equal(t, exitFailed, code)
 	assert.Contains(t, errOut, "never overwrites")

@@ -27,12 +27,16 @@ func TestSnapshotCLIUnlock(t *testing.T) {
 	bucket := "file://" + root
 	plantLockFile(t, root, "aaaa", true, time.Now().Add(-time.Hour))
 	plantLockFile(t, root, "bbbb", false, time.Now())
+	// A lock dated far ahead never ages: it must not block the bucket until then.
+	plantLockFile(t, root, "cccc", true, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
 
 	var removed []lockEntry
 	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, "unlock", "--json", "--bucket", bucket)), &removed))
-	require.Len(t, removed, 1)
+	require.Len(t, removed, 2)
 	assert.Equal(t, "locks/aaaa.json", removed[0].Key)
 	assert.Contains(t, removed[0].Stale, "not refreshed for")
+	assert.Equal(t, "locks/cccc.json", removed[1].Key)
+	assert.Contains(t, removed[1].Stale, "in the future")
 	assert.FileExists(t, filepath.Join(root, "locks", "bbbb.json"))
 
 	out := mustCLI(t, "unlock", "--bucket", bucket)

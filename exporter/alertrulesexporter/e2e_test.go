@@ -8,7 +8,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -107,35 +106,6 @@ service:
       exporters: [alertrules]
 `
 
-// startCollector runs the distribution with cfg and returns its output.
-func startCollector(t *testing.T, cfg string) *testutil.SyncBuffer {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
-	out := &testutil.SyncBuffer{}
-	cmd := exec.Command(testutil.CollectorBinary(t), "--config", path)
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(waitFor):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("collector output:\n%s", out)
-		}
-	})
-	return out
-}
-
 // sendOTLP posts metrics to the collector's OTLP/HTTP receiver, retrying
 // until the receiver is up.
 func sendOTLP(t *testing.T, endpoint string, md pmetric.Metrics) {
@@ -165,7 +135,7 @@ func TestEndToEndWithAlertmanager(t *testing.T) {
 	port, err := testutil.FreePort()
 	require.NoError(t, err)
 	otlp := fmt.Sprintf("127.0.0.1:%d", port)
-	out := startCollector(t, fmt.Sprintf(e2eCollectorConfig, otlp, rules, proxy.URL))
+	out := testutil.StartCollector(t, fmt.Sprintf(e2eCollectorConfig, otlp, rules, proxy.URL))
 
 	sent := time.Now()
 	sendOTLP(t, otlp, failures("demo", 4, sent))

@@ -33,27 +33,47 @@ type attempts struct {
 	tel        *metadata.TelemetryBuilder
 	now        func() time.Time
 	maintainer maintainer // nil: no retention or prune
+	// locks are the bucket locks this collector holds, shared by every
+	// repository it opens: a lock it failed to release (the bucket was
+	// down) is then taken over at once instead of blocking until expiry.
+	locks *snapshot.HeldLocks
+
+	// unrecorded counts failed attempts since the last success that wrote
+	// no status record (the bucket was down): the next record written
+	// counts them. Attempts run one at a time.
+	unrecorded int
 }
 
-// take opens the repository and takes one snapshot.
+// open opens the repository with this collector's lock bookkeeping.
+func (a *attempts) open(ctx context.Context, keys snapshot.Keys) (*snapshot.Repository, error) {
+	return snapshot.Open(ctx, a.bucket, keys, snapshot.WithLockOptions(snapshot.LockOptions{Held: a.locks}))
+}
+
+// take opens the repository and takes one snapshot. A failure that the
+// bucket holds no record of is counted into the next record written.
 func (a *attempts) take(ctx context.Context) (*snapshot.Manifest, error) {
-	repo, err := snapshot.Open(ctx, a.bucket, a.keys)
+	repo, err := a.open(ctx, a.keys)
 	if err != nil {
+		a.unrecorded++
 		return nil, err
 	}
 	opts := a.settings.SnapshotOptions()
 	opts.ToolVersion = a.version
 	opts.Logger = newEngineLogger(a.log)
-	return repo.Snapshot(ctx, opts)
+	opts.UnrecordedFailures = a.unrecorded
+	m, recorded, err := repo.SnapshotRecorded(ctx, opts)
+	if err != nil && !recorded {
+		a.unrecorded++
+	} else {
+		a.unrecorded = 0
+	}
+	return m, err
 }
 
 // bounded applies the configured timeout to one step (a snapshot attempt,
 // a retention step, a prune).
 func (a *attempts) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
-	if a.settings.Timeout > 0 {
-		return context.WithTimeout(ctx, a.settings.Timeout)
-	}
-	return context.WithCancel(ctx)
+	return a.boundedBy(ctx, a.settings.Timeout)
 }
 
 // logFailure writes the error line of a failed step: its class in the
@@ -93,7 +113,7 @@ func (a *attempts) snapshot(ctx context.Context) {
 func (a *attempts) applyRetention(ctx context.Context) {
 	stepCtx, cancel := a.bounded(ctx)
 	defer cancel()
-	repo, err := snapshot.Open(stepCtx, a.bucket, a.readKeys)
+	repo, err := a.open(stepCtx, a.readKeys)
 	var removed []string
 	if err == nil {
 		removed, err = a.maintainer.ApplyRetention(stepCtx, repo)
@@ -144,7 +164,7 @@ func (a *attempts) prune(ctx context.Context) {
 	start := a.now()
 	stepCtx, cancel := a.bounded(ctx)
 	defer cancel()
-	repo, err := snapshot.Open(stepCtx, a.bucket, a.readKeys)
+	repo, err := a.open(stepCtx, a.readKeys)
 	var res *snapshot.PruneResult
 	if err == nil {
 		res, err = a.maintainer.Prune(stepCtx, repo)

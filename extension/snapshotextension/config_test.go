@@ -40,6 +40,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.Equal(t, snapshotconfig.DefaultTimeout, cfg.Timeout)
 	assert.False(t, cfg.OnStart)
 	assert.Equal(t, snapshotconfig.DefaultRetention(), cfg.Retention)
+	assert.Equal(t, snapshotconfig.DefaultDrill(), cfg.Drill, "a daily drill by default")
 	sched, err := cfg.SnapshotSchedule()
 	require.NoError(t, err)
 	at := time.Date(2026, 12, 5, 10, 17, 0, 0, time.UTC)
@@ -65,6 +66,9 @@ func TestLoadConfigEveryKey(t *testing.T) {
 	want := snapshotconfig.DefaultRetention()
 	want.KeepLast, want.KeepDaily, want.TimeZone = 5, 10, "Europe/Berlin"
 	assert.Equal(t, want, cfg.Retention, "keys left out keep their defaults, as in the CLI")
+	drill := snapshotconfig.DefaultDrill()
+	drill.Interval, drill.ChromaCommand = 6*time.Hour, "/usr/local/bin/chroma"
+	assert.Equal(t, drill, cfg.Drill, "drill keys left out keep their defaults")
 }
 
 func TestLoadConfigCron(t *testing.T) {

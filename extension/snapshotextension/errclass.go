@@ -37,6 +37,12 @@ var (
 		`the snapshot was stored but is marked damaged; stop writes, keep the persist directory as it is, and follow the README's restore runbook for a snapshot marked SOURCE DAMAGED`}
 	classSource = errorClass{"source", "cannot read the persist directory",
 		`check "persist_directory" (Chroma's persist directory, holding chroma.sqlite3, mounted and readable) and that "scratch_directory" has room for one copy of chroma.sqlite3`}
+	classScratch = errorClass{"scratch", "the scratch directory is missing or lacks room for the restore",
+		`point "drill::scratch_directory" (or "scratch_directory") at an existing folder on a volume with room for the whole snapshot plus a tenth`}
+	classRestoreCheck = errorClass{"restore_check", "the restored database failed its checks",
+		`run "otelcol-chroma snapshot verify --read-data" and "snapshot drill" with this config; take a new snapshot and keep this one for analysis`}
+	classChroma = errorClass{"chroma", "Chroma did not serve the restored copy as the manifest says",
+		`check "drill::chroma_command" (the chroma executable, of the version that runs in production); the error names the collection and what Chroma answered`}
 	classOther = errorClass{"other", "unexpected error",
 		`"otelcol-chroma snapshot now --config <this config>" reproduces it`}
 )
@@ -81,6 +87,22 @@ func classify(err error, timedOut, shutdown bool) errorClass {
 		return bucketClass(err)
 	}
 	return classOther
+}
+
+// classifyDrill is classify for a drill's error, with the drill's own
+// classes (snapshot.DrillErrorClass).
+func classifyDrill(err error, timedOut, shutdown bool) errorClass {
+	if !shutdown && !timedOut {
+		switch snapshot.DrillErrorClass(err) {
+		case snapshot.ClassScratch:
+			return classScratch
+		case snapshot.ClassRestoreCheck:
+			return classRestoreCheck
+		case snapshot.ClassChroma:
+			return classChroma
+		}
+	}
+	return classify(err, timedOut, shutdown)
 }
 
 // bucketClass tells a bucket that refused from one that could not be reached.

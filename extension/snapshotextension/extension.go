@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelcol-chroma/otelcol-chroma/extension/snapshotextension/internal/metadata"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
 )
 
@@ -27,6 +28,7 @@ type options struct {
 	clock         clock
 	snapshotTicks <-chan time.Time // nil: from the configured schedule
 	pruneTicks    <-chan time.Time // nil: every prune_interval
+	drillTicks    <-chan time.Time // nil: every drill::interval, when drills run
 	jobs          jobs             // nil: the engine
 	maintainer    maintainer       // nil: the engine's retention and prune
 	shutdownGrace time.Duration
@@ -82,30 +84,56 @@ func (e *snapshotExtension) Start(ctx context.Context, _ component.Host) error {
 			return err
 		}
 	}
-	e.logStart(sched)
+	drills := e.drillsOn()
+	e.logStart(sched, drills)
 	runCtx, stop := context.WithCancel(context.Background())
 	e.stop, e.done = stop, make(chan struct{})
 	var wg sync.WaitGroup
-	snapshotTicks := e.opts.snapshotTicks
-	if snapshotTicks == nil {
-		snapshotTicks = e.opts.clock.ticks(runCtx, &wg, sched, e.cfg.Jitter)
-	}
-	pruneTicks := e.opts.pruneTicks
-	if pruneTicks == nil && maint != nil {
-		every := cmp.Or(e.cfg.PruneInterval, snapshotconfig.DefaultPruneInterval)
-		pruneTicks = e.opts.clock.ticks(runCtx, &wg, snapshotconfig.IntervalSchedule{Every: every}, 0)
-	}
+	ticks := e.tickSources(runCtx, &wg, sched, maint != nil, drills)
 	s := &scheduler{jobs: j, onSkip: e.skipped}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		s.run(runCtx, snapshotTicks, pruneTicks, e.cfg.OnStart)
+		s.run(runCtx, ticks, e.cfg.OnStart)
 	}()
 	go func() {
 		wg.Wait()
 		close(e.done)
 	}()
 	return nil
+}
+
+// tickSources are the test's ticks, else the configured schedules: prune
+// only with maintenance, drills only when they run.
+func (e *snapshotExtension) tickSources(ctx context.Context, wg *sync.WaitGroup, sched snapshotconfig.Schedule, prune, drills bool) tickSources {
+	t := tickSources{snapshot: e.opts.snapshotTicks, prune: e.opts.pruneTicks, drill: e.opts.drillTicks}
+	if t.snapshot == nil {
+		t.snapshot = e.opts.clock.ticks(ctx, wg, sched, e.cfg.Jitter)
+	}
+	if t.prune == nil && prune {
+		every := cmp.Or(e.cfg.PruneInterval, snapshotconfig.DefaultPruneInterval)
+		t.prune = e.opts.clock.ticks(ctx, wg, snapshotconfig.IntervalSchedule{Every: every}, 0)
+	}
+	if t.drill == nil && drills {
+		t.drill = e.opts.clock.ticks(ctx, wg, snapshotconfig.IntervalSchedule{Every: e.cfg.Drill.DrillInterval()}, 0)
+	}
+	return t
+}
+
+// drillsOn says whether this collector runs restore drills: when enabled,
+// and in an encrypted bucket only with the reader key, which a drill needs
+// to restore; without it the start line says where to run them instead.
+func (e *snapshotExtension) drillsOn() bool {
+	if !e.cfg.Drill.Enabled {
+		return false
+	}
+	if e.cfg.Encryption.WriterKeyFile != "" && e.cfg.Encryption.ReaderKeyFile == "" {
+		e.set.Logger.Warn(`Restore drills are off: in an encrypted bucket a drill restores the newest snapshot, which takes the reader key. ` +
+			`Run "otelcol-chroma snapshot drill" where the reader key is (a separate CronJob with this config and --reader-key), ` +
+			`or set "encryption::reader_key_file"; set "drill::enabled: false" to silence this`)
+		return false
+	}
+	return true
 }
 
 // maintenance returns the retention and prune hook: the engine's, unless
@@ -146,10 +174,11 @@ func (e *snapshotExtension) engineJobs(ctx context.Context, maint maintainer) (*
 		tel:        e.tel,
 		now:        e.opts.clock.now,
 		maintainer: maint,
+		locks:      snapshot.NewHeldLocks(),
 	}, nil
 }
 
-func (e *snapshotExtension) logStart(sched snapshotconfig.Schedule) {
+func (e *snapshotExtension) logStart(sched snapshotconfig.Schedule, drills bool) {
 	now := e.opts.clock.now()
 	// No path or bucket name: logs may leave the deployment.
 	fields := []zap.Field{
@@ -160,6 +189,10 @@ func (e *snapshotExtension) logStart(sched snapshotconfig.Schedule) {
 		fields = append(fields, zap.String("cron", e.cfg.Cron))
 	} else {
 		fields = append(fields, zap.Duration("interval", cmp.Or(e.cfg.Interval, snapshotconfig.DefaultInterval)))
+	}
+	if drills {
+		fields = append(fields, zap.Duration("drill_interval", e.cfg.Drill.DrillInterval()),
+			zap.Bool("drill_with_chroma", e.cfg.Drill.ChromaCommand != ""))
 	}
 	e.set.Logger.Info("Scheduled snapshots", fields...)
 }

@@ -192,7 +192,8 @@ func TestAttemptTakesASnapshotWithTheEngine(t *testing.T) {
 	m := &fakeMaintainer{pruned: make(chan struct{}, 1)}
 	// Every clock reading is the start line's or the attempt's: no tick
 	// goroutine reads it.
-	h := newHarness(t, cfg, withTicks(ticks, make(chan time.Time)), withClock(steppingClock(time.Unix(0, 0), 3*time.Second)), withMaintainer(m))
+	h := newHarness(t, cfg, withTicks(ticks, make(chan time.Time)), withDrillTicks(make(chan time.Time)),
+		withClock(steppingClock(time.Unix(0, 0), 3*time.Second)), withMaintainer(m))
 	h.start(t)
 
 	line := h.waitLog(t, "Snapshot taken")
@@ -391,16 +392,24 @@ func TestRetentionAndPruneWithTheEngine(t *testing.T) {
 	assert.Equal(t, int64(2), line.ContextMap()["snapshots"])
 }
 
-// TestEncryptedRetentionWithTheWriterKey: the pod holding only the writer
-// key applies retention and prunes (the snapshot indexes tell it each
-// snapshot's instance, time and blocks).
-func TestEncryptedRetentionWithTheWriterKey(t *testing.T) {
+// writerKeyConfig is testConfig for an encrypted bucket, with a new
+// writer key and no reader key.
+func writerKeyConfig(t *testing.T) *Config {
+	t.Helper()
 	writer, _, err := snapshot.GenerateKeys()
 	require.NoError(t, err)
 	keyFile := filepath.Join(t.TempDir(), "writer.key")
 	require.NoError(t, os.WriteFile(keyFile, writer, 0o600))
 	cfg := testConfig(t, chromatest.CopyDemo(t), filepath.Join(t.TempDir(), "bucket"))
 	cfg.Encryption.WriterKeyFile = keyFile
+	return cfg
+}
+
+// TestEncryptedRetentionWithTheWriterKey: the pod holding only the writer
+// key applies retention and prunes (the snapshot indexes tell it each
+// snapshot's instance, time and blocks).
+func TestEncryptedRetentionWithTheWriterKey(t *testing.T) {
+	cfg := writerKeyConfig(t)
 	cfg.OnStart = true
 	cfg.Retention = snapshotconfig.RetentionSettings{KeepLast: 1}
 	ticks, pruneTicks := make(chan time.Time), make(chan time.Time)

@@ -22,6 +22,7 @@ func createDefaultConfig() component.Config {
 	cfg := &Config{}
 	cfg.Timeout = snapshotconfig.DefaultTimeout
 	cfg.Retention = snapshotconfig.DefaultRetention()
+	cfg.Drill = snapshotconfig.DefaultDrill()
 	return cfg
 }
 

@@ -8,65 +8,96 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
 )
 
-// jobs is the work the scheduler starts: one snapshot attempt, one prune.
-// Each logs and counts its own outcome and returns promptly once ctx ends.
+// jobs is the work the scheduler starts: one snapshot attempt, one prune,
+// one restore drill. Each logs and counts its own outcome and returns
+// promptly once ctx ends.
 type jobs interface {
 	snapshot(ctx context.Context)
 	prune(ctx context.Context)
+	drill(ctx context.Context)
 }
 
-// scheduler runs one job at a time. A snapshot tick that comes while a job
-// runs is skipped (and reported to onSkip): the next tick takes the snapshot.
-// A prune tick that comes while a job runs waits for it, so a long snapshot
-// does not push prune back by a whole prune interval.
+// tickSources are the scheduler's inputs; a nil channel never ticks.
+type tickSources struct {
+	snapshot, prune, drill <-chan time.Time
+}
+
+// scheduler runs one job at a time, so a drill or a prune never runs
+// beside a snapshot attempt. A snapshot tick that comes while an attempt
+// runs is skipped (and reported to onSkip): the next tick takes the
+// snapshot. Any other tick that comes while a job runs waits for it, so a
+// long job does not push the others back by a whole interval; waiting
+// jobs start in the order snapshot, prune, drill.
 type scheduler struct {
 	jobs   jobs
 	onSkip func()
+
+	busy    chan struct{} // closed when the running job returns; nil when idle
+	running string
+	pending map[string]bool
 }
 
 // run starts jobs on the ticks until ctx ends, then waits for the running
 // job (which sees the same ctx) to return.
-func (s *scheduler) run(ctx context.Context, snapshotTicks, pruneTicks <-chan time.Time, onStart bool) {
-	var busy chan struct{} // closed when the running job returns; nil when idle
-	prunePending := false
-	start := func(job func(context.Context)) {
-		done := make(chan struct{})
-		busy = done
-		go func() {
-			defer close(done)
-			job(ctx)
-		}()
-	}
+func (s *scheduler) run(ctx context.Context, ticks tickSources, onStart bool) {
+	s.pending = make(map[string]bool)
 	if onStart {
-		start(s.jobs.snapshot)
+		s.start(ctx, jobSnapshot)
 	}
 	for {
 		select {
 		case <-ctx.Done():
-			if busy != nil {
-				<-busy
+			if s.busy != nil {
+				<-s.busy
 			}
 			return
-		case <-snapshotTicks:
-			if busy != nil {
+		case <-ticks.snapshot:
+			if s.running == jobSnapshot {
 				s.onSkip()
 				continue
 			}
-			start(s.jobs.snapshot)
-		case <-pruneTicks:
-			if busy != nil {
-				prunePending = true
-				continue
-			}
-			start(s.jobs.prune)
-		case <-busy:
-			busy = nil
-			if prunePending {
-				prunePending = false
-				start(s.jobs.prune)
+			s.due(ctx, jobSnapshot)
+		case <-ticks.prune:
+			s.due(ctx, jobPrune)
+		case <-ticks.drill:
+			s.due(ctx, jobDrill)
+		case <-s.busy:
+			s.busy, s.running = nil, ""
+			for _, name := range []string{jobSnapshot, jobPrune, jobDrill} {
+				if s.pending[name] {
+					s.pending[name] = false
+					s.start(ctx, name)
+					break
+				}
 			}
 		}
 	}
+}
+
+// Job names.
+const (
+	jobSnapshot = "snapshot"
+	jobPrune    = "prune"
+	jobDrill    = "drill"
+)
+
+// due starts the job now, or once the running one has returned.
+func (s *scheduler) due(ctx context.Context, name string) {
+	if s.busy != nil {
+		s.pending[name] = true
+		return
+	}
+	s.start(ctx, name)
+}
+
+func (s *scheduler) start(ctx context.Context, name string) {
+	job := map[string]func(context.Context){jobSnapshot: s.jobs.snapshot, jobPrune: s.jobs.prune, jobDrill: s.jobs.drill}[name]
+	done := make(chan struct{})
+	s.busy, s.running = done, name
+	go func() {
+		defer close(done)
+		job(ctx)
+	}()
 }
 
 // nextTick returns the next scheduled time after prev (the previous one,

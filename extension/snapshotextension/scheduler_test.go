@@ -43,6 +43,7 @@ func (f *fakeJobs) run(ctx context.Context, name string) {
 
 func (f *fakeJobs) snapshot(ctx context.Context) { f.run(ctx, "snapshot") }
 func (f *fakeJobs) prune(ctx context.Context)    { f.run(ctx, "prune") }
+func (f *fakeJobs) drill(ctx context.Context)    { f.run(ctx, "drill") }
 
 func receive[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
@@ -70,6 +71,7 @@ type runningScheduler struct {
 	jobs          *fakeJobs
 	snapshotTicks chan time.Time
 	pruneTicks    chan time.Time
+	drillTicks    chan time.Time
 	skipped       chan struct{}
 	cancel        context.CancelFunc
 	done          chan struct{}
@@ -81,6 +83,7 @@ func startScheduler(t *testing.T, onStart bool) *runningScheduler {
 		jobs:          newFakeJobs(),
 		snapshotTicks: make(chan time.Time),
 		pruneTicks:    make(chan time.Time),
+		drillTicks:    make(chan time.Time),
 		skipped:       make(chan struct{}, 16),
 		done:          make(chan struct{}),
 	}
@@ -89,7 +92,7 @@ func startScheduler(t *testing.T, onStart bool) *runningScheduler {
 	s := &scheduler{jobs: r.jobs, onSkip: func() { r.skipped <- struct{}{} }}
 	go func() {
 		defer close(r.done)
-		s.run(ctx, r.snapshotTicks, r.pruneTicks, onStart)
+		s.run(ctx, tickSources{r.snapshotTicks, r.pruneTicks, r.drillTicks}, onStart)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -148,6 +151,30 @@ func TestSchedulerPruneWaitsForTheRunningAttempt(t *testing.T) {
 	tick(t, r.pruneTicks)
 	assert.Equal(t, "prune", receive(t, r.jobs.started, "the next prune"))
 	requireNothing(t, r.skipped, "a skip")
+}
+
+// A drill never runs beside a snapshot attempt: each waits for the other,
+// and a snapshot due during a drill is taken right after it, not skipped.
+func TestSchedulerDrillNeverOverlapsAnAttempt(t *testing.T) {
+	r := startScheduler(t, false)
+	tick(t, r.snapshotTicks)
+	receive(t, r.jobs.started, "the attempt")
+	tick(t, r.drillTicks)
+	requireNothing(t, r.jobs.started, "a drill during an attempt")
+	r.jobs.release <- struct{}{}
+	assert.Equal(t, "snapshot", receive(t, r.jobs.finished, "the attempt's end"))
+	assert.Equal(t, "drill", receive(t, r.jobs.started, "the deferred drill"))
+
+	tick(t, r.snapshotTicks)
+	tick(t, r.drillTicks) // handled after the snapshot tick
+	requireNothing(t, r.jobs.started, "an attempt during a drill")
+	requireNothing(t, r.skipped, "a snapshot skipped for a drill")
+	r.jobs.release <- struct{}{}
+	assert.Equal(t, "drill", receive(t, r.jobs.finished, "the drill's end"))
+	assert.Equal(t, "snapshot", receive(t, r.jobs.started, "the attempt due during the drill"))
+	r.jobs.release <- struct{}{}
+	receive(t, r.jobs.finished, "the attempt's end")
+	assert.Equal(t, "drill", receive(t, r.jobs.started, "the drill due during the attempt"))
 }
 
 func TestSchedulerCancelStopsTheRunningAttempt(t *testing.T) {

@@ -51,6 +51,10 @@ type Facts struct {
 type Collection struct {
 	ID   string
 	Name string
+	// Tenant and Database name where the collection lives (Chroma's API
+	// addresses a collection through them); empty in a schema without
+	// databases.
+	Tenant, Database string
 	// Records counts the rows of the collection's metadata segment.
 	Records int64
 }
@@ -269,14 +273,19 @@ func decodeSeqIDBlob(b []byte) (uint64, error) {
 // Collections lists collections ordered by name, with their record counts
 // (see RecordCounts).
 func (d *DB) Collections(ctx context.Context) ([]Collection, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, name FROM collections ORDER BY name, id`)
+	query := `SELECT id, name, '', '' FROM collections ORDER BY name, id`
+	if d.tables["databases"] {
+		query = `SELECT c.id, c.name, COALESCE(db.tenant_id, ''), COALESCE(db.name, '')
+			FROM collections c LEFT JOIN databases db ON db.id = c.database_id ORDER BY c.name, c.id`
+	}
+	rows, err := d.db.QueryContext(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("read collections of %s: %w", d.path, err)
 	}
 	var cols []Collection
 	for rows.Next() {
 		var c Collection
-		if err := rows.Scan(&c.ID, &c.Name); err != nil {
+		if err := rows.Scan(&c.ID, &c.Name, &c.Tenant, &c.Database); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read collections of %s: %w", d.path, err)
 		}

@@ -238,6 +238,10 @@ func TestDemo(t *testing.T) {
 		if int(c.Records) != want.PerCollection[c.Name] {
 			t.Errorf("collection %s: %d records, Chroma reported %d", c.Name, c.Records, want.PerCollection[c.Name])
 		}
+		// Where Chroma's API finds it (the demo was written through it).
+		if c.Tenant != chromatest.DefaultTenant || c.Database != chromatest.DefaultDatabase {
+			t.Errorf("collection %s: in %s/%s", c.Name, c.Tenant, c.Database)
+		}
 	}
 }
 

@@ -42,3 +42,27 @@ func DamageTable(t testing.TB, persistDir, table string) {
 		t.Fatal(err)
 	}
 }
+
+// DamageIndex makes the index embedding_metadata_string_value of the
+// chroma.sqlite3 in persistDir disagree with its table, as a stray write into
+// an index page would, while every page stays well-formed: PRAGMA
+// quick_check passes, integrity_check (which a restore runs) fails.
+func DamageIndex(t testing.TB, persistDir string) {
+	t.Helper()
+	path := filepath.Join(persistDir, "chroma.sqlite3")
+	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: path}).EscapedPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{
+		`PRAGMA writable_schema = ON`,
+		`UPDATE sqlite_master SET sql = 'CREATE INDEX embedding_metadata_string_value ON embedding_metadata (key, id) WHERE string_value IS NOT NULL' WHERE name = 'embedding_metadata_string_value'`,
+		`PRAGMA writable_schema = OFF`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("damage an index of %s: %s: %v", path, q, err)
+		}
+	}
+}

@@ -140,15 +140,16 @@ func attemptInstance(instance, host string) string {
 	return "unknown"
 }
 
-// recordAttempt writes the attempt's status record. A repository that does
-// not exist (yet) gets none, and neither does an encrypted one written
-// without its key: such a record could not be authenticated.
-func (r *Repository) recordAttempt(ctx context.Context, opts SnapshotOptions, start time.Time, m *Manifest, err error) {
+// recordAttempt writes the attempt's status record and reports whether it
+// did. A repository that does not exist (yet) gets none, and neither does an
+// encrypted one written without its key: such a record could not be
+// authenticated.
+func (r *Repository) recordAttempt(ctx context.Context, opts SnapshotOptions, start time.Time, m *Manifest, err error) bool {
 	log := discardLogger(opts.Logger)
 	cfg := r.config()
 	if cfg == nil || (cfg.Encrypted && !r.keys.Encrypted()) {
 		log.Debug("no status record for this attempt: the repository does not exist or no key was given")
-		return
+		return false
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), statusWriteTimeout)
 	defer cancel()
@@ -160,7 +161,7 @@ func (r *Repository) recordAttempt(ctx context.Context, opts SnapshotOptions, st
 		prev = AttemptRecord{}
 	}
 	rec := newAttemptRecord(cfg, opts, host, start, m, err)
-	rec.carryForward(&prev)
+	rec.carryForward(&prev, opts.UnrecordedFailures)
 	if cfg.Encrypted {
 		// Readable without a key: nothing beyond what the operator's
 		// instance label and the record's numbers say.
@@ -168,7 +169,9 @@ func (r *Repository) recordAttempt(ctx context.Context, opts SnapshotOptions, st
 	}
 	if werr := r.writeStatus(ctx, key, rec); werr != nil {
 		log.Warn("could not write this attempt's status record", "key", key, "error", werr)
+		return false
 	}
+	return true
 }
 
 func newAttemptRecord(cfg *repoConfig, opts SnapshotOptions, host string, start time.Time, m *Manifest, err error) *AttemptRecord {
@@ -196,8 +199,8 @@ func newAttemptRecord(cfg *repoConfig, opts SnapshotOptions, host string, start 
 }
 
 // carryForward fills what the previous record knew: the last success and
-// the count of failures since.
-func (rec *AttemptRecord) carryForward(prev *AttemptRecord) {
+// the count of failures since, plus the failures unrecorded since prev.
+func (rec *AttemptRecord) carryForward(prev *AttemptRecord, unrecorded int) {
 	if rec.Outcome == OutcomeSuccess {
 		rec.LastSuccess, rec.LastSuccessSnapshotID = rec.Finished, rec.SnapshotID
 		rec.LastSuccessDuration, rec.LastSuccessWriterStall = rec.Duration, rec.WriterStall
@@ -207,7 +210,7 @@ func (rec *AttemptRecord) carryForward(prev *AttemptRecord) {
 	rec.LastSuccess, rec.LastSuccessSnapshotID = prev.LastSuccess, prev.LastSuccessSnapshotID
 	rec.LastSuccessDuration, rec.LastSuccessWriterStall = prev.LastSuccessDuration, prev.LastSuccessWriterStall
 	rec.LastSuccessLogicalBytes, rec.LastSuccessAddedBytes = prev.LastSuccessLogicalBytes, prev.LastSuccessAddedBytes
-	rec.ConsecutiveFailures = prev.ConsecutiveFailures + 1
+	rec.ConsecutiveFailures = prev.ConsecutiveFailures + max(unrecorded, 0) + 1
 }
 
 // Attempts reads every instance's latest attempt record, ordered by key.

@@ -45,6 +45,48 @@ func (b blockFailingBucket) Write(ctx context.Context, key string, r io.Reader, 
 	return b.Bucket.Write(ctx, key, r, size)
 }
 
+// statusFailingBucket refuses to write attempt records, as a bucket that
+// went away between the snapshot and its record.
+type statusFailingBucket struct{ storage.Bucket }
+
+func (b statusFailingBucket) Write(ctx context.Context, key string, r io.Reader, size int64) error {
+	if strings.HasPrefix(key, attemptsPrefix) {
+		return fmt.Errorf("write %s: connection refused", key)
+	}
+	return b.Bucket.Write(ctx, key, r, size)
+}
+
+// Failed attempts whose records could not be written are reported as
+// unrecorded, and counted by the next failure's record; a success counts
+// from zero again.
+func TestUnrecordedFailuresCounted(t *testing.T) {
+	ctx := testContext(t)
+	fx := newFixture(t, fixtureOpts{collections: 1})
+	b := newBucket(t)
+	repo := mustOpen(t, b, Keys{})
+	takeSnapshot(t, repo, fx.dir)
+	missing := filepath.Join(t.TempDir(), "missing")
+
+	_, recorded, err := mustOpen(t, statusFailingBucket{b}, Keys{}).SnapshotRecorded(ctx, SnapshotOptions{PersistDir: missing, Instance: "test"})
+	if err == nil || recorded {
+		t.Fatalf("attempt whose record cannot be written: recorded %v, error %v", recorded, err)
+	}
+	_, recorded, err = repo.SnapshotRecorded(ctx, SnapshotOptions{PersistDir: missing, Instance: "test", UnrecordedFailures: 3})
+	if err == nil || !recorded {
+		t.Fatalf("failed attempt with a writable bucket: recorded %v, error %v", recorded, err)
+	}
+	if rec := attemptOf(t, repo, "test"); rec.ConsecutiveFailures != 4 {
+		t.Fatalf("consecutive failures %d after 3 unrecorded and this one, want 4: %+v", rec.ConsecutiveFailures, rec)
+	}
+	_, recorded, err = repo.SnapshotRecorded(ctx, SnapshotOptions{PersistDir: fx.dir, ScratchDir: t.TempDir(), Instance: "test", UnrecordedFailures: 2})
+	if err != nil || !recorded {
+		t.Fatalf("success: recorded %v, error %v", recorded, err)
+	}
+	if rec := attemptOf(t, repo, "test"); rec.ConsecutiveFailures != 0 {
+		t.Fatalf("consecutive failures %d after a success, want 0", rec.ConsecutiveFailures)
+	}
+}
+
 // Every attempt writes its instance's record: success, a missing persist
 // directory, a failing bucket; failures are counted and the last success
 // carried forward.

@@ -3,6 +3,7 @@ package snapshot
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 
 	"github.com/klauspost/compress/zstd"
@@ -96,6 +97,11 @@ func (c *blockCodec) decode(obj []byte, want Hash, wantLen int) ([]byte, error) 
 	if c.keys.Encrypted() {
 		var err error
 		if payload, err = ageOpen(obj, c.keys, c.maxSize+1+ageOverhead); err != nil {
+			if errors.Is(err, ErrWrongKey) {
+				// The key matched config.json when the repository was
+				// opened: a block it cannot open was altered or replaced.
+				return nil, fmt.Errorf("%w: the block object does not open with this repository's key: it was altered or replaced", ErrCorrupt)
+			}
 			return nil, err
 		}
 	}

@@ -51,6 +51,53 @@ type LockOptions struct {
 	Wait time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Held, when set, lists the locks this process holds right now. It
+	// must be shared by every Repository of the process that takes locks
+	// (a long-running collector passes one to each Open). With it, a lock
+	// object of this very process that it no longer holds (its release
+	// failed, say while the bucket was down) is stale at once, instead of
+	// blocking every snapshot of this process until it expires.
+	Held *HeldLocks
+}
+
+// HeldLocks is the set of lock objects a process holds; see LockOptions.Held.
+type HeldLocks struct {
+	mu   sync.Mutex
+	keys map[string]bool
+}
+
+// NewHeldLocks returns an empty set, to share between a process's Opens.
+func NewHeldLocks() *HeldLocks { return &HeldLocks{keys: map[string]bool{}} }
+
+func (h *HeldLocks) set(key string, held bool) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if held {
+		h.keys[key] = true
+	} else {
+		delete(h.keys, key)
+	}
+}
+
+// abandoned says whether l is a lock of this process (self) that it does
+// not hold. Without a shared set nothing is known to be abandoned.
+func (h *HeldLocks) abandoned(l, self *LockInfo) bool {
+	if h == nil || !sameProcess(l, self) {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.keys[l.Key]
+}
+
+// sameProcess says whether l was written by the process self describes.
+func sameProcess(l, self *LockInfo) bool {
+	return l.Hostname == self.Hostname && l.BootID != "" && l.BootID == self.BootID &&
+		l.PIDNamespace != "" && l.PIDNamespace == self.PIDNamespace &&
+		l.PID == self.PID && l.ProcessStart == self.ProcessStart
 }
 
 func (o LockOptions) withDefaults() LockOptions {
@@ -104,9 +151,19 @@ func (l *LockInfo) String() string {
 // staleness says why a lock is stale, or "" when it may be live: not
 // refreshed within expiry, or held by a process of this machine (same boot,
 // same pid namespace) that no longer runs.
-func staleness(l *LockInfo, self *LockInfo, now time.Time, expiry time.Duration) string {
-	if age := now.Sub(l.Time); age > expiry {
-		return fmt.Sprintf("not refreshed for %s (expiry %s)", age.Round(time.Second), expiry)
+func staleness(l *LockInfo, self *LockInfo, opts LockOptions) string {
+	age := opts.Now().Sub(l.Time)
+	if age > opts.Expiry {
+		return fmt.Sprintf("not refreshed for %s (expiry %s)", age.Round(time.Second), opts.Expiry)
+	}
+	if opts.Held.abandoned(l, self) {
+		return "left by this process, which no longer holds it (its release failed)"
+	}
+	// A refresh time further ahead than the expiry would keep the lock live
+	// until that time (a clock set far ahead and back, or a planted lock):
+	// no holder whose clock agrees within the expiry can have written it.
+	if age < -opts.Expiry {
+		return fmt.Sprintf("refreshed %s in the future (expiry %s): its writer's clock was ahead, or the lock was forged", (-age).Round(time.Second), opts.Expiry)
 	}
 	if l.Hostname == self.Hostname && l.BootID != "" && l.BootID == self.BootID &&
 		l.PIDNamespace != "" && l.PIDNamespace == self.PIDNamespace && !processRunning(l.PID, l.ProcessStart) {
@@ -178,15 +235,20 @@ func (r *Repository) tryLock(ctx context.Context, exclusive bool, op string, opt
 	if err != nil {
 		return nil, nil, err
 	}
+	opts.Held.set(key, true)
+	giveUp := func() {
+		opts.Held.set(key, false)
+		r.deleteLock(key)
+	}
 	locks, err := r.readLocks(ctx, self, opts)
 	if err != nil {
-		r.deleteLock(key)
+		giveUp()
 		return nil, nil, err
 	}
 	for i := range locks {
 		other := &locks[i]
 		if other.Key != key && other.Stale == "" && (exclusive || other.Exclusive) {
-			r.deleteLock(key)
+			giveUp()
 			return nil, other, nil
 		}
 	}
@@ -247,7 +309,7 @@ func (r *Repository) readLocks(ctx context.Context, self *LockInfo, opts LockOpt
 			l = &LockInfo{Operation: "unknown (" + err.Error() + ")", Time: obj.Modified}
 		}
 		l.Key = obj.Key
-		l.Stale = staleness(l, self, opts.Now(), opts.Expiry)
+		l.Stale = staleness(l, self, opts)
 		out = append(out, *l)
 	}
 	return out, nil
@@ -324,8 +386,10 @@ func (l *bucketLock) refresh() error {
 	if err != nil {
 		return err
 	}
+	l.opts.Held.set(newKey, true)
 	oldKey := l.currentKey()
 	if _, err := l.repo.bucket.Stat(ctx, oldKey); err != nil {
+		l.opts.Held.set(newKey, false)
 		l.repo.deleteLock(newKey)
 		if errors.Is(err, storage.ErrNotExist) {
 			l.cancel(fmt.Errorf("%w: %s was removed by another process (it took the lock over as stale, or ran unlock --force)", ErrLockLost, oldKey))
@@ -335,6 +399,7 @@ func (l *bucketLock) refresh() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.key, l.lastRefresh, l.info.Time, l.info.Key = newKey, now, now, newKey
+	l.opts.Held.set(oldKey, false)
 	if err := l.repo.deleteLock(oldKey); err != nil {
 		l.undeleted = append(l.undeleted, oldKey)
 		return err
@@ -390,6 +455,9 @@ func (l *bucketLock) release() error {
 	l.mu.Unlock()
 	var errs []error
 	for _, k := range keys {
+		// Not held any more, deleted or not: an object left behind is
+		// this process's to take over (LockOptions.Held).
+		l.opts.Held.set(k, false)
 		errs = append(errs, l.repo.deleteLock(k))
 	}
 	return errors.Join(errs...)

@@ -280,3 +280,54 @@ func removeAllLocks(ctx context.Context, b storage.Bucket) {
 		}
 	}
 }
+
+// TestAbandonedOwnLockTakenOver: with a shared HeldLocks, a lock object of
+// this process that its release could not delete (the bucket was down) is
+// taken over at once by the next lock of the same process, while a lock the
+// process still holds in another repository stays. Without one, the same
+// leftover blocks until it expires.
+func TestAbandonedOwnLockTakenOver(t *testing.T) {
+	ctx := testContext(t)
+	held := NewHeldLocks()
+	b := &flakyDeleteBucket{Bucket: newBucket(t)}
+	first := openWithLocks(t, b, LockOptions{Wait: -1, Held: held})
+	l, err := first.lock(ctx, true, "prune", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.release(); err == nil {
+		t.Fatal("the injected delete failure was not reported")
+	}
+	if keys := objectKeys(t, b, locksPrefix); len(keys) != 1 {
+		t.Fatalf("want the undeleted lock left, have %v", keys)
+	}
+	other := openWithLocks(t, b, LockOptions{Wait: -1, Held: held})
+	kept, err := other.lock(ctx, false, "snapshot", nil)
+	if err != nil {
+		t.Fatalf("the process's own abandoned lock blocked it: %v", err)
+	}
+	defer kept.release()
+	log := &syncLog{}
+	again, err := first.lock(ctx, false, "snapshot", log.logger())
+	if err != nil {
+		t.Fatalf("a shared lock beside this process's live one: %v", err)
+	}
+	again.release()
+	if strings.Contains(log.String(), "removed a stale lock") {
+		t.Fatalf("a live lock of this process was taken over: %s", log.String())
+	}
+	if keys := objectKeys(t, b, locksPrefix); len(keys) != 1 || keys[0] != kept.currentKey() {
+		t.Fatalf("locks %v; want only the live one %s", keys, kept.currentKey())
+	}
+
+	plain := &flakyDeleteBucket{Bucket: newBucket(t)}
+	repo := openWithLocks(t, plain, noWait)
+	l, err = repo.lock(ctx, true, "prune", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.release()
+	if _, err := repo.lock(ctx, false, "snapshot", nil); !errors.Is(err, ErrLocked) {
+		t.Fatalf("without a shared HeldLocks the leftover must wait for its expiry: %v", err)
+	}
+}

@@ -19,7 +19,7 @@
 //	res, err := repo.Prune(ctx, snapshot.PruneOptions{})
 //	removed, err := repo.Unlock(ctx, false, logger)             // stale locks only
 //
-// Snapshot checks the captured database (PRAGMA quick_check on the private
+// Snapshot checks the captured database (PRAGMA integrity_check on the private
 // copy); a damaged one is stored anyway, marked in its manifest, and
 // reported with ErrSourceCorrupt. Every attempt writes its instance's status
 // record; "latest" refuses to roll back past a recorded snapshot that has

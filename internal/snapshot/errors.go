@@ -31,6 +31,14 @@ var (
 	ErrMissing = errors.New("object missing")
 	// ErrTargetNotEmpty: the restore target holds files and Force was not set.
 	ErrTargetNotEmpty = errors.New("restore target is not empty")
+	// ErrUnsafeTarget: the restore target is a file system's root, or is,
+	// holds or lies inside a path the restore must not replace (a file
+	// bucket's folder, a key file): replacing it would destroy the backups or
+	// the means to read them. Nothing was written.
+	ErrUnsafeTarget = errors.New("unsafe restore target")
+	// ErrFutureSnapshot: "latest" was asked for, and the newest snapshot is
+	// dated ahead of the clock, so which one is newest is unknown.
+	ErrFutureSnapshot = errors.New("newest snapshot is dated in the future")
 	// ErrKeptChanging: the persist directory changed during every capture
 	// attempt (Chroma kept persisting).
 	ErrKeptChanging = errors.New("persist directory kept changing")

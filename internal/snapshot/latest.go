@@ -93,7 +93,27 @@ func (r *Repository) latestManifest(ctx context.Context, cfg *repoConfig) (*Mani
 	if i < 0 {
 		return nil, damaged, fmt.Errorf("%w: none of the %d snapshots in %s has an intact manifest (newest: %w)", ErrCorrupt, len(objs), r.bucket, damaged[0])
 	}
+	if err := refuseFuture(objs[i], time.Now()); err != nil {
+		return nil, damaged, err
+	}
 	return m, damaged, nil
+}
+
+// maxFutureSkew is how far ahead of the clock the newest snapshot may be
+// before "latest" is ambiguous.
+const maxFutureSkew = 5 * time.Minute
+
+// refuseFuture refuses a "latest" dated ahead of the clock: either it was
+// taken by a clock set ahead, and snapshots taken since (after the clock
+// was corrected) sort before it, so "latest" would silently go back to older
+// data; or this machine's clock is behind. Only a person can tell.
+func refuseFuture(newest manifestObject, now time.Time) error {
+	ahead := newest.created.Sub(now)
+	if ahead <= maxFutureSkew {
+		return nil
+	}
+	return fmt.Errorf("%w: the newest snapshot %s is dated %s ahead of this machine's clock: it was taken by a clock set ahead (snapshots taken since sort before it and are not \"latest\") or this clock is behind; check the clocks, then name the snapshot to use by its id (snapshot list)",
+		ErrFutureSnapshot, newest.id, ahead.Round(time.Second))
 }
 
 // statusNewest sets st.Newest to the newest intact snapshot and

@@ -99,7 +99,7 @@ type Timings struct {
 	HNSWCopy    time.Duration `json:"hnsw_copy_ns"`
 	SQLiteCopy  time.Duration `json:"sqlite_copy_ns"`
 	WriterStall time.Duration `json:"writer_stall_ns"`
-	// SourceCheck is the quick_check of the SQLite copy, run after the
+	// SourceCheck is the integrity_check of the SQLite copy, run after the
 	// read lock is released (not part of WriterStall).
 	SourceCheck time.Duration `json:"source_check_ns,omitempty"`
 }

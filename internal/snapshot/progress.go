@@ -19,6 +19,7 @@ const (
 	PhaseCheck    Phase = "check"         // checking the restored database
 	PhaseSwap     Phase = "swap"          // putting the restored files in place
 	PhaseVerify   Phase = "verify"        // checking blocks in the bucket
+	PhaseChroma   Phase = "chroma-check"  // a drill asks Chroma, started on the restored copy
 )
 
 // Update is one progress report. Done and Total are bytes of file content

@@ -42,7 +42,12 @@ type RestoreOptions struct {
 	// (Manifest.SourceDamaged), which is refused otherwise. Every byte is
 	// still checked against the manifest, so the files are exactly as
 	// captured, damage included.
-	NoCheck  bool
+	NoCheck bool
+	// Protect names paths the restore must never replace (the key files and
+	// configs it was given): a Target that is one of them, holds one or lies
+	// inside one is refused with ErrUnsafeTarget. A file bucket's folder and
+	// a file system's root are always refused.
+	Protect  []string
 	Progress Progress
 	Logger   *slog.Logger
 
@@ -92,6 +97,9 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	target, err := filepath.Abs(opts.Target)
 	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
+	}
+	if err := r.checkRestoreTarget(target, opts.Protect); err != nil {
+		return nil, err
 	}
 	place, err := planRestore(target, opts, log)
 	if err != nil {

@@ -41,6 +41,13 @@ type SnapshotOptions struct {
 	ToolVersion string
 	// BusyTimeout bounds waiting for Chroma's writer; default DefaultBusyTimeout.
 	BusyTimeout time.Duration
+	// UnrecordedFailures are failed attempts of this instance since its
+	// last success that have no status record (the bucket could not be
+	// reached to write one). A failed attempt's record counts them in
+	// consecutive_failures, so failures during a bucket outage show once
+	// the bucket is back. The caller keeps the count (SnapshotRecorded
+	// says whether a record was written).
+	UnrecordedFailures int
 	// Time is recorded as the snapshot's time (its id and Created) instead
 	// of the clock, like restic's backup --time; retention goes by it.
 	Time     time.Time
@@ -60,7 +67,7 @@ type SnapshotOptions struct {
 // manifest is written last, only after every block it lists is stored: an
 // error or cancellation leaves at most unreferenced blocks, never a snapshot.
 //
-// The SQLite copy is checked with PRAGMA quick_check. When the live
+// The SQLite copy is checked with PRAGMA integrity_check. When the live
 // database is damaged, the snapshot is stored anyway (it may be the only
 // copy left), marked in its manifest (Manifest.SourceDamaged), and Snapshot
 // returns that manifest together with an error wrapping ErrSourceCorrupt.
@@ -68,10 +75,17 @@ type SnapshotOptions struct {
 // Every attempt, whatever its outcome, ends by writing the instance's
 // status record (see AttemptRecord) once the repository exists.
 func (r *Repository) Snapshot(ctx context.Context, opts SnapshotOptions) (*Manifest, error) {
-	start := time.Now()
-	m, err := r.snapshot(ctx, opts, start)
-	r.recordAttempt(ctx, opts, start, m, err)
+	m, _, err := r.SnapshotRecorded(ctx, opts)
 	return m, err
+}
+
+// SnapshotRecorded is Snapshot, and also reports whether the attempt's
+// status record was written.
+func (r *Repository) SnapshotRecorded(ctx context.Context, opts SnapshotOptions) (m *Manifest, recorded bool, err error) {
+	start := time.Now()
+	m, err = r.snapshot(ctx, opts, start)
+	recorded = r.recordAttempt(ctx, opts, start, m, err)
+	return m, recorded, err
 }
 
 func (r *Repository) snapshot(ctx context.Context, opts SnapshotOptions, start time.Time) (*Manifest, error) {

@@ -14,7 +14,8 @@ import (
 // the manifest (FORMAT.md "Manifests", source_check). Manifests written
 // before the check existed have none.
 type SourceCheck struct {
-	// Pragma is the SQLite check that ran: "quick_check".
+	// Pragma is the SQLite check that ran: "integrity_check" (the check a
+	// restore runs), "quick_check" in manifests of older versions.
 	Pragma string `json:"pragma"`
 	// OK is false when the check reported problems: the live database was
 	// already damaged when the snapshot was taken.
@@ -43,13 +44,15 @@ func summarizeProblems(problems []string) string {
 	return fmt.Sprintf("%s; and %d more", strings.Join(problems[:shown], "; "), len(problems)-shown)
 }
 
-// checkSource runs PRAGMA quick_check on the private SQLite copy. It runs
-// after the read lock on the live database is released, so Chroma's
-// writers never wait for it. A damaged copy is a result, not an error; err
+// checkSource runs PRAGMA integrity_check on the private SQLite copy: the
+// check a restore runs, so a snapshot that passes here passes there (a
+// quick_check misses an index that disagrees with its table). It runs after
+// the read lock on the live database is released, so Chroma's writers never
+// wait for it. A damaged copy is a result, not an error; err
 // is set only when the check could not run.
 func checkSource(ctx context.Context, cp *chromadb.DB) (*SourceCheck, error) {
-	sc := &SourceCheck{Pragma: "quick_check", OK: true}
-	err := cp.QuickCheck(ctx)
+	sc := &SourceCheck{Pragma: "integrity_check", OK: true}
+	err := cp.IntegrityCheck(ctx)
 	var ce *chromadb.CheckError
 	switch {
 	case err == nil:

@@ -31,7 +31,7 @@ func TestSourceDamagedIsStoredAndReported(t *testing.T) {
 	if !errors.Is(err, ErrSourceCorrupt) || m == nil {
 		t.Fatalf("snapshot of a damaged database = %v, %v; want the stored manifest and ErrSourceCorrupt", m, err)
 	}
-	if !m.SourceDamaged() || len(m.SourceCheck.Problems) == 0 || m.SourceCheck.Pragma != "quick_check" {
+	if !m.SourceDamaged() || len(m.SourceCheck.Problems) == 0 || m.SourceCheck.Pragma != "integrity_check" {
 		t.Fatalf("manifest source check %+v", m.SourceCheck)
 	}
 	list, err := repo.List(ctx)

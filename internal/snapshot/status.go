@@ -26,6 +26,22 @@ type RestoreTestRecord struct {
 	Bytes                 int64     `json:"bytes"`
 	Collections           int       `json:"collections"`
 	Records               int64     `json:"records"`
+	// ErrorClass says why the latest attempt failed (drill error classes);
+	// Error itself is recorded in unencrypted repositories only.
+	ErrorClass string `json:"error_class,omitempty"`
+	// Duration is the measured recovery time: the restore (download, every
+	// check, fsync) plus, when Chroma was started on the copy, the time it
+	// took to answer. RestoreDuration and ChromaReady are the two parts.
+	Duration        time.Duration `json:"duration_ns"`
+	RestoreDuration time.Duration `json:"restore_ns"`
+	ChromaReady     time.Duration `json:"chroma_ready_ns,omitempty"`
+	// ChromaChecked says a real Chroma served the copy with the manifest's
+	// counts; Queries counts the nearest-neighbour queries that passed.
+	ChromaChecked bool `json:"chroma_checked"`
+	Queries       int  `json:"queries"`
+	// LastSuccessDuration is the recovery time of the last passing drill.
+	LastSuccessDuration time.Duration `json:"last_success_duration_ns,omitempty"`
+	ToolVersion         string        `json:"tool_version,omitempty"`
 }
 
 // RestoreTestKey is the object key of the restore-test record.

@@ -90,6 +90,7 @@ extensions:
       access_key_id: id
       secret_access_key: secret
       session_token: token
+      azure_account_key: azkey
     encryption:
       writer_key_file: /w.key
       reader_key_file: /r.key
@@ -99,7 +100,7 @@ extensions:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Encryption.WriterKeyFile != "/w.key" || s.Encryption.ReaderKeyFile != "/r.key" || s.Bucket.SessionToken != "token" ||
+	if s.Encryption.WriterKeyFile != "/w.key" || s.Encryption.ReaderKeyFile != "/r.key" || s.Bucket.SessionToken != "token" || s.Bucket.AzureAccountKey != "azkey" ||
 		s.Concurrency != 3 || s.Instance != "prod" || s.ScratchDirectory != "/tmp" || s.Bucket.URL != "s3://b/p" {
 		t.Fatalf("decoded %+v", s)
 	}

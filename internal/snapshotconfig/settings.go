@@ -40,6 +40,8 @@ type Settings struct {
 	ScheduleSettings `mapstructure:",squash"`
 	// Retention says which snapshots forget keeps (restic's rules).
 	Retention RetentionSettings `mapstructure:"retention"`
+	// Drill says when and how restore drills run.
+	Drill DrillSettings `mapstructure:"drill"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -47,8 +49,8 @@ type Settings struct {
 
 // BucketSettings locate the bucket and hold its credentials.
 type BucketSettings struct {
-	// URL is file:///path, s3://bucket/prefix?endpoint=...&region=...&path_style=true
-	// or gs://bucket/prefix.
+	// URL is file:///path, s3://bucket/prefix?endpoint=...&region=...&path_style=true,
+	// gs://bucket/prefix or azblob://account/container/prefix.
 	URL string `mapstructure:"url"`
 	// AccessKeyID and SecretAccessKey are S3 credentials; when empty the AWS
 	// SDK's default chain is used (environment, shared config, IRSA, instance role).
@@ -59,6 +61,12 @@ type BucketSettings struct {
 	// application default credentials are used (GOOGLE_APPLICATION_CREDENTIALS,
 	// workload identity on GKE).
 	CredentialsFile string `mapstructure:"credentials_file"`
+	// AzureAccountKey (shared key) or AzureSASToken (a shared access
+	// signature) authenticate to an azblob:// bucket; when both are empty
+	// Azure's default chain is used (environment, workload identity,
+	// managed identity, Azure CLI).
+	AzureAccountKey configopaque.String `mapstructure:"azure_account_key"`
+	AzureSASToken   configopaque.String `mapstructure:"azure_sas_token"`
 }
 
 // EncryptionSettings name the key files made by `otelcol-chroma snapshot keygen`.
@@ -80,6 +88,7 @@ func (s *Settings) Validate() error {
 	if err := s.Retention.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, s.Drill.validate())
 	return errors.Join(errs...)
 }
 
@@ -95,6 +104,8 @@ func (b *BucketSettings) Open(ctx context.Context, opts storage.Options) (storag
 	opts.SecretAccessKey = string(b.SecretAccessKey)
 	opts.SessionToken = string(b.SessionToken)
 	opts.GCSCredentialsFile = b.CredentialsFile
+	opts.AzureAccountKey = string(b.AzureAccountKey)
+	opts.AzureSASToken = string(b.AzureSASToken)
 	return storage.Open(ctx, b.URL, opts)
 }
 
@@ -103,10 +114,13 @@ func (b *BucketSettings) Open(ctx context.Context, opts storage.Options) (storag
 func (b *BucketSettings) Validate(prefix string) error {
 	var errs []error
 	if strings.TrimSpace(b.URL) == "" {
-		errs = append(errs, fmt.Errorf(`"%s::url" is required: file:///path, s3://bucket/prefix or gs://bucket/prefix`, prefix))
+		errs = append(errs, fmt.Errorf(`"%s::url" is required: file:///path, s3://bucket/prefix, gs://bucket/prefix or azblob://account/container/prefix`, prefix))
 	}
 	if b.AccessKeyID != "" && b.SecretAccessKey == "" {
 		errs = append(errs, fmt.Errorf(`"%s::secret_access_key" is required with "%s::access_key_id"`, prefix, prefix))
+	}
+	if b.AzureAccountKey != "" && b.AzureSASToken != "" {
+		errs = append(errs, fmt.Errorf(`"%s::azure_account_key" and "%s::azure_sas_token" are alternatives: give one`, prefix, prefix))
 	}
 	return errors.Join(errs...)
 }

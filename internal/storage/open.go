@@ -23,6 +23,12 @@ type Options struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string
+	// AzureAccountKey (shared key) or AzureSASToken (a shared access
+	// signature) authenticate to Azure Blob Storage; with neither, Azure's
+	// default credential chain is used (environment, workload identity,
+	// managed identity, Azure CLI).
+	AzureAccountKey string
+	AzureSASToken   string
 	// Retry bounds the retries of transient errors; zero fields take
 	// DefaultRetryPolicy's values.
 	Retry RetryPolicy
@@ -31,7 +37,7 @@ type Options struct {
 	// application default credentials are used (GOOGLE_APPLICATION_CREDENTIALS,
 	// workload identity on GKE, the metadata server).
 	GCSCredentialsFile string
-	// HTTPClient, when set, carries S3 requests (custom transports, and
+	// HTTPClient, when set, carries S3 and Azure requests (custom transports, and
 	// tests that count requests).
 	HTTPClient *http.Client
 }
@@ -43,6 +49,13 @@ type Options struct {
 //	s3://bucket                     an S3 bucket
 //	s3://bucket/some/prefix?endpoint=http://127.0.0.1:7070&region=us-east-1&path_style=true
 //	gs://bucket/some/prefix         a Google Cloud Storage bucket
+//	azblob://account/container/prefix                          an Azure blob container
+//	https://account.blob.core.windows.net/container/prefix     the same
+//	azblob://devstoreaccount1/container?endpoint=http://127.0.0.1:10000/devstoreaccount1
+//
+// Azure query parameters: endpoint (the blob service URL, for Azurite or a
+// sovereign cloud), block_size (bytes per staged block, at least 1 MiB) and
+// concurrency (blocks uploaded at once).
 //
 // S3 query parameters: endpoint (base URL of an S3-compatible store; omit for
 // AWS), region (default: the SDK's configuration, else us-east-1),
@@ -98,8 +111,15 @@ func openBackend(ctx context.Context, rawURL string, opts Options) (Bucket, erro
 		return openS3(ctx, u, shown, opts)
 	case "gs":
 		return openGCS(ctx, u, shown, opts)
+	case "azblob":
+		return openAzblob(u, shown, opts)
+	case "https":
+		if strings.HasSuffix(u.Hostname(), azureHostSuffix) {
+			return openAzblob(u, shown, opts)
+		}
+		return nil, badURL("open bucket %s: unsupported scheme \"https\" for a host that is not an Azure blob endpoint (account%s); for an S3-compatible store use s3://bucket?endpoint=https://host", shown, azureHostSuffix)
 	default:
-		return nil, badURL("open bucket %s: unsupported scheme %q: use file://, s3:// or gs://", shown, u.Scheme)
+		return nil, badURL("open bucket %s: unsupported scheme %q: use file://, s3://, gs:// or azblob://", shown, u.Scheme)
 	}
 }
 

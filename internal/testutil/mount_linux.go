@@ -33,3 +33,29 @@ func MountTmpfs(t testing.TB, dir string, sizeMiB int) {
 		}
 	})
 }
+
+// BindMountReadOnly mounts src at dir (created if missing) read-only, as
+// kubelet mounts a volume with readOnly: true, and unmounts it when the test
+// ends. Where this process may not mount, the test is skipped with the
+// reason.
+func BindMountReadOnly(t testing.TB, src, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := unix.Mount(src, dir, "", unix.MS_BIND, "")
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		t.Skipf("bind-mounting %s at %s is not permitted here (%v): run as root to test read-only mounts", src, dir, err)
+	}
+	if err != nil {
+		t.Fatalf("bind-mount %s at %s: %v", src, dir, err)
+	}
+	t.Cleanup(func() {
+		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
+		t.Fatalf("remount %s read-only: %v", dir, err)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/loopback"
 )
 
 // RepoRoot returns the nearest directory at or above the working directory
@@ -37,14 +38,7 @@ func RepoRoot() (string, error) {
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func FreePort() (int, error) { return loopback.FreePort() }
 
 // EnvRequire names the environment variable that, set to "1", turns a
 // missing real component into a test failure instead of a skip.
@@ -59,12 +53,18 @@ func Command(t testing.TB, hint string, names ...string) string {
 			return p
 		}
 	}
-	msg := fmt.Sprintf("%s not found on PATH; %s", strings.Join(names, " or "), hint)
+	Missing(t, fmt.Sprintf("%s not found on PATH; %s", strings.Join(names, " or "), hint))
+	return ""
+}
+
+// Missing skips the test because a real component is missing (msg says
+// which and how to install it), or fails it if REQUIRE_REAL_COMPONENTS=1.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
 	if os.Getenv(EnvRequire) == "1" {
 		t.Fatalf("%s=1 but %s", EnvRequire, msg)
 	}
 	t.Skip(msg)
-	return ""
 }
 
 // Eventually polls cond every 100 ms until it holds, and fails the test

@@ -87,6 +87,9 @@ type Config struct {
 	// is no route template: strip or drop.
 	URLWithoutRoute string `mapstructure:"url_without_route"`
 
+	// Vocabulary says which words names and identifier values may hold.
+	Vocabulary VocabularyConfig `mapstructure:"vocabulary"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -104,6 +107,22 @@ type KeyRule struct {
 	// Pattern, when set, is a regular expression the whole string value must
 	// match to be kept; others are masked (hashed under action hash).
 	Pattern string `mapstructure:"pattern"`
+	// Shape, when set, is what the value must look like: number, bool,
+	// duration, version, status_code, method, route, identifier or text.
+	// A value that does not fit is dropped.
+	Shape string `mapstructure:"shape"`
+}
+
+// VocabularyConfig is the allowlist of words for names (span, event,
+// metric and scope names, descriptions, units, severity text) and for
+// values of the identifier, text and route shapes.
+type VocabularyConfig struct {
+	// Unknown is what a word outside the vocabulary does: template (it
+	// becomes *), mask (the whole name becomes the placeholder, a value is
+	// dropped) or keep (no vocabulary; the detectors alone decide).
+	Unknown string `mapstructure:"unknown"`
+	// Words are added to the built-in vocabulary: letters and digits only.
+	Words []string `mapstructure:"words"`
 }
 
 // CustomDetector finds values with a regular expression.
@@ -129,6 +148,8 @@ type TextConfig struct {
 	// LogBody: keep, raw, mask or drop, for string bodies (and strings directly
 	// in a slice body). Map bodies follow the key rules.
 	LogBody string `mapstructure:"log_body"`
+	// TraceState: keep, raw or drop, for the trace state of spans and links.
+	TraceState string `mapstructure:"trace_state"`
 }
 
 func createDefaultConfig() *Config {
@@ -285,6 +306,7 @@ func (cfg *Config) effective() (*effectivePolicy, error) {
 		{"text.scope_name", cfg.Text.ScopeName, &ep.text.ScopeName, []string{ActionKeep, ActionRaw, ActionMask}},
 		{"text.status_message", cfg.Text.StatusMessage, &ep.text.StatusMessage, []string{ActionKeep, ActionRaw, ActionMask, ActionDrop}},
 		{"text.log_body", cfg.Text.LogBody, &ep.text.LogBody, []string{ActionKeep, ActionRaw, ActionMask, ActionDrop}},
+		{"text.trace_state", cfg.Text.TraceState, &ep.text.TraceState, []string{ActionKeep, ActionRaw, ActionDrop}},
 	}
 	for _, f := range text {
 		if f.user == "" {
@@ -296,6 +318,8 @@ func (cfg *Config) effective() (*effectivePolicy, error) {
 		}
 		*f.dst = f.user
 	}
+
+	errs = append(errs, ep.mergeVocabulary(base, cfg.Vocabulary)...)
 
 	// The hash key, checked once everything that may hash is known.
 	users := ep.hashUsers()
@@ -325,6 +349,9 @@ func (r KeyRule) validate(where string) error {
 			return fmt.Errorf("%s.pattern: %w", where, err)
 		}
 	}
+	if err := r.validateShape(where); err != nil {
+		return err
+	}
 	if (r.Pattern != "" || len(r.Values) > 0) && (r.Action == ActionDrop || r.Action == ActionMask || r.Action == ActionRaw) {
 		return fmt.Errorf("%s: values and pattern only apply to actions keep, url and hash", where)
 	}
@@ -351,6 +378,7 @@ type effectivePolicy struct {
 	custom          []compiledCustom
 	text            TextConfig
 	urlWithoutRoute string
+	vocabulary      VocabularyConfig
 	identity        bool // some rule hashes a deployment identity
 	instance        string
 }

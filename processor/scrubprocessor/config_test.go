@@ -50,6 +50,9 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, ActionMask, ep.detectors[detect.JWT], "policy detectors stay")
 	assert.Equal(t, ActionMask, ep.text.StatusMessage)
 	assert.Equal(t, ActionKeep, ep.text.LogBody)
+	assert.Equal(t, ActionDrop, ep.text.TraceState)
+	assert.Equal(t, VocabularyConfig{Unknown: UnknownMask, Words: []string{"payroll", "Ledger2"}}, ep.vocabulary)
+	assert.Equal(t, ShapeNumber, ep.keys[0].Shape)
 
 	custom := loadConfig(t, "scrub/custom")
 	ep, err = custom.effective()

@@ -161,31 +161,44 @@ func metricValues(md pmetric.Metrics) map[string]float64 {
 	return out
 }
 
+// vendorCorpusOutput runs one corpus file through the vendor policy, after
+// plant has changed each copy of its requests, checks that what on-call
+// needs stays (addEvents: events plant added per span) and returns the
+// serialized output.
+func vendorCorpusOutput(t *testing.T, r corpusRun, plant func(ptrace.Traces, pmetric.Metrics), addEvents int) string {
+	cfg := testConfig(t, nil)
+	var out strings.Builder
+	for _, td := range r.traces {
+		want := summarize(td)
+		for i := range want {
+			want[i].Events += addEvents
+		}
+		in := ptrace.NewTraces()
+		td.CopyTo(in)
+		plant(in, pmetric.NewMetrics())
+		got := runTraces(t, cfg, in)
+		assert.Equal(t, want, summarize(got), "span names, routes, methods, status and durations stay")
+		out.WriteString(tracesJSON(t, got))
+	}
+	for _, md := range r.metrics {
+		want := metricValues(md)
+		in := pmetric.NewMetrics()
+		md.CopyTo(in)
+		plant(ptrace.NewTraces(), in)
+		got := runMetrics(t, cfg, in)
+		assert.Equal(t, want, metricValues(got), "metric values stay")
+		assert.Equal(t, md.MetricCount(), got.MetricCount())
+		out.WriteString(metricsJSON(t, got))
+	}
+	return out.String()
+}
+
 func TestCorpusVendorPolicy(t *testing.T) {
 	runs := loadCorpus(t)
 	needles := corpusNeedles(t, runs)
-	cfg := testConfig(t, nil)
 	for _, r := range runs {
 		t.Run(r.name, func(t *testing.T) {
-			var out strings.Builder
-			for _, td := range r.traces {
-				want := summarize(td)
-				in := ptrace.NewTraces()
-				td.CopyTo(in)
-				got := runTraces(t, cfg, in)
-				assert.Equal(t, want, summarize(got), "span names, routes, methods, status and durations stay")
-				out.WriteString(tracesJSON(t, got))
-			}
-			for _, md := range r.metrics {
-				want := metricValues(md)
-				in := pmetric.NewMetrics()
-				md.CopyTo(in)
-				got := runMetrics(t, cfg, in)
-				assert.Equal(t, want, metricValues(got), "metric values stay")
-				assert.Equal(t, md.MetricCount(), got.MetricCount())
-				out.WriteString(metricsJSON(t, got))
-			}
-			serialized := out.String()
+			serialized := vendorCorpusOutput(t, r, func(ptrace.Traces, pmetric.Metrics) {}, 0)
 			lower := strings.ToLower(serialized)
 			for _, n := range needles {
 				if strings.Contains(serialized, n) || strings.Contains(lower, strings.ToLower(n)) {
@@ -195,6 +208,51 @@ func TestCorpusVendorPolicy(t *testing.T) {
 			for _, kept := range []string{`"http.route"`, `"http.method"`, `"http.status_code"`, `"busy_ns"`, `"code.namespace"`} {
 				assert.True(t, strings.Contains(serialized, kept), "%s is kept", kept)
 			}
+		})
+	}
+}
+
+// plantInCorpus puts a collection name with no shape where Chroma puts
+// names and error text into strings the vendor keeps: event names, kept
+// keys' values, metric descriptions and units. Span names, routes, methods,
+// status, durations and metric values are left as they are.
+func plantInCorpus(td ptrace.Traces, md pmetric.Metrics, planted string) {
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, sp := range ss.Spans().All() {
+				sp.Events().AppendEmpty().SetName("Collection [" + planted + "] does not exist")
+				if sp.Events().Len() > 1 {
+					ev := sp.Events().At(0)
+					ev.SetName(ev.Name() + " " + planted)
+					ev.Attributes().PutStr("error.type", planted)
+				}
+				for _, k := range []string{"code.function", "thread.name", "target", "exception.type", "db.operation", "include"} {
+					sp.Attributes().PutStr(k, "chroma::"+planted)
+				}
+			}
+		}
+	}
+	for _, rm := range md.ResourceMetrics().All() {
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				m.SetDescription("Requests for collection " + planted)
+				m.SetUnit("{" + planted + "}")
+			}
+		}
+	}
+}
+
+func TestCorpusVendorPolicyPlantedNames(t *testing.T) {
+	const planted = "zorblax-payroll"
+	for _, r := range loadCorpus(t) {
+		t.Run(r.name, func(t *testing.T) {
+			plant := func(td ptrace.Traces, md pmetric.Metrics) { plantInCorpus(td, md, planted) }
+			s := strings.ToLower(vendorCorpusOutput(t, r, plant, 1))
+			for _, n := range []string{"zorblax", "payroll"} {
+				assert.NotContains(t, s, n)
+			}
+			assert.Contains(t, s, `"collection [*] does not exist"`)
+			assert.Contains(t, s, `"chroma::*"`)
 		})
 	}
 }

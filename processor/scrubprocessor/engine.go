@@ -91,6 +91,8 @@ type keyRule struct {
 	re        *regexp.Regexp
 	rule      ruleID // counts the rule's action
 	valueRule ruleID // counts values masked by values/pattern
+	shape     shape
+	shapeRule shapeRules
 }
 
 func (r *keyRule) hasValueRule() bool { return r.values != nil || r.re != nil }
@@ -165,6 +167,9 @@ type engine struct {
 	scratch    sync.Pool
 	cumulative *cumulativeState
 	instance   string // service.instance.id of resources without one
+
+	vocab *vocabulary
+	names nameRules
 }
 
 func newEngine(ep *effectivePolicy) *engine {
@@ -212,6 +217,7 @@ func newEngine(ep *effectivePolicy) *engine {
 		}
 		r.rule = e.ruleFor("key/"+src.Key, r.action)
 		r.valueRule = e.ruleFor("values/"+src.Key, aMask)
+		r.shape, r.shapeRule = e.compileShape(src.KeyRule)
 		if r.action == aURL {
 			e.needRoute = true
 		}
@@ -235,6 +241,7 @@ func newEngine(ep *effectivePolicy) *engine {
 	if e.textAct.spanName == aURL {
 		e.needRoute = true
 	}
+	e.initNames(ep)
 
 	e.cache.init()
 	e.cumulative = newCumulativeState(cumulativeLimit, cumulativeTTL, time.Now)
@@ -243,7 +250,7 @@ func newEngine(ep *effectivePolicy) *engine {
 	}
 	nRules := len(e.rules)
 	e.scratch.New = func() any {
-		return &scratch{counts: make([]int64, nRules), clean: make(map[string]struct{}, 64)}
+		return &scratch{counts: make([]int64, nRules), clean: make(map[string]struct{}, 64), templated: make(map[string]string, 64), routes: make(map[string]string, 16)}
 	}
 	return e
 }
@@ -277,9 +284,13 @@ type scratch struct {
 	// clean holds short strings of this call in which the detectors found
 	// nothing, so that a value repeated across a batch is scanned once. It
 	// is emptied when the call ends.
-	clean      map[string]struct{}
-	callKeys   callKeys
-	cumulative cumulativeCall
+	clean    map[string]struct{}
+	callKeys callKeys
+	// templated and routes hold short names and values, and routes, of this
+	// call as the vocabulary leaves them, so that each is looked at once per
+	// batch.
+	templated, routes map[string]string
+	cumulative        cumulativeCall
 }
 
 const (
@@ -296,6 +307,8 @@ func (e *engine) putScratch(st *scratch) {
 
 func (st *scratch) reset() {
 	clear(st.clean)
+	clear(st.templated)
+	clear(st.routes)
 	clear(st.counts)
 	st.callKeys.reset()
 	st.cumulative.reset()
@@ -407,15 +420,20 @@ func (e *engine) scrubValue(v pcommon.Value, d *decision, st *scratch, depth int
 	case aRaw:
 		return false, false
 	case aMask:
-		st.count(d.id)
-		v.SetStr(e.placeholder)
-		return false, true
+		return e.replaceValue(v, aMask, d.id, st)
 	case aHash:
 		if !d.rule.keepsUnhashed(v) {
-			st.count(d.id)
-			v.SetStr(e.hash(v.AsString()))
-			return false, true
+			return e.replaceValue(v, aHash, d.id, st)
 		}
+	case aURL:
+		// Only a string can be read as a URL and templated; bytes or a
+		// number there are not a URL and go, like a string that is none.
+		if isScalar(v.Type()) && v.Type() != pcommon.ValueTypeStr {
+			return e.replaceValue(v, aDrop, d.id, st)
+		}
+	}
+	if d.rule != nil && d.rule.shape != shapeNone && isScalar(v.Type()) {
+		return e.shapeValue(v, d, st)
 	}
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
@@ -497,16 +515,7 @@ func (e *engine) scrubInt(v pcommon.Value, st *scratch) (drop, changed bool) {
 		return false, false
 	}
 	ki := e.kinds[detect.CardNumber]
-	st.count(ki.rule)
-	switch ki.action {
-	case aDrop:
-		return true, true
-	case aHash:
-		v.SetStr(e.hash(string(digits)))
-	default:
-		v.SetStr(e.placeholder)
-	}
-	return false, true
+	return e.replaceValue(v, ki.action, ki.rule, st)
 }
 
 func (e *engine) scrubBytes(v pcommon.Value, st *scratch) (drop, changed bool) {
@@ -520,7 +529,7 @@ func (e *engine) scrubBytes(v pcommon.Value, st *scratch) (drop, changed bool) {
 		return true, true
 	}
 	if out != s {
-		v.SetStr(out)
+		v.SetEmptyBytes().FromRaw([]byte(out))
 		return false, true
 	}
 	return false, false

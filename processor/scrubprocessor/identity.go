@@ -44,8 +44,8 @@ func identityRules() []KeyRule {
 const instanceKey = "service.instance.id"
 
 // serviceRename is how scrubbing rewrote a resource's service.name. Chroma
-// names its tracer after the service, so a scope name that contains the
-// old name gets the new one.
+// names its tracer after the service, so the part of a scope name that
+// repeats the old name gets the new one.
 type serviceRename struct{ from, to string }
 
 // minRenameLen keeps a very short service name from rewriting parts of
@@ -53,9 +53,10 @@ type serviceRename struct{ from, to string }
 const minRenameLen = 4
 
 // scrubResource gives the resource the configured instance when it has no
-// identity of its own, scrubs its attributes and reports how service.name
-// changed, and whether anything did.
-func (e *engine) scrubResource(attrs pcommon.Map, st *scratch) (serviceRename, bool) {
+// identity of its own, scrubs its attributes and entity references, and
+// reports how service.name changed, and whether anything did.
+func (e *engine) scrubResource(res pcommon.Resource, st *scratch) (serviceRename, bool) {
+	attrs := res.Attributes()
 	if e.instance != "" {
 		if _, ok := attrs.Get(instanceKey); !ok {
 			attrs.PutStr(instanceKey, e.instance)
@@ -66,6 +67,7 @@ func (e *engine) scrubResource(attrs pcommon.Map, st *scratch) (serviceRename, b
 		r.from = v.Str()
 	}
 	changed := e.scrubMap(attrs, st, 0)
+	changed = e.scrubEntityRefs(res, st) || changed
 	if r.from != "" {
 		r.to = e.placeholder
 		if v, ok := attrs.Get("service.name"); ok {
@@ -75,20 +77,36 @@ func (e *engine) scrubResource(attrs pcommon.Map, st *scratch) (serviceRename, b
 	return r, changed
 }
 
-// apply gives a scope named after the service, or whose name contains the
-// service's name, the service's new name.
-func (r serviceRename) apply(sc pcommon.InstrumentationScope) bool {
+// split cuts a scope name at each place that repeats the service's old
+// name, when scrubbing renamed the service: a scope named exactly after
+// it, or one that contains a name of at least minRenameLen bytes.
+func (r serviceRename) split(name string) ([]string, bool) {
 	switch {
 	case r.from == "" || r.from == r.to:
-		return false
-	case sc.Name() == r.from:
-		sc.SetName(r.to)
-	case len(r.from) >= minRenameLen && strings.Contains(sc.Name(), r.from):
-		sc.SetName(strings.ReplaceAll(sc.Name(), r.from, r.to))
-	default:
-		return false
+		return nil, false
+	case name == r.from:
+		return []string{"", ""}, true
+	case len(r.from) >= minRenameLen && strings.Contains(name, r.from):
+		return strings.Split(name, r.from), true
 	}
-	return true
+	return nil, false
+}
+
+// scopeName applies the policy to a scope name: where it repeats the
+// service's name that part becomes the service's new name (its identity
+// hash under the vendor policy); the rest is a name like any other, which
+// the vocabulary templates. A masked scope name is masked whole.
+func (e *engine) scopeName(s string, r serviceRename, st *scratch) (string, bool) {
+	a, id := e.textAct.scopeName, e.textRules.scopeName
+	parts, ok := r.split(s)
+	if !ok || a == aMask {
+		return e.name(s, a, id, st)
+	}
+	for i, p := range parts {
+		parts[i], _ = e.name(p, a, id, st)
+	}
+	out := strings.Join(parts, r.to)
+	return out, out != s
 }
 
 // ephemeralKeys hands out the HMAC key of processors whose policy hashes

@@ -154,10 +154,17 @@ func TestServiceNameAndScopeName(t *testing.T) {
 		assert.Equal(t, want, rs.ScopeSpans().At(0).Scope().Name())
 		assert.NotContains(t, tracesJSON(t, out), `"`+service+`"`)
 	}
-	td := build("acme-payroll-prod")
-	td.ResourceSpans().At(0).ScopeSpans().At(0).Scope().SetName("acme-payroll-prod/search")
-	out := runTraces(t, cfg, td)
-	assert.Equal(t, hashOf(testHashKey, "acme-payroll-prod")+"/search", out.ResourceSpans().At(0).ScopeSpans().At(0).Scope().Name())
+	// The rest of a scope name that holds the service's name is a name like
+	// any other: vocabulary words stay, other words are templated.
+	for name, want := range map[string]string{
+		"acme-payroll-prod/query":           hashOf(testHashKey, "acme-payroll-prod") + "/query",
+		"frontend acme-payroll-prod ledger": "frontend " + hashOf(testHashKey, "acme-payroll-prod") + " *",
+	} {
+		td := build("acme-payroll-prod")
+		td.ResourceSpans().At(0).ScopeSpans().At(0).Scope().SetName(name)
+		out := runTraces(t, cfg, td)
+		assert.Equal(t, want, out.ResourceSpans().At(0).ScopeSpans().At(0).Scope().Name())
+	}
 	for _, service := range serviceNameVocabulary {
 		out := runTraces(t, cfg, build(service))
 		rs := out.ResourceSpans().At(0)

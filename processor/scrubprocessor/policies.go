@@ -11,6 +11,7 @@ type policySpec struct {
 	detectors       map[detect.Kind]string
 	text            TextConfig
 	urlWithoutRoute string
+	vocabulary      VocabularyConfig
 	// identity rules hash deployment identities with hash_key, or with a
 	// random key when there is none.
 	identity []KeyRule
@@ -32,8 +33,6 @@ func builtinPolicy(name string) (policySpec, bool) {
 	}
 	return policySpec{}, false
 }
-
-var httpMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE", "_OTHER"}
 
 // vendorKeys lists what the vendor may see: operation shape, outcome, timing
 // and code location, never names, addresses, free text or request content.
@@ -67,8 +66,8 @@ var vendorKeys = []string{
 
 func vendorPolicy() policySpec {
 	keys := []KeyRule{
-		{Key: "http.method", Values: httpMethods},
-		{Key: "http.request.method", Values: httpMethods},
+		{Key: "http.method", Shape: ShapeMethod},
+		{Key: "http.request.method", Shape: ShapeMethod},
 		// Raw URIs become their route template, or go.
 		{Key: "http.uri", Action: ActionURL},
 		{Key: "http.url", Action: ActionURL},
@@ -77,7 +76,7 @@ func vendorPolicy() policySpec {
 		{Key: "url.path", Action: ActionURL},
 	}
 	for _, k := range vendorKeys {
-		keys = append(keys, KeyRule{Key: k})
+		keys = append(keys, KeyRule{Key: k, Shape: vendorShapes[k]})
 	}
 	all := map[detect.Kind]string{}
 	for k := detect.Kind(0); k < detect.NumKinds; k++ {
@@ -94,8 +93,10 @@ func vendorPolicy() policySpec {
 			ScopeName:     ActionKeep,
 			StatusMessage: ActionDrop,
 			LogBody:       ActionDrop,
+			TraceState:    ActionDrop,
 		},
 		urlWithoutRoute: URLDrop,
+		vocabulary:      VocabularyConfig{Unknown: UnknownTemplate},
 		identity:        identityRules(),
 	}
 }
@@ -113,6 +114,9 @@ func customerPolicy() policySpec {
 	var keys []KeyRule
 	for _, k := range customerDropKeys {
 		keys = append(keys, KeyRule{Key: k, Action: ActionDrop})
+	}
+	for _, k := range chromaNumericKeys {
+		keys = append(keys, KeyRule{Key: k, Shape: vendorShapes[k]})
 	}
 	return policySpec{
 		mode: ModeBlocklist,

@@ -88,36 +88,28 @@ func (p *scrubProcessor) processMetrics(ctx context.Context, md pmetric.Metrics)
 
 // ---- shared parts ----
 
-func (e *engine) scrubScope(sc pcommon.InstrumentationScope, st *scratch) bool {
+// scrubScope applies the policy to a scope of a resource whose service.name
+// scrubbing changed as rename says.
+func (e *engine) scrubScope(sc pcommon.InstrumentationScope, rename serviceRename, st *scratch) bool {
 	changed := false
-	if out, ch := e.text(sc.Name(), e.textAct.scopeName, e.textRules.scopeName, st); ch {
+	if out, ch := e.scopeName(sc.Name(), rename, st); ch {
 		sc.SetName(out)
 		changed = true
 	}
-	if out, ch := e.text(sc.Version(), e.textAct.scopeName, e.textRules.scopeName, st); ch {
+	if out, ch := e.version(sc.Version(), e.textAct.scopeName, e.textRules.scopeName, st); ch {
 		sc.SetVersion(out)
 		changed = true
 	}
 	return e.scrubMap(sc.Attributes(), st, 0) || changed
 }
 
-// scrubSchemaURL runs the detectors over a schema URL.
+// scrubSchemaURL applies the schema URL rule (see schemaURL).
 func (e *engine) scrubSchemaURL(u string, set func(string), st *scratch) bool {
-	if out, ch := e.text(u, aKeep, 0, st); ch {
+	if out, ch := e.schemaURL(u, st); ch {
 		set(out)
 		return true
 	}
 	return false
-}
-
-func (e *engine) scrubTraceState(ts pcommon.TraceState, st *scratch) {
-	raw := ts.AsRaw()
-	if raw == "" {
-		return
-	}
-	if out, _ := e.scan(raw, st, true); out != raw {
-		ts.FromRaw(out)
-	}
 }
 
 // ---- traces ----
@@ -127,13 +119,12 @@ func (e *engine) scrubTraces(td ptrace.Traces, st *scratch) {
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		st.route = ""
-		rename, _ := e.scrubResource(rs.Resource().Attributes(), st)
+		rename, _ := e.scrubResource(rs.Resource(), st)
 		e.scrubSchemaURL(rs.SchemaUrl(), rs.SetSchemaUrl, st)
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
-			rename.apply(ss.Scope())
-			e.scrubScope(ss.Scope(), st)
+			e.scrubScope(ss.Scope(), rename, st)
 			e.scrubSchemaURL(ss.SchemaUrl(), ss.SetSchemaUrl, st)
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
@@ -148,7 +139,7 @@ func (e *engine) scrubSpan(sp ptrace.Span, st *scratch) {
 	attrs := sp.Attributes()
 	st.route = ""
 	if e.needRoute {
-		st.route = routeOf(attrs)
+		st.route = e.routeOf(attrs, st)
 	}
 	e.scrubMap(attrs, st, 0)
 
@@ -159,9 +150,9 @@ func (e *engine) scrubSpan(sp ptrace.Span, st *scratch) {
 		if out = e.urlSpanName(name, st.route); out != name {
 			st.count(e.textRules.spanName)
 		}
-		out, _ = e.text(out, aKeep, e.textRules.spanName, st)
+		out, _ = e.name(out, aKeep, e.textRules.spanName, st)
 	default:
-		out, _ = e.text(name, e.textAct.spanName, e.textRules.spanName, st)
+		out, _ = e.name(name, e.textAct.spanName, e.textRules.spanName, st)
 	}
 	if out != name {
 		sp.SetName(out)
@@ -176,7 +167,7 @@ func (e *engine) scrubSpan(sp ptrace.Span, st *scratch) {
 	events := sp.Events()
 	for i := 0; i < events.Len(); i++ {
 		ev := events.At(i)
-		if n, ch := e.text(ev.Name(), e.textAct.eventName, e.textRules.eventName, st); ch {
+		if n, ch := e.name(ev.Name(), e.textAct.eventName, e.textRules.eventName, st); ch {
 			ev.SetName(n)
 		}
 		e.scrubMap(ev.Attributes(), st, 0)
@@ -196,13 +187,12 @@ func (e *engine) scrubLogs(ld plog.Logs, st *scratch) {
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		rename, _ := e.scrubResource(rl.Resource().Attributes(), st)
+		rename, _ := e.scrubResource(rl.Resource(), st)
 		e.scrubSchemaURL(rl.SchemaUrl(), rl.SetSchemaUrl, st)
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)
-			rename.apply(sl.Scope())
-			e.scrubScope(sl.Scope(), st)
+			e.scrubScope(sl.Scope(), rename, st)
 			e.scrubSchemaURL(sl.SchemaUrl(), sl.SetSchemaUrl, st)
 			lrs := sl.LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
@@ -216,17 +206,17 @@ func (e *engine) scrubLogRecord(lr plog.LogRecord, st *scratch) {
 	attrs := lr.Attributes()
 	st.route = ""
 	if e.needRoute {
-		st.route = routeOf(attrs)
+		st.route = e.routeOf(attrs, st)
 	}
 	e.scrubMap(attrs, st, 0)
 	if e.scrubBody(lr.Body(), st, 0) {
 		pcommon.NewValueEmpty().CopyTo(lr.Body())
 	}
-	if n, ch := e.text(lr.EventName(), e.textAct.eventName, e.textRules.eventName, st); ch {
+	if n, ch := e.name(lr.EventName(), e.textAct.eventName, e.textRules.eventName, st); ch {
 		lr.SetEventName(n)
 	}
 	if sev := lr.SeverityText(); sev != "" {
-		if out, ch := e.text(sev, aKeep, e.textRules.logBody, st); ch {
+		if out, ch := e.name(sev, aKeep, e.textRules.logBody, st); ch {
 			lr.SetSeverityText(out)
 		}
 	}
@@ -258,7 +248,7 @@ func (e *engine) scrubBody(v pcommon.Value, st *scratch, depth int) bool {
 		}
 		if e.textAct.logBody == aMask {
 			st.count(e.textRules.logBody)
-			v.SetStr(e.placeholder)
+			v.SetEmptyBytes().FromRaw([]byte(e.placeholder)) // bytes stay bytes
 			return false
 		}
 		drop, _ := e.scrubBytes(v, st)
@@ -292,7 +282,7 @@ func (e *engine) scrubMetrics(md pmetric.Metrics, st *scratch) {
 	resourceChanged := false
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
-		rename, ch := e.scrubResource(rm.Resource().Attributes(), st)
+		rename, ch := e.scrubResource(rm.Resource(), st)
 		resourceChanged = resourceChanged || ch
 		if e.scrubSchemaURL(rm.SchemaUrl(), rm.SetSchemaUrl, st) {
 			resourceChanged = true
@@ -301,10 +291,7 @@ func (e *engine) scrubMetrics(md pmetric.Metrics, st *scratch) {
 		scopeChanged := false
 		for j := 0; j < sms.Len(); j++ {
 			sm := sms.At(j)
-			if rename.apply(sm.Scope()) {
-				scopeChanged = true
-			}
-			if e.scrubScope(sm.Scope(), st) {
+			if e.scrubScope(sm.Scope(), rename, st) {
 				scopeChanged = true
 			}
 			if e.scrubSchemaURL(sm.SchemaUrl(), sm.SetSchemaUrl, st) {
@@ -338,14 +325,14 @@ func (e *engine) scrubMetrics(md pmetric.Metrics, st *scratch) {
 // scrubMetric scrubs one metric and reports whether its name changed and
 // whether any of its data points' attributes changed.
 func (e *engine) scrubMetric(m pmetric.Metric, st *scratch) (nameChanged, pointsChanged bool) {
-	if n, ch := e.text(m.Name(), e.textAct.metricName, e.textRules.metricName, st); ch {
+	if n, ch := e.name(m.Name(), e.textAct.metricName, e.textRules.metricName, st); ch {
 		m.SetName(n)
 		nameChanged = true
 	}
-	if d, ch := e.text(m.Description(), e.textAct.metricName, e.textRules.metricName, st); ch {
+	if d, ch := e.name(m.Description(), e.textAct.metricName, e.textRules.metricName, st); ch {
 		m.SetDescription(d)
 	}
-	if u, ch := e.text(m.Unit(), e.textAct.metricName, e.textRules.metricName, st); ch {
+	if u, ch := e.unit(m.Unit(), e.textAct.metricName, e.textRules.metricName, st); ch {
 		m.SetUnit(u)
 		nameChanged = true
 	}

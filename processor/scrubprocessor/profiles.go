@@ -78,13 +78,12 @@ func (e *engine) scrubProfiles(pd pprofile.Profiles, st *scratch) {
 	rps := pd.ResourceProfiles()
 	for i := 0; i < rps.Len(); i++ {
 		rp := rps.At(i)
-		rename, _ := e.scrubResource(rp.Resource().Attributes(), st)
+		rename, _ := e.scrubResource(rp.Resource(), st)
 		e.scrubSchemaURL(rp.SchemaUrl(), rp.SetSchemaUrl, st)
 		sps := rp.ScopeProfiles()
 		for j := 0; j < sps.Len(); j++ {
 			sp := sps.At(j)
-			rename.apply(sp.Scope())
-			e.scrubScope(sp.Scope(), st)
+			e.scrubScope(sp.Scope(), rename, st)
 			e.scrubSchemaURL(sp.SchemaUrl(), sp.SetSchemaUrl, st)
 			profiles := sp.Profiles()
 			for k := 0; k < profiles.Len(); k++ {
@@ -98,7 +97,7 @@ func (e *engine) scrubProfiles(pd pprofile.Profiles, st *scratch) {
 				for s := 0; s < samples.Len(); s++ {
 					unref(samples.At(s).AttributeIndices())
 				}
-				if prof.OriginalPayload().Len() > 0 {
+				if prof.OriginalPayload().Len() > 0 || prof.OriginalPayloadFormat() != "" {
 					st.count(e.payloadRule)
 					prof.OriginalPayload().FromRaw(nil)
 					prof.SetOriginalPayloadFormat("")
@@ -107,17 +106,14 @@ func (e *engine) scrubProfiles(pd pprofile.Profiles, st *scratch) {
 		}
 	}
 
-	for i := 1; i < strs.Len(); i++ {
-		s := strs.At(i)
-		if !used[i] {
-			if s != "" {
+	for i := 0; i < strs.Len(); i++ {
+		if i > 0 && !used[i] {
+			if strs.At(i) != "" {
 				strs.SetAt(i, "")
 			}
 			continue
 		}
-		if out, ch := e.text(s, aKeep, 0, st); ch {
-			strs.SetAt(i, out)
-		}
+		e.profileString(strs, i, st)
 	}
 }
 

@@ -26,9 +26,10 @@ import (
 // Secrets with a recognizable shape (emails, addresses, cards, SSNs, tokens,
 // keys, credentials in URLs, home paths, UUIDs) are planted anywhere:
 // allowed keys, names, messages, bodies, keys themselves, trace state. Values
-// with no shape ("CANARY...") are planted where the policy promises to
-// remove whatever is there: under keys it does not list, in raw URLs, in
-// status messages and in free-text log bodies.
+// with no shape ("CANARY...") are planted everywhere too: under keys the
+// policy does not list, in raw URLs, status messages and free-text log
+// bodies, which it removes whatever they hold, and in names and the values
+// of kept keys, which keep only vocabulary words and shaped values.
 //
 //	go test -run '^$' -fuzz=FuzzVendorPolicy -fuzztime=20s ./processor/scrubprocessor
 func FuzzVendorPolicy(f *testing.F) {
@@ -39,6 +40,8 @@ func FuzzVendorPolicy(f *testing.F) {
 	f.Add(uint64(5), "Authorization:")
 	f.Add(uint64(6), "/home/")
 	f.Add(uint64(7), "::")
+	f.Add(uint64(8), "Collection [")
+	f.Add(uint64(9), "/api/v2/tenants/")
 
 	v := newVendorRunner(f)
 	f.Fuzz(func(t *testing.T, seed uint64, filler string) {
@@ -270,20 +273,25 @@ func (g *planter) embed(s string) string {
 }
 
 var (
-	fuzzAllowedKeys = []string{"service.version", "http.status_code", "error.type", "exception.type", "code.namespace", "thread.name", "level", "target", "include", "db.system", "rpc.method", "http.route"}
+	fuzzAllowedKeys = []string{"http.status_code", "error.type", "exception.type", "code.namespace", "thread.name", "level", "target", "include", "db.system", "rpc.method", "http.route"}
 	fuzzUnknownKeys = []string{"tenant", "tenant_name", "database_name", "collection_name", "collection_id", "http.user_agent", "http.host", "db.statement", "exception.message", "host.name", "k8s.pod.name", "user.email", "summary", "code.filepath"}
 )
 
-// text is a string for a kept place: clean words, fuzzer text and shaped
-// secrets.
+// text is a string for a kept place (a name, a kept key's value): clean
+// words, fuzzer text, shaped secrets and shapeless names, which the
+// vocabulary and the value shapes keep out.
 func (g *planter) text() string {
-	switch g.r.IntN(4) {
+	switch g.r.IntN(6) {
 	case 0:
 		return g.embed(g.secret())
 	case 1:
-		return g.embed(g.secret()) + " and " + g.embed(g.secret())
+		return g.embed(g.secret()) + " and " + g.embed(g.canary())
 	case 2:
 		return g.filler
+	case 3:
+		return "Collection [" + g.canary() + "] does not exist"
+	case 4:
+		return g.embed(g.canary())
 	}
 	return []string{"GET", "ok", "chroma_frontend::server", "Bailing because no records were found", "42"}[g.r.IntN(5)]
 }
@@ -351,6 +359,9 @@ func (g *planter) attrs(m pcommon.Map, dropped bool, depth int) {
 func (g *planter) resource(r pcommon.Resource) {
 	g.where = "resource"
 	g.attrs(r.Attributes(), false, 0)
+	// A bare dotted quad is a version by rule (see TestTypesNeverChange):
+	// versions here are text around the secrets.
+	r.Attributes().PutStr("service.version", g.text()+" build")
 	g.where = "identity"
 	g.service = "chroma"
 	if g.r.IntN(2) == 0 {
@@ -360,14 +371,21 @@ func (g *planter) resource(r pcommon.Resource) {
 	r.Attributes().PutStr([]string{"service.instance.id", "host.name", "k8s.pod.name", "service.namespace"}[g.r.IntN(4)], g.canary())
 }
 
-// scope is named after the service half of the time, as Chroma's spans are.
+// scope is named after the service, as Chroma's spans are, or holds the
+// service's name beside other words, or is text.
 func (g *planter) scope(s pcommon.InstrumentationScope) {
 	g.where = "scope"
-	s.SetName(g.text())
-	if g.r.IntN(2) == 0 {
+	switch g.r.IntN(3) {
+	case 0:
 		s.SetName(g.service)
+	case 1:
+		s.SetName(g.service + "::" + g.text())
+	default:
+		s.SetName(g.text())
 	}
-	s.SetVersion(g.text())
+	// A bare dotted quad in a version is a version by rule (see
+	// TestTypesNeverChange); versions here are text around the secrets.
+	s.SetVersion(g.text() + " build")
 	g.attrs(s.Attributes(), false, 0)
 }
 

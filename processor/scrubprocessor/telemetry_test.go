@@ -57,8 +57,8 @@ func TestTelemetryCountsByRuleAndSignal(t *testing.T) {
 	metadatatest.AssertEqualProcessorScrubRemoved(t, tel, []metricdata.DataPoint[int64]{
 		removed("allowlist", "traces", "drop", 4),
 		removed("key/http.uri", "traces", "url", 2),
-		removed("values/http.method", "traces", "mask", 2),
-		removed("detector/email", "traces", "mask", 2),
+		removed("shape/http.method", "traces", "mask", 2),
+		removed("vocabulary", "traces", "mask", 2),
 		removed("text/status_message", "traces", "drop", 2),
 		removed("allowlist", "logs", "drop", 1),
 		removed("text/log_body", "logs", "drop", 1),

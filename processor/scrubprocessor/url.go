@@ -6,11 +6,13 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// routeOf returns the route template among an item's attributes, if any.
-func routeOf(m pcommon.Map) string {
+// routeOf returns the route template among an item's attributes, if any,
+// with literal segments outside the vocabulary replaced (see routeTemplate).
+func (e *engine) routeOf(m pcommon.Map, st *scratch) string {
 	for k, v := range m.All() {
 		if (k == "http.route" || k == "url.template") && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
-			return v.Str()
+			route, _ := e.routeOnce(v.Str(), st)
+			return route
 		}
 	}
 	return ""
@@ -37,16 +39,17 @@ func isScheme(s string) bool {
 
 // rewriteURL gives a raw URL's route template when the item has one.
 // Otherwise, with url_without_route: drop it asks for the attribute to go,
-// and with strip it keeps the URL's shape without its values.
+// and with strip it keeps the URL's shape without its values. A value that
+// is not a URL is never kept as it is: drop drops it, strip masks it.
 func (e *engine) rewriteURL(s, route string) (string, bool) {
 	if route != "" {
 		return route, false
 	}
-	if !looksLikeURL(s) {
-		return s, false
-	}
 	if e.urlDrop {
 		return "", true
+	}
+	if !looksLikeURL(s) {
+		return e.placeholder, false
 	}
 	return stripURL(s, e.placeholder), false
 }
@@ -141,12 +144,33 @@ func identifierLike(seg string) bool {
 	return len(seg) >= 8 || digits*2 >= len(seg)
 }
 
-// isVersion matches API version segments such as v1, v2beta1.
+// isVersion matches API version segments as Kubernetes writes them: v1,
+// v2beta1, v1alpha2, v3rc1. Nothing else may follow the v and its number,
+// so a segment such as v1acme is not a version.
 func isVersion(seg string) bool {
-	if len(seg) < 2 || (seg[0] != 'v' && seg[0] != 'V') || seg[1] < '0' || seg[1] > '9' {
+	if len(seg) < 2 || (seg[0] != 'v' && seg[0] != 'V') {
 		return false
 	}
-	return len(seg) <= 8
+	n := digitRun(seg[1:])
+	if n == 0 {
+		return false
+	}
+	rest := seg[1+n:]
+	for _, stage := range []string{"alpha", "beta", "rc"} {
+		if tail, ok := strings.CutPrefix(strings.ToLower(rest), stage); ok {
+			return allDigits(tail)
+		}
+	}
+	return rest == ""
+}
+
+// digitRun is the number of ASCII digits at the start of s.
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && isDigitByte(s[n]) {
+		n++
+	}
+	return n
 }
 
 func isTemplateSegment(seg string) bool {
@@ -155,50 +179,39 @@ func isTemplateSegment(seg string) bool {
 
 // isTemplatePath reports whether a path has route template placeholders.
 func isTemplatePath(p string) bool {
-	for _, seg := range strings.Split(p, "/") {
+	for p != "" {
+		seg, rest, _ := strings.Cut(p, "/")
 		if isTemplateSegment(seg) {
 			return true
 		}
+		p = rest
 	}
 	return false
 }
 
 // urlSpanName treats a span name of the form "[METHOD ]path" like the url
-// action: the route template when known, a template path as is, else the
-// url_without_route treatment (drop masks the path).
+// action: the route template when known, a template path with its literal
+// segments checked against the vocabulary, else the url_without_route
+// treatment (drop masks the path). The method is normalized (see
+// spanMethod).
 func (e *engine) urlSpanName(name, route string) string {
-	method, path := "", name
-	if sp := strings.IndexByte(name, ' '); sp > 0 && isMethod(name[:sp]) {
-		method, path = name[:sp+1], name[sp+1:]
-	}
+	method, path := spanMethod(name)
 	if !looksLikeURL(path) {
 		return name
 	}
 	switch {
 	case route != "":
-		if path == route {
+		if len(name) == len(method)+len(route) && strings.HasSuffix(name, route) {
 			return name
 		}
 		return method + route
 	case isTemplatePath(path):
-		return name
+		if out, ok := e.routeTemplate(path); ok {
+			return method + out
+		}
+		return method + e.placeholder
 	case e.urlDrop:
 		return method + e.placeholder
 	}
-	if out := stripURL(path, e.placeholder); out != path {
-		return method + out
-	}
-	return name
-}
-
-func isMethod(s string) bool {
-	if len(s) > 10 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
-		}
-	}
-	return true
+	return method + stripURL(path, e.placeholder)
 }

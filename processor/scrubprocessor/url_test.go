@@ -31,8 +31,8 @@ func TestIdentifierLike(t *testing.T) {
 }
 
 func TestURLSpanName(t *testing.T) {
-	strip := &engine{placeholder: "****"}
-	drop := &engine{placeholder: "****", urlDrop: true}
+	strip := &engine{placeholder: "****", vocab: newVocabulary(UnknownKeep, nil)}
+	drop := &engine{placeholder: "****", urlDrop: true, vocab: newVocabulary(UnknownTemplate, nil)}
 	tests := []struct {
 		e           *engine
 		name, route string
@@ -46,6 +46,9 @@ func TestURLSpanName(t *testing.T) {
 		{drop, "GET (unknown route)", "", "GET (unknown route)"},
 		{drop, "Component received message", "", "Component received message"},
 		{drop, "fetch https://api.example/x", "", "fetch https://api.example/x"},
+		{drop, "get /api/v2/tenants/{tenant}/acme-payroll", "", "GET /api/v2/tenants/{tenant}/*"},
+		{drop, "PROPFIND /api/{x}/acme?q=1", "", "HTTP /api/{x}/*"},
+		{drop, "POST /api/v2/acme", "/api/v2/{tenant}", "POST /api/v2/{tenant}"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tt.e.urlSpanName(tt.name, tt.route), tt.name)

@@ -226,7 +226,17 @@ func TestRestoreTestMetrics(t *testing.T) {
 	age, _ := floatGauge(md, "chroma.backup.restore_test.age")
 	assert.GreaterOrEqual(t, age, 2*time.Hour.Seconds())
 	d, _ := floatGauge(md, "chroma.backup.restore_test.duration")
-	assert.InDelta(t, 40.0, d, 1e-9)
+	assert.InDelta(t, 40.0, d, 1e-9, "a record without duration_ns: the test's span")
+
+	// A drill's record gives its measured recovery time, which leaves out
+	// the drill's own checks and cleanup.
+	require.NoError(t, fx.repo(t, fx.writer).WriteRestoreTest(context.Background(), &snapshot.RestoreTestRecord{
+		SnapshotID: "x", Started: passed.Add(-42 * time.Second), Finished: passed, Success: true, LastSuccess: passed, Duration: 7 * time.Second,
+	}))
+	md, err = s.scrape(context.Background())
+	require.NoError(t, err)
+	d, _ = floatGauge(md, "chroma.backup.restore_test.duration")
+	assert.InDelta(t, 7.0, d, 1e-9)
 }
 
 // A status record that fails authentication is not trusted: bucket.up is

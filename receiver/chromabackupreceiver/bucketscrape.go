@@ -147,7 +147,7 @@ func (s *chromaScraper) recordRestoreTest(ts pcommon.Timestamp, now time.Time, s
 		return
 	}
 	s.mb.RecordChromaBackupRestoreTestLastAttemptSuccessDataPoint(ts, boolValue(rt.Success))
-	s.mb.RecordChromaBackupRestoreTestDurationDataPoint(ts, rt.Finished.Sub(rt.Started).Seconds())
+	s.mb.RecordChromaBackupRestoreTestDurationDataPoint(ts, rt.RecoveryTime().Seconds())
 	if !rt.LastSuccess.IsZero() {
 		s.mb.RecordChromaBackupRestoreTestLastSuccessTimeDataPoint(ts, rt.LastSuccess.Unix())
 		s.mb.RecordChromaBackupRestoreTestAgeDataPoint(ts, max(0, now.Sub(rt.LastSuccess).Seconds()))

@@ -97,8 +97,8 @@ func (b *Bucket) put(ctx context.Context, op, key string, r io.Reader, size int6
 }
 
 func (b *Bucket) putError(ctx context.Context, op, key string, counted *base.ExactReader, err error) error {
-	if counted != nil && counted.Err() != nil {
-		return fmt.Errorf("%s %s in %s: %w", op, key, b, counted.Err())
+	if counted != nil && counted.Err != nil {
+		return fmt.Errorf("%s %s in %s: %w", op, key, b, counted.Err)
 	}
 	return b.opError(ctx, op, key, err)
 }

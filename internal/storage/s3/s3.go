@@ -286,8 +286,8 @@ func (b *Bucket) put(ctx context.Context, op, key string, r io.Reader, size int6
 	}
 	_, err = b.uploader.Upload(ctx, in)
 	if err != nil {
-		if counted != nil && counted.Err() != nil {
-			return fmt.Errorf("%s %s in %s: %w", op, key, b, counted.Err())
+		if counted != nil && counted.Err != nil {
+			return fmt.Errorf("%s %s in %s: %w", op, key, b, counted.Err)
 		}
 		if ifAbsent && isPreconditionFailed(err) {
 			return fmt.Errorf("%s %s in %s: %w", op, key, b, base.ErrExists)

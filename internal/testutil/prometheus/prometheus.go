@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,4 +125,37 @@ func (s *Server) Alerts(ctx context.Context) ([]Alert, error) {
 		return nil, fmt.Errorf("decode alerts: %w", err)
 	}
 	return body.Data.Alerts, nil
+}
+
+// Query runs an instant PromQL query and returns how many series (or
+// samples) its result holds.
+func (s *Server) Query(ctx context.Context, expr string) (int, error) {
+	u := s.URL + "/api/v1/query?query=" + url.QueryEscape(expr)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("query %q: %w", expr, err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			ResultType string            `json:"resultType"`
+			Result     []json.RawMessage `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, fmt.Errorf("query %q: decode: %w", expr, err)
+	}
+	if body.Status != "success" {
+		return 0, fmt.Errorf("query %q: %s", expr, body.Error)
+	}
+	if t := body.Data.ResultType; t != "vector" && t != "matrix" {
+		return 1, nil // a scalar or a string
+	}
+	return len(body.Data.Result), nil
 }

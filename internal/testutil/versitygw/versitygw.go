@@ -73,10 +73,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, hint := Binary()
 	if bin == "" {
-		if os.Getenv("REQUIRE_REAL_COMPONENTS") == "1" {
-			t.Fatalf("REQUIRE_REAL_COMPONENTS=1 but %s", hint)
-		}
-		t.Skip(hint)
+		testutil.Missing(t, hint)
 	}
 	port, err := testutil.FreePort()
 	if err != nil {

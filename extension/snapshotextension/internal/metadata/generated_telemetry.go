@@ -23,14 +23,16 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                         metric.Meter
-	mu                            sync.Mutex
-	registrations                 []metric.Registration
-	ExtensionSnapshotAddedSize    metric.Int64Counter
-	ExtensionSnapshotAttempts     metric.Int64Counter
-	ExtensionSnapshotDuration     metric.Float64Histogram
-	ExtensionSnapshotSkippedTicks metric.Int64Counter
-	ExtensionSnapshotWriterStall  metric.Float64Histogram
+	meter                              metric.Meter
+	mu                                 sync.Mutex
+	registrations                      []metric.Registration
+	ExtensionSnapshotAddedSize         metric.Int64Counter
+	ExtensionSnapshotAttempts          metric.Int64Counter
+	ExtensionSnapshotDrillRecoveryTime metric.Float64Histogram
+	ExtensionSnapshotDrills            metric.Int64Counter
+	ExtensionSnapshotDuration          metric.Float64Histogram
+	ExtensionSnapshotSkippedTicks      metric.Int64Counter
+	ExtensionSnapshotWriterStall       metric.Float64Histogram
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -72,6 +74,19 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_extension_snapshot_attempts",
 		metric.WithDescription("Snapshot attempts, by outcome (cancelled means the collector shut down during the attempt). [Development]"),
 		metric.WithUnit("{attempt}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExtensionSnapshotDrillRecoveryTime, err = builder.meter.Float64Histogram(
+		"otelcol_extension_snapshot_drill_recovery_time",
+		metric.WithDescription("The measured recovery time of passing restore drills (the restore, plus Chroma's start on the copy when a chroma command is set). [Development]"),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries([]float64{0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200}...),
+	)
+	errs = errors.Join(errs, err)
+	builder.ExtensionSnapshotDrills, err = builder.meter.Int64Counter(
+		"otelcol_extension_snapshot_drills",
+		metric.WithDescription("Restore drills, by outcome (cancelled means the collector shut down during the drill). [Development]"),
+		metric.WithUnit("{drill}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ExtensionSnapshotDuration, err = builder.meter.Float64Histogram(

@@ -21,6 +21,8 @@ func TestSetupTelemetry(t *testing.T) {
 	defer tb.Shutdown()
 	tb.ExtensionSnapshotAddedSize.Add(context.Background(), 1)
 	tb.ExtensionSnapshotAttempts.Add(context.Background(), 1)
+	tb.ExtensionSnapshotDrillRecoveryTime.Record(context.Background(), 1)
+	tb.ExtensionSnapshotDrills.Add(context.Background(), 1)
 	tb.ExtensionSnapshotDuration.Record(context.Background(), 1)
 	tb.ExtensionSnapshotSkippedTicks.Add(context.Background(), 1)
 	tb.ExtensionSnapshotWriterStall.Record(context.Background(), 1)
@@ -28,6 +30,12 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExtensionSnapshotAttempts(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExtensionSnapshotDrillRecoveryTime(t, testTel,
+		[]metricdata.HistogramDataPoint[float64]{{}}, metricdatatest.IgnoreValue(),
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExtensionSnapshotDrills(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExtensionSnapshotDuration(t, testTel,

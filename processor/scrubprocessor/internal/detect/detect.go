@@ -104,7 +104,10 @@ const (
 	cSpace
 	cEq
 	cUnder
-	cB // 'b' or 'B', which the Bearer and Basic schemes start with
+	cB    // 'b' or 'B', which the Bearer and Basic schemes start with
+	cT    // 't' or 'T', which the Token scheme starts with
+	cPct  // '%', which starts an encoded '@'
+	cHigh // a byte of a multi-byte character (full-width '@', zero-width spaces)
 )
 
 var class = func() (t [256]uint16) {
@@ -128,13 +131,29 @@ var class = func() (t [256]uint16) {
 	t['_'] = cUnder
 	t['b'] |= cB
 	t['B'] |= cB
+	t['t'] |= cT
+	t['T'] |= cT
+	t['%'] = cPct
+	t['~'] = cSlash // a home directory "~user" is scanned with the paths
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = cHigh
+	}
 	return t
 }()
+
+// scanner counts the steps of a scan: one per loop iteration, so that a test
+// can check that the work grows linearly with the input.
+type scanner struct{ steps int }
 
 // Find appends to dst every match of the detectors in set found in s, in no
 // particular order; matches may overlap. Find does not allocate unless dst
 // must grow.
 func Find(s string, set Set, dst []Match) []Match {
+	var sc scanner
+	return sc.find(s, set, dst)
+}
+
+func (sc *scanner) find(s string, set Set, dst []Match) []Match {
 	n := len(s)
 	if n < 3 || set == 0 {
 		return dst
@@ -142,6 +161,7 @@ func Find(s string, set Set, dst []Match) []Match {
 	var f uint16
 	digits := 0
 	for i := 0; i < n; i++ {
+		sc.steps++
 		c := class[s[i]]
 		f |= c
 		digits += int(c & cDigit)
@@ -149,43 +169,46 @@ func Find(s string, set Set, dst []Match) []Match {
 	has := func(bits uint16) bool { return f&bits == bits }
 
 	if set.Has(PrivateKey) && has(cDash) && n >= 30 {
-		dst = findPrivateKey(s, dst)
+		dst = sc.findPrivateKey(s, dst)
 	}
 	if set.Has(JWT) && has(cDot) && n >= 23 {
-		dst = findJWT(s, dst)
+		dst = sc.findJWT(s, dst)
 	}
-	if set.Has(URLUserinfo) && has(cAt|cColon|cSlash) {
-		dst = findURLUserinfo(s, dst)
+	if set.Has(URLUserinfo) && has(cAt|cColon) {
+		if has(cSlash) {
+			dst = sc.findURLUserinfo(s, dst)
+		}
+		dst = sc.findDSNUserinfo(s, dst)
 	}
-	if set.Has(Email) && has(cAt|cDot) {
-		dst = findEmail(s, dst)
+	if set.Has(Email) && has(cDot) && f&(cAt|cPct|cHigh) != 0 {
+		dst = sc.findEmail(s, dst)
 	}
 	if set.Has(Credentials) && f&(cSpace|cEq|cColon) != 0 {
-		dst = findCredentials(s, f, dst)
+		dst = sc.findCredentials(s, f, dst)
 	}
 	if set.Has(AWSAccessKey) && has(cUpper) && n >= 20 {
-		dst = findAWSKey(s, dst)
+		dst = sc.findAWSKey(s, dst)
 	}
 	if set.Has(APIKey) && n >= 13 && f&(cDash|cUnder|cDot|cUpper) != 0 {
-		dst = findAPIKey(s, dst)
+		dst = sc.findAPIKey(s, dst)
 	}
 	if set.Has(HomePath) && f&(cSlash|cBackslash) != 0 && n >= 7 {
-		dst = findHomePath(s, f, dst)
+		dst = sc.findHomePath(s, f, dst)
 	}
-	if set.Has(UUID) && has(cDash) && n >= 36 {
-		dst = findUUID(s, dst)
+	if set.Has(UUID) && n >= 32 {
+		dst = sc.findUUID(s, f, dst)
 	}
-	if set.Has(IPv4) && has(cDot) && digits >= 4 {
-		dst = findIPv4(s, dst)
+	if set.Has(IPv4) && digits >= 4 {
+		dst = sc.findIPv4(s, f, dst)
 	}
 	if set.Has(IPv6) && has(cColon) && n >= 3 {
-		dst = findIPv6(s, dst)
+		dst = sc.findIPv6(s, dst)
 	}
-	if set.Has(USSSN) && has(cDash) && digits >= 9 {
-		dst = findSSN(s, dst)
+	if set.Has(USSSN) && digits >= 9 {
+		dst = sc.findSSN(s, dst)
 	}
 	if set.Has(CardNumber) && digits >= 13 {
-		dst = findCards(s, dst)
+		dst = sc.findCards(s, dst)
 	}
 	return dst
 }
@@ -226,33 +249,49 @@ func isEmailLocal(c byte) bool {
 
 func isDomainChar(c byte) bool { return isAlnum(c) || c == '.' || c == '-' }
 
-func findEmail(s string, dst []Match) []Match {
+func (sc *scanner) findEmail(s string, dst []Match) []Match {
 	floor := 0
 	for off := 0; off < len(s); {
-		k := strings.IndexByte(s[off:], '@')
-		if k < 0 {
+		sc.steps++
+		at, atLen := sc.nextAt(s, off)
+		if at < 0 {
 			break
 		}
-		at := off + k
-		off = at + 1
+		off = at + atLen
 		start := at
-		for start > floor && isEmailLocal(s[start-1]) {
-			start--
+		for start > floor {
+			sc.steps++
+			if isEmailLocal(s[start-1]) {
+				start--
+			} else if n := sc.invisibleBefore(s, start); n > 0 {
+				start -= n
+			} else {
+				break
+			}
 		}
 		for start < at && s[start] == '.' {
+			sc.steps++
 			start++
 		}
 		if start == at {
 			continue
 		}
-		end := at + 1
-		for end < len(s) && isDomainChar(s[end]) {
-			end++
+		end := at + atLen
+		for end < len(s) {
+			sc.steps++
+			if isDomainChar(s[end]) {
+				end++
+			} else if n := sc.invisibleAt(s, end); n > 0 {
+				end += n
+			} else {
+				break
+			}
 		}
-		for end > at+1 && (s[end-1] == '.' || s[end-1] == '-') {
+		for end > at+atLen && (s[end-1] == '.' || s[end-1] == '-') {
+			sc.steps++
 			end--
 		}
-		if !validDomain(s[at+1 : end]) {
+		if !sc.validDomain(s[at+atLen : end]) {
 			continue
 		}
 		dst = append(dst, Match{start, end, Email})
@@ -261,14 +300,88 @@ func findEmail(s string, dst []Match) []Match {
 	return dst
 }
 
+// nextAt finds the next at sign from off as written in addresses people
+// hide: '@', URL-encoded "%40", full-width U+FF20 and small U+FE6B. It
+// returns its position and length, or -1.
+func (sc *scanner) nextAt(s string, off int) (int, int) {
+	for i := off; i < len(s); i++ {
+		sc.steps++
+		switch s[i] {
+		case '@':
+			return i, 1
+		case '%':
+			if i+2 < len(s) && s[i+1] == '4' && s[i+2] == '0' {
+				return i, 3
+			}
+		case 0xEF:
+			if strings.HasPrefix(s[i:], "\uff20") || strings.HasPrefix(s[i:], "\ufe6b") {
+				return i, 3
+			}
+		}
+	}
+	return -1, 0
+}
+
+// invisibles are characters that show nothing: zero-width space, non-joiner
+// and joiner, word joiner, byte order mark, soft hyphen.
+var invisibles = []string{"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"}
+
+// invisibleAt returns the length of an invisible character at s[i:], or 0.
+func (sc *scanner) invisibleAt(s string, i int) int {
+	if s[i] < 0x80 {
+		return 0
+	}
+	for _, z := range invisibles {
+		sc.steps++
+		if strings.HasPrefix(s[i:], z) {
+			return len(z)
+		}
+	}
+	return 0
+}
+
+// invisibleBefore returns the length of an invisible character ending at
+// s[:i], or 0.
+func (sc *scanner) invisibleBefore(s string, i int) int {
+	if s[i-1] < 0x80 {
+		return 0
+	}
+	for _, z := range invisibles {
+		sc.steps++
+		if strings.HasSuffix(s[:i], z) {
+			return len(z)
+		}
+	}
+	return 0
+}
+
 // validDomain wants at least two non-empty labels and a top-level label of
-// two or more letters.
-func validDomain(d string) bool {
+// two or more letters; invisible characters do not count.
+func (sc *scanner) validDomain(d string) bool {
+	var buf [256]byte
+	if strings.IndexFunc(d, func(r rune) bool { return r >= 0x80 }) >= 0 {
+		n := 0
+		for i := 0; i < len(d); {
+			sc.steps++
+			if k := sc.invisibleAt(d, i); k > 0 {
+				i += k
+				continue
+			}
+			if n == len(buf) || d[i] >= 0x80 {
+				return false
+			}
+			buf[n] = d[i]
+			n++
+			i++
+		}
+		d = string(buf[:n])
+	}
 	dot := strings.LastIndexByte(d, '.')
 	if dot <= 0 || len(d)-dot-1 < 2 {
 		return false
 	}
 	for i := dot + 1; i < len(d); i++ {
+		sc.steps++
 		if !isAlpha(d[i]) {
 			return false
 		}
@@ -278,42 +391,71 @@ func validDomain(d string) bool {
 
 // ---- IPv4 ----
 
-func findIPv4(s string, dst []Match) []Match {
+// findIPv4 finds dotted quads, quads joined by dashes or underscores as
+// in host names (ip-10-91-2-3), and addresses written as one decimal or hex
+// number where a URL names its host (http://167772161/).
+func (sc *scanner) findIPv4(s string, f uint16, dst []Match) []Match {
+	if f&cDot != 0 {
+		dst = sc.findDottedIPv4(s, dst)
+	}
+	if f&cDash != 0 {
+		dst = sc.findJoinedIPv4(s, '-', dst)
+	}
+	if f&cUnder != 0 {
+		dst = sc.findJoinedIPv4(s, '_', dst)
+	}
+	if f&(cColon|cSlash) == cColon|cSlash {
+		dst = sc.findNumericHost(s, dst)
+	}
+	return dst
+}
+
+func (sc *scanner) findDottedIPv4(s string, dst []Match) []Match {
 	n := len(s)
 	for i := 0; i < n; {
+		sc.steps++
 		if !isDigit(s[i]) {
 			i++
 			continue
 		}
 		if i > 0 && (isAlpha(s[i-1]) || s[i-1] == '.' || s[i-1] == '_') {
 			for i < n && (isDigit(s[i]) || s[i] == '.') {
+				sc.steps++
 				i++
 			}
 			continue
 		}
-		if end, ok := dottedQuad(s, i); ok {
+		if end, ok := sc.dottedQuad(s, i); ok {
 			dst = append(dst, Match{i, end, IPv4})
 			i = end
 			continue
 		}
 		for i < n && (isDigit(s[i]) || s[i] == '.') {
+			sc.steps++
 			i++
 		}
 	}
 	return dst
 }
 
-func dottedQuad(s string, i int) (int, bool) {
+func (sc *scanner) dottedQuad(s string, i int) (int, bool) {
+	return sc.quad(s, i, '.')
+}
+
+// quad checks four octets joined by sep at s[i:] and returns their end.
+func (sc *scanner) quad(s string, i int, sep byte) (int, bool) {
 	n := len(s)
 	for part := 0; part < 4; part++ {
+		sc.steps++
 		if part > 0 {
-			if i >= n || s[i] != '.' {
+			if i >= n || s[i] != sep {
 				return 0, false
 			}
 			i++
 		}
 		v, d := 0, 0
 		for i < n && isDigit(s[i]) && d < 4 {
+			sc.steps++
 			v = v*10 + int(s[i]-'0')
 			i++
 			d++
@@ -322,19 +464,108 @@ func dottedQuad(s string, i int) (int, bool) {
 			return 0, false
 		}
 	}
-	if i < n && (isAlnum(s[i]) || s[i] == '_' || (s[i] == '.' && i+1 < n && isDigit(s[i+1]))) {
+	if i < n && (isAlnum(s[i]) || s[i] == '_' || (s[i] == sep && i+1 < n && isDigit(s[i+1]))) {
+		return 0, false
+	}
+	if sep != '.' && i < n && s[i] == '.' && i+1 < n && isDigit(s[i+1]) {
 		return 0, false
 	}
 	return i, true
+}
+
+// findJoinedIPv4 finds four octets joined by sep, as cloud host names
+// carry them (ip-10-91-2-3, 10-91-2-3.nip.io), where the run does not go
+// on with more digits.
+func (sc *scanner) findJoinedIPv4(s string, sep byte, dst []Match) []Match {
+	for i := 0; i < len(s); {
+		sc.steps++
+		if !isDigit(s[i]) {
+			i++
+			continue
+		}
+		if i > 0 && (isDigit(s[i-1]) || s[i-1] == sep && i > 1 && isDigit(s[i-2])) {
+			for i < len(s) && (isDigit(s[i]) || s[i] == sep) {
+				sc.steps++
+				i++
+			}
+			continue
+		}
+		if end, ok := sc.quad(s, i, sep); ok {
+			dst = append(dst, Match{i, end, IPv4})
+			i = end
+			continue
+		}
+		for i < len(s) && (isDigit(s[i]) || s[i] == sep) {
+			sc.steps++
+			i++
+		}
+	}
+	return dst
+}
+
+// findNumericHost finds a URL host written as one number, decimal
+// (167772161) or hex (0x0a000001), that is an IPv4 address.
+func (sc *scanner) findNumericHost(s string, dst []Match) []Match {
+	for off := 0; off < len(s); {
+		sc.steps++
+		k := strings.Index(s[off:], "://")
+		if k < 0 {
+			break
+		}
+		i := off + k + 3
+		off = i
+		if at := strings.IndexByte(s[i:min(len(s), i+256)], '@'); at >= 0 && strings.IndexAny(s[i:i+at], "/?# ") < 0 {
+			i += at + 1
+		}
+		end := i
+		for end < len(s) && isAlnum(s[end]) {
+			sc.steps++
+			end++
+		}
+		if end < len(s) && !strings.ContainsRune("/:?#", rune(s[end])) && !urlEnd(s[end]) {
+			continue
+		}
+		if sc.numericIPv4(s[i:end]) {
+			dst = append(dst, Match{i, end, IPv4})
+		}
+	}
+	return dst
+}
+
+func (sc *scanner) numericIPv4(h string) bool {
+	base, digits := uint64(10), h
+	if len(h) > 2 && h[0] == '0' && (h[1] == 'x' || h[1] == 'X') {
+		base, digits = 16, h[2:]
+	}
+	if digits == "" || len(digits) > 10 {
+		return false
+	}
+	var v uint64
+	for i := 0; i < len(digits); i++ {
+		sc.steps++
+		c := digits[i]
+		var d uint64
+		switch {
+		case isDigit(c):
+			d = uint64(c - '0')
+		case base == 16 && isHex(c):
+			d = uint64(c|0x20) - 'a' + 10
+		default:
+			return false
+		}
+		v = v*base + d
+	}
+	return v >= 1<<24 && v < 1<<32
 }
 
 // ---- IPv6 ----
 
 func isV6Char(c byte) bool { return isHex(c) || c == ':' || c == '.' }
 
-func findIPv6(s string, dst []Match) []Match {
+func (sc *scanner) findIPv6(s string, dst []Match) []Match {
 	n := len(s)
 	for off := 0; off < n; {
+		sc.steps++
 		k := strings.IndexByte(s[off:], ':')
 		if k < 0 {
 			break
@@ -342,10 +573,12 @@ func findIPv6(s string, dst []Match) []Match {
 		// Expand the colon to the run of address characters around it.
 		start, end := off+k, off+k
 		for start > off && isV6Char(s[start-1]) {
+			sc.steps++
 			start--
 		}
 		colons, digits := 0, 0
 		for end < n && isV6Char(s[end]) {
+			sc.steps++
 			switch {
 			case s[end] == ':':
 				colons++
@@ -355,6 +588,7 @@ func findIPv6(s string, dst []Match) []Match {
 			end++
 		}
 		for i := start; i < off+k; i++ {
+			sc.steps++
 			if isDigit(s[i]) {
 				digits++
 			}
@@ -364,12 +598,13 @@ func findIPv6(s string, dst []Match) []Match {
 			continue
 		}
 		for end > start && s[end-1] == '.' {
+			sc.steps++
 			end--
 		}
 		if digits == 0 && end-start < 8 {
 			continue
 		}
-		if validIPv6(s[start:end]) {
+		if sc.validIPv6(s[start:end]) {
 			dst = append(dst, Match{start, end, IPv6})
 		}
 	}
@@ -378,7 +613,7 @@ func findIPv6(s string, dst []Match) []Match {
 
 // validIPv6 checks the textual form of an IPv6 address (RFC 4291 2.2),
 // optionally ending with a dotted IPv4 address.
-func validIPv6(t string) bool {
+func (sc *scanner) validIPv6(t string) bool {
 	if len(t) < 2 || len(t) > 45 {
 		return false
 	}
@@ -394,13 +629,15 @@ func validIPv6(t string) bool {
 		return false
 	}
 	for i < len(t) {
+		sc.steps++
 		j := i
 		for j < len(t) && isHex(t[j]) && j-i < 5 {
+			sc.steps++
 			j++
 		}
 		if j < len(t) && t[j] == '.' {
 			// Embedded IPv4 takes the last 32 bits.
-			end, ok := dottedQuad(t, i)
+			end, ok := sc.dottedQuad(t, i)
 			if !ok || end != len(t) {
 				return false
 			}
@@ -442,33 +679,39 @@ func validIPv6(t string) bool {
 
 const maxCardGroups = 8
 
-func findCards(s string, dst []Match) []Match {
+// cardSeparators may stand between the digit groups of a card number.
+const cardSeparators = " -._/"
+
+func (sc *scanner) findCards(s string, dst []Match) []Match {
 	n := len(s)
 	for i := 0; i < n; {
+		sc.steps++
 		if !isDigit(s[i]) {
 			i++
 			continue
 		}
-		// Digit groups separated by a single space or dash.
+		// Digit groups separated by a single separator.
 		var gs, ge [maxCardGroups]int
 		g := 0
 		j := i
 		for {
+			sc.steps++
 			st := j
 			for j < n && isDigit(s[j]) {
+				sc.steps++
 				j++
 			}
 			if g < maxCardGroups {
 				gs[g], ge[g] = st, j
 				g++
 			}
-			if j+1 < n && (s[j] == ' ' || s[j] == '-') && isDigit(s[j+1]) && g < maxCardGroups {
+			if j+1 < n && strings.IndexByte(cardSeparators, s[j]) >= 0 && isDigit(s[j+1]) && g < maxCardGroups {
 				j++
 				continue
 			}
 			break
 		}
-		dst = cardWindows(s, gs[:g], ge[:g], dst)
+		dst = sc.cardWindows(s, gs[:g], ge[:g], dst)
 		i = j
 	}
 	return dst
@@ -477,14 +720,16 @@ func findCards(s string, dst []Match) []Match {
 // cardWindows tries, for each group that can start a card number, the
 // longest run of whole groups holding 13 to 19 digits that passes the card
 // checks.
-func cardWindows(s string, gs, ge []int, dst []Match) []Match {
+func (sc *scanner) cardWindows(s string, gs, ge []int, dst []Match) []Match {
 	for a := 0; a < len(gs); a++ {
+		sc.steps++
 		if len(gs) > 1 && ge[a]-gs[a] < 3 {
 			continue
 		}
 		best := -1
 		digits := 0
 		for b := a; b < len(gs); b++ {
+			sc.steps++
 			if b > a && ge[b]-gs[b] < 3 {
 				break
 			}
@@ -492,7 +737,7 @@ func cardWindows(s string, gs, ge []int, dst []Match) []Match {
 			if digits > 19 {
 				break
 			}
-			if digits >= 13 && IsCardNumber(s[gs[a]:ge[b]]) {
+			if digits >= 13 && sc.isCardNumber(s[gs[a]:ge[b]]) {
 				best = b
 			}
 		}
@@ -508,9 +753,15 @@ func cardWindows(s string, gs, ge []int, dst []Match) []Match {
 // separators, has a payment card's length (13-19 digits), a card issuer's
 // leading digit (2-6) and a valid Luhn check digit.
 func IsCardNumber(s string) bool {
+	var sc scanner
+	return sc.isCardNumber(s)
+}
+
+func (sc *scanner) isCardNumber(s string) bool {
 	digits := 0
 	first := byte(0)
 	for i := 0; i < len(s); i++ {
+		sc.steps++
 		if isDigit(s[i]) {
 			if digits == 0 {
 				first = s[i]
@@ -523,6 +774,7 @@ func IsCardNumber(s string) bool {
 	}
 	sum, double := 0, false
 	for i := len(s) - 1; i >= 0; i-- {
+		sc.steps++
 		c := s[i]
 		if !isDigit(c) {
 			continue
@@ -542,38 +794,54 @@ func IsCardNumber(s string) bool {
 
 // ---- US social security numbers ----
 
-func findSSN(s string, dst []Match) []Match {
+// ssnSeparators may join the three parts of a social security number; both
+// places hold the same one.
+const ssnSeparators = "- ._/"
+
+func (sc *scanner) findSSN(s string, dst []Match) []Match {
 	n := len(s)
-	for off := 0; off < n; {
-		k := strings.IndexByte(s[off:], '-')
-		if k < 0 {
-			break
-		}
-		i := off + k - 3 // the first dash of ddd-dd-dddd
-		off += k + 1
-		if i < 0 || i+11 > n || (i > 0 && isDigit(s[i-1])) {
+	for i := 0; i+11 <= n; {
+		sc.steps++
+		if !isDigit(s[i]) {
+			i++
 			continue
 		}
-		if isDigit(s[i]) && isDigit(s[i+1]) && isDigit(s[i+2]) &&
-			isDigit(s[i+4]) && isDigit(s[i+5]) && s[i+6] == '-' &&
-			isDigit(s[i+7]) && isDigit(s[i+8]) && isDigit(s[i+9]) && isDigit(s[i+10]) &&
-			(i+11 == n || !isDigit(s[i+11])) {
-			area := s[i : i+3]
-			if area != "000" && area != "666" && area[0] != '9' && s[i+4:i+6] != "00" && s[i+7:i+11] != "0000" {
-				dst = append(dst, Match{i, i + 11, USSSN})
-				off = i + 11
-			}
+		j := i
+		for j < n && isDigit(s[j]) {
+			sc.steps++
+			j++
 		}
+		if j-i == 3 && ssnAt(s, i) {
+			dst = append(dst, Match{i, i + 11, USSSN})
+			i += 11
+			continue
+		}
+		i = j
 	}
 	return dst
+}
+
+// ssnAt checks ddd?dd?dddd at s[i:], where s[i:i+3] are the only digits of
+// their run, and the number's area, group and serial.
+func ssnAt(s string, i int) bool {
+	sep := s[i+3]
+	if strings.IndexByte(ssnSeparators, sep) < 0 || s[i+6] != sep ||
+		!isDigit(s[i+4]) || !isDigit(s[i+5]) ||
+		!isDigit(s[i+7]) || !isDigit(s[i+8]) || !isDigit(s[i+9]) || !isDigit(s[i+10]) ||
+		(i+11 < len(s) && (isDigit(s[i+11]) || s[i+11] == sep && i+12 < len(s) && isDigit(s[i+12]))) {
+		return false
+	}
+	area := s[i : i+3]
+	return area != "000" && area != "666" && area[0] != '9' && s[i+4:i+6] != "00" && s[i+7:i+11] != "0000"
 }
 
 // ---- JSON web tokens ----
 
 func isB64URL(c byte) bool { return isAlnum(c) || c == '-' || c == '_' }
 
-func findJWT(s string, dst []Match) []Match {
+func (sc *scanner) findJWT(s string, dst []Match) []Match {
 	for off := 0; off < len(s); {
+		sc.steps++
 		k := strings.Index(s[off:], "eyJ")
 		if k < 0 {
 			break
@@ -585,6 +853,7 @@ func findJWT(s string, dst []Match) []Match {
 		}
 		j := i
 		for j < len(s) && isB64URL(s[j]) {
+			sc.steps++
 			j++
 		}
 		if j-i < 10 || j >= len(s) || s[j] != '.' {
@@ -593,6 +862,7 @@ func findJWT(s string, dst []Match) []Match {
 		p := j + 1
 		j = p
 		for j < len(s) && isB64URL(s[j]) {
+			sc.steps++
 			j++
 		}
 		if j-p < 10 {
@@ -601,6 +871,7 @@ func findJWT(s string, dst []Match) []Match {
 		if j < len(s) && s[j] == '.' {
 			j++
 			for j < len(s) && isB64URL(s[j]) {
+				sc.steps++
 				j++
 			}
 		}
@@ -621,30 +892,37 @@ func isToken68(c byte) bool {
 var secretWords = []string{
 	"password", "passwd", "pwd", "secret", "token", "apikey", "api_key", "api-key",
 	"access_key", "secret_key", "private_key", "auth", "credential", "credentials",
+	"authorization", "accountkey", "sharedaccesskey", "sharedaccesssignature",
+	"signature", "sig",
 }
 
-func findCredentials(s string, f uint16, dst []Match) []Match {
-	if f&(cSpace|cB) == cSpace|cB {
-		dst = findAuthSchemes(s, dst)
+// strongSecretWords end a secret's name even inside a word (PGPASSWORD,
+// dbpassword, appsecret).
+var strongSecretWords = []string{"password", "passwd", "secret"}
+
+func (sc *scanner) findCredentials(s string, f uint16, dst []Match) []Match {
+	if f&cSpace != 0 && f&(cB|cT) != 0 {
+		dst = sc.findAuthSchemes(s, dst)
 	}
 	if f&(cEq|cColon) != 0 {
-		dst = findAssignments(s, dst)
+		dst = sc.findAssignments(s, dst)
 	}
 	return dst
 }
 
-func findAuthSchemes(s string, dst []Match) []Match {
-	dst = findAuthSchemesAfter(s, ' ', dst)
+func (sc *scanner) findAuthSchemes(s string, dst []Match) []Match {
+	dst = sc.findAuthSchemesAfter(s, ' ', dst)
 	if strings.IndexByte(s, '\t') >= 0 {
-		dst = findAuthSchemesAfter(s, '\t', dst)
+		dst = sc.findAuthSchemesAfter(s, '\t', dst)
 	}
 	return dst
 }
 
 // findAuthSchemesAfter looks at each blank and the scheme word before it.
-func findAuthSchemesAfter(s string, blank byte, dst []Match) []Match {
+func (sc *scanner) findAuthSchemesAfter(s string, blank byte, dst []Match) []Match {
 	n := len(s)
 	for off := 0; off < n; {
+		sc.steps++
 		k := strings.IndexByte(s[off:], blank)
 		if k < 0 {
 			break
@@ -658,6 +936,8 @@ func findAuthSchemesAfter(s string, blank byte, dst []Match) []Match {
 			i = p - 6
 		case p >= 5 && hasFoldPrefix(s[p-5:], "basic"):
 			i, basic = p-5, true
+		case p >= 5 && hasFoldPrefix(s[p-5:], "token"):
+			i = p - 5
 		default:
 			continue
 		}
@@ -666,11 +946,13 @@ func findAuthSchemesAfter(s string, blank byte, dst []Match) []Match {
 		}
 		j := p
 		for j < n && (s[j] == ' ' || s[j] == '\t') {
+			sc.steps++
 			j++
 		}
 		k2 := j
 		special := false
 		for k2 < n && isToken68(s[k2]) {
+			sc.steps++
 			if !isAlpha(s[k2]) {
 				special = true
 			}
@@ -681,7 +963,7 @@ func findAuthSchemesAfter(s string, blank byte, dst []Match) []Match {
 			continue
 		}
 		if basic {
-			if !basicCredentials(tok) {
+			if !sc.basicCredentials(tok) {
 				continue
 			}
 		} else if !special && len(tok) < 24 {
@@ -694,11 +976,12 @@ func findAuthSchemesAfter(s string, blank byte, dst []Match) []Match {
 }
 
 // basicCredentials reports whether tok is base64 of "user:password".
-func basicCredentials(tok string) bool {
+func (sc *scanner) basicCredentials(tok string) bool {
 	const enc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 	var buf uint32
 	bits := 0
 	for i := 0; i < len(tok); i++ {
+		sc.steps++
 		c := tok[i]
 		if c == '=' {
 			break
@@ -721,9 +1004,11 @@ func basicCredentials(tok string) bool {
 
 func isIdent(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' }
 
-func findAssignments(s string, dst []Match) []Match {
+func (sc *scanner) findAssignments(s string, dst []Match) []Match {
 	for _, op := range [...]byte{'=', ':'} {
+		sc.steps++
 		for off := 0; off < len(s); {
+			sc.steps++
 			k := strings.IndexByte(s[off:], op)
 			if k < 0 {
 				break
@@ -734,7 +1019,7 @@ func findAssignments(s string, dst []Match) []Match {
 				off++
 				continue
 			}
-			if start, end, ok := assignmentAt(s, p); ok {
+			if start, end, ok := sc.assignmentAt(s, p); ok {
 				dst = append(dst, Match{start, end, Credentials})
 				off = end
 			}
@@ -745,10 +1030,11 @@ func findAssignments(s string, dst []Match) []Match {
 
 // assignmentAt checks "secret-name<op>value" around the operator at p and
 // returns the value's bounds.
-func assignmentAt(s string, p int) (int, int, bool) {
+func (sc *scanner) assignmentAt(s string, p int) (int, int, bool) {
 	n := len(s)
 	e := p
 	for e > 0 && s[e-1] == ' ' {
+		sc.steps++
 		e--
 	}
 	if e > 0 && (s[e-1] == '"' || s[e-1] == '\'') {
@@ -756,13 +1042,15 @@ func assignmentAt(s string, p int) (int, int, bool) {
 	}
 	b := e
 	for b > 0 && isIdent(s[b-1]) {
+		sc.steps++
 		b--
 	}
-	if b == e || !secretIdent(s[b:e]) {
+	if b == e || !sc.secretIdent(s[b:e]) {
 		return 0, 0, false
 	}
 	v := p + 1
 	for v < n && (s[v] == ' ' || s[v] == '\t') {
+		sc.steps++
 		v++
 	}
 	var quote byte
@@ -773,10 +1061,12 @@ func assignmentAt(s string, p int) (int, int, bool) {
 	end := v
 	if quote != 0 {
 		for end < n && s[end] != quote && s[end] != '\n' {
+			sc.steps++
 			end++
 		}
 	} else {
 		for end < n && !valueEnd(s[end]) {
+			sc.steps++
 			end++
 		}
 	}
@@ -785,7 +1075,7 @@ func assignmentAt(s string, p int) (int, int, bool) {
 	}
 	// "Authorization: Bearer x" is the scheme scanner's; a bare scheme
 	// word is not the secret.
-	if w := s[v:end]; hasFoldPrefix(w, "bearer") && len(w) == 6 || hasFoldPrefix(w, "basic") && len(w) == 5 {
+	if w := s[v:end]; hasFoldPrefix(w, "bearer") && len(w) == 6 || hasFoldPrefix(w, "basic") && len(w) == 5 || hasFoldPrefix(w, "token") && len(w) == 5 {
 		return 0, 0, false
 	}
 	return v, end, true
@@ -801,8 +1091,15 @@ func valueEnd(c byte) bool {
 
 // secretIdent reports whether ident ends with one of secretWords at a word
 // boundary (separator or camelCase).
-func secretIdent(ident string) bool {
+func (sc *scanner) secretIdent(ident string) bool {
+	for _, w := range strongSecretWords {
+		sc.steps++
+		if hasFoldSuffix(ident, w) {
+			return true
+		}
+	}
 	for _, w := range secretWords {
+		sc.steps++
 		if !hasFoldSuffix(ident, w) {
 			continue
 		}
@@ -825,9 +1122,10 @@ func secretIdent(ident string) bool {
 
 var awsPrefixes = []string{"AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "APKA"}
 
-func findAWSKey(s string, dst []Match) []Match {
+func (sc *scanner) findAWSKey(s string, dst []Match) []Match {
 	n := len(s)
 	for off := 0; off+20 <= n; {
+		sc.steps++
 		k := strings.IndexByte(s[off:n-19], 'A')
 		if k < 0 {
 			break
@@ -839,6 +1137,7 @@ func findAWSKey(s string, dst []Match) []Match {
 		}
 		ok := false
 		for _, p := range awsPrefixes {
+			sc.steps++
 			if s[i:i+4] == p {
 				ok = true
 				break
@@ -849,6 +1148,7 @@ func findAWSKey(s string, dst []Match) []Match {
 		}
 		j := i + 4
 		for j < i+20 && (isDigit(s[j]) || (s[j] >= 'A' && s[j] <= 'Z')) {
+			sc.steps++
 			j++
 		}
 		if j != i+20 || (j < n && isAlnum(s[j])) {
@@ -910,9 +1210,10 @@ var keyStart = func() (t [256][4]uint64) {
 }()
 
 // findAPIKey visits the start of every word.
-func findAPIKey(s string, dst []Match) []Match {
+func (sc *scanner) findAPIKey(s string, dst []Match) []Match {
 	n := len(s)
 	for i := 0; i+1 < n; {
+		sc.steps++
 		if !alnum[s[i]] {
 			i++
 			continue
@@ -923,13 +1224,14 @@ func findAPIKey(s string, dst []Match) []Match {
 			if s[i] == 'A' {
 				shapes = googleKey
 			}
-			if end := keyAt(s, i, shapes); end > 0 {
+			if end := sc.keyAt(s, i, shapes); end > 0 {
 				dst = append(dst, Match{i, end, APIKey})
 				i = end
 				continue
 			}
 		}
 		for i++; i < n && alnum[s[i]]; i++ {
+			sc.steps++
 		}
 	}
 	return dst
@@ -938,14 +1240,16 @@ func findAPIKey(s string, dst []Match) []Match {
 var googleKey = []keyShape{{"AIza", 30, false}}
 
 // keyAt returns the end of a key of one of the shapes starting at s[i], or 0.
-func keyAt(s string, i int, shapes []keyShape) int {
+func (sc *scanner) keyAt(s string, i int, shapes []keyShape) int {
 	for _, k := range shapes {
+		sc.steps++
 		if !strings.HasPrefix(s[i:], k.prefix) {
 			continue
 		}
 		j := i + len(k.prefix)
 		var digit, upper, lower bool
 		for j < len(s) && (isB64URL(s[j]) || (k.dots && s[j] == '.')) {
+			sc.steps++
 			c := s[j]
 			digit = digit || isDigit(c)
 			upper = upper || (c >= 'A' && c <= 'Z')
@@ -970,8 +1274,9 @@ var alnum = func() (t [256]bool) {
 
 // ---- PEM private keys ----
 
-func findPrivateKey(s string, dst []Match) []Match {
+func (sc *scanner) findPrivateKey(s string, dst []Match) []Match {
 	for off := 0; off < len(s); {
+		sc.steps++
 		k := strings.Index(s[off:], "-----BEGIN ")
 		if k < 0 {
 			break
@@ -1002,8 +1307,9 @@ func findPrivateKey(s string, dst []Match) []Match {
 
 // ---- URLs with user information ----
 
-func findURLUserinfo(s string, dst []Match) []Match {
+func (sc *scanner) findURLUserinfo(s string, dst []Match) []Match {
 	for off := 0; off < len(s); {
+		sc.steps++
 		k := strings.Index(s[off:], "://")
 		if k < 0 {
 			break
@@ -1011,6 +1317,7 @@ func findURLUserinfo(s string, dst []Match) []Match {
 		i := off + k + 3
 		j, at, query := i, -1, false
 		for j < len(s) && !urlEnd(s[j]) {
+			sc.steps++
 			switch s[j] {
 			case '@':
 				if !query {
@@ -1034,6 +1341,52 @@ func findURLUserinfo(s string, dst []Match) []Match {
 	return dst
 }
 
+// findDSNUserinfo finds "user:password@" in a data source name without a
+// scheme (Go's MySQL driver: user:password@tcp(host:3306)/db).
+func (sc *scanner) findDSNUserinfo(s string, dst []Match) []Match {
+	for off := 0; off < len(s); {
+		sc.steps++
+		k := strings.IndexByte(s[off:], '@')
+		if k < 0 {
+			break
+		}
+		at := off + k
+		start := at
+		for start > off && at-start < 256 && !dsnEnd(s[start-1]) {
+			sc.steps++
+			start--
+		}
+		off = at + 1
+		if start > 0 && s[start-1] == '/' || at+1 >= len(s) || !isAlnum(s[at+1]) {
+			continue
+		}
+		colon := strings.IndexByte(s[start:at], ':')
+		if colon <= 0 || start+colon+1 == at || !sc.isIdentRun(s[start:start+colon]) {
+			continue
+		}
+		dst = append(dst, Match{start, at, URLUserinfo})
+	}
+	return dst
+}
+
+func dsnEnd(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '"', '\'', '`', '<', '>', '/', '@', '(', '=', ';', ',':
+		return true
+	}
+	return false
+}
+
+func (sc *scanner) isIdentRun(s string) bool {
+	for i := 0; i < len(s); i++ {
+		sc.steps++
+		if !isIdent(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 func urlEnd(c byte) bool {
 	switch c {
 	case ' ', '\t', '\n', '\r', '"', '\'', '`', '<', '>':
@@ -1052,26 +1405,29 @@ func pathEnd(c byte) bool {
 	return false
 }
 
-func findHomePath(s string, f uint16, dst []Match) []Match {
+func (sc *scanner) findHomePath(s string, f uint16, dst []Match) []Match {
 	if f&cSlash != 0 {
-		dst = findHomePathSep(s, '/', dst)
+		dst = sc.findHomePathSep(s, '/', dst)
+		dst = sc.findTildeHome(s, dst)
 	}
 	if f&cBackslash != 0 {
-		dst = findHomePathSep(s, '\\', dst)
+		dst = sc.findHomePathSep(s, '\\', dst)
 	}
 	return dst
 }
 
-func findHomePathSep(s string, sep byte, dst []Match) []Match {
+func (sc *scanner) findHomePathSep(s string, sep byte, dst []Match) []Match {
 	n := len(s)
 	for off := 0; off < n; {
+		sc.steps++
 		k := strings.IndexByte(s[off:], sep)
 		if k < 0 {
 			break
 		}
 		i := off + k
 		off = i + 1
-		if i > 0 && isAlnum(s[i-1]) {
+		parent, ok := sc.homeParent(s, i, sep)
+		if !ok {
 			continue
 		}
 		rest := s[i+1:]
@@ -1090,12 +1446,13 @@ func findHomePathSep(s string, sep byte, dst []Match) []Match {
 		if u >= n || pathEnd(s[u]) || s[u] == sep {
 			continue
 		}
-		start := i
+		start := parent
 		if i >= 2 && s[i-1] == ':' && isAlpha(s[i-2]) && (i == 2 || !isAlnum(s[i-3])) {
 			start = i - 2
 		}
 		end := u
 		for end < n && !pathEnd(s[end]) {
+			sc.steps++
 			end++
 		}
 		dst = append(dst, Match{start, end, HomePath})
@@ -1104,11 +1461,110 @@ func findHomePathSep(s string, sep byte, dst []Match) []Match {
 	return dst
 }
 
+// homeParents are the folders that hold home directories elsewhere than
+// at the root: Fedora Atomic, Solaris, WSL's Windows drives, macOS's data
+// volume.
+var homeParents = []string{"/var", "/export", "/System/Volumes/Data"}
+
+// homeParent returns where a path whose home folder's separator is at s[i]
+// starts: at s[i] itself when nothing of a word comes before, or at a
+// known parent folder (/var/home/u, /mnt/c/Users/u) that starts a path.
+func (sc *scanner) homeParent(s string, i int, sep byte) (int, bool) {
+	if i == 0 || !isAlnum(s[i-1]) {
+		return i, true
+	}
+	if sep != '/' {
+		return 0, false
+	}
+	start := -1
+	for _, p := range homeParents {
+		sc.steps++
+		if strings.HasSuffix(s[:i], p) {
+			start = i - len(p)
+		}
+	}
+	if i >= 6 && strings.HasSuffix(s[:i-1], "/mnt/") && isAlpha(s[i-1]) {
+		start = i - 6
+	}
+	return start, start == 0 || start > 0 && (pathEnd(s[start-1]) || s[start-1] == '=' || s[start-1] == ':')
+}
+
+// findTildeHome finds "~user" paths, whose start names a user.
+func (sc *scanner) findTildeHome(s string, dst []Match) []Match {
+	for off := 0; off < len(s); {
+		sc.steps++
+		k := strings.IndexByte(s[off:], '~')
+		if k < 0 {
+			break
+		}
+		i := off + k
+		off = i + 1
+		if i > 0 && !pathEnd(s[i-1]) && s[i-1] != '=' && s[i-1] != ':' || i+1 >= len(s) || !isAlpha(s[i+1]) {
+			continue
+		}
+		u := i + 1
+		for u < len(s) && (isAlnum(s[u]) || s[u] == '_' || s[u] == '-' || s[u] == '.') {
+			sc.steps++
+			u++
+		}
+		if u < len(s) && s[u] != '/' && !pathEnd(s[u]) {
+			continue
+		}
+		end := u
+		for end < len(s) && !pathEnd(s[end]) {
+			sc.steps++
+			end++
+		}
+		dst = append(dst, Match{i, end, HomePath})
+		off = end
+	}
+	return dst
+}
+
 // ---- UUIDs ----
 
-func findUUID(s string, dst []Match) []Match {
+// findUUID finds UUIDs with dashes and without (32 hex digits standing
+// alone, with letters and digits both).
+func (sc *scanner) findUUID(s string, f uint16, dst []Match) []Match {
+	if f&cDash != 0 && len(s) >= 36 {
+		dst = sc.findDashedUUID(s, dst)
+	}
+	return sc.findBareUUID(s, dst)
+}
+
+func (sc *scanner) findBareUUID(s string, dst []Match) []Match {
+	for i := 0; i < len(s); {
+		sc.steps++
+		if !isHex(s[i]) {
+			i++
+			continue
+		}
+		j, letters, digits := i, 0, 0
+		for j < len(s) && isHex(s[j]) {
+			sc.steps++
+			if isDigit(s[j]) {
+				digits++
+			} else {
+				letters++
+			}
+			j++
+		}
+		if j-i == 32 && letters > 0 && digits > 0 && (i == 0 || !isWord(s[i-1])) && (j == len(s) || !isWord(s[j])) {
+			dst = append(dst, Match{i, j, UUID})
+		}
+		for j < len(s) && isWord(s[j]) {
+			sc.steps++
+			j++
+		}
+		i = j
+	}
+	return dst
+}
+
+func (sc *scanner) findDashedUUID(s string, dst []Match) []Match {
 	n := len(s)
 	for off := 0; off < n; {
+		sc.steps++
 		k := strings.IndexByte(s[off:], '-')
 		if k < 0 {
 			break
@@ -1116,7 +1572,7 @@ func findUUID(s string, dst []Match) []Match {
 		p := off + k
 		off = p + 1
 		i := p - 8
-		if i < 0 || i+36 > n || !uuidAt(s[i:i+36]) {
+		if i < 0 || i+36 > n || !sc.uuidAt(s[i:i+36]) {
 			continue
 		}
 		dst = append(dst, Match{i, i + 36, UUID})
@@ -1125,8 +1581,9 @@ func findUUID(s string, dst []Match) []Match {
 	return dst
 }
 
-func uuidAt(u string) bool {
+func (sc *scanner) uuidAt(u string) bool {
 	for j := 0; j < 36; j++ {
+		sc.steps++
 		switch j {
 		case 8, 13, 18, 23:
 			if u[j] != '-' {

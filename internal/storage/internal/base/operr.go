@@ -6,18 +6,19 @@ import (
 	"fmt"
 )
 
-// OpError wraps a cloud SDK's error for an operation (op on key, in bucket b)
-// as classify says, except that an error caused by ctx's end is reported as
-// that end, so callers see context.Canceled rather than a transport error.
-func OpError(ctx context.Context, b fmt.Stringer, op, key string, err error, classify func(error) error) error {
+// OpError wraps a backend's failed operation on key (which may be empty)
+// with what was done where: with the context's own error when the context
+// ended (so a shutdown never reads as a store failure), else with what
+// classify makes of err.
+func OpError(ctx context.Context, bucket fmt.Stringer, op, key string, err error, classify func(error) error) error {
 	what := op
 	if key != "" {
 		what += " " + key
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
-		return fmt.Errorf("%s in %s: %w", what, b, ctxErr)
+		return fmt.Errorf("%s in %s: %w", what, bucket, ctxErr)
 	}
-	return fmt.Errorf("%s in %s: %w", what, b, classify(err))
+	return fmt.Errorf("%s in %s: %w", what, bucket, classify(err))
 }
 
 // Permanent wraps err with ErrPermanent and advice for the operator.

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+)
+
+// testHashKey is the scrub hash key the tests give the shipped config.
+const testHashKey = "hash-key-for-tests-0123456789abcdef-SECRETHASHKEY"
+
+// TestProductionConfigValidates runs `otelcol-chroma validate` on the shipped
+// configuration with every destination set, with each one alone, and with
+// none: an unset destination is switched off, and only a configuration left
+// with no destination at all is refused, with a message naming the variables'
+// exporters.
+func TestProductionConfigValidates(t *testing.T) {
+	p := newProductionCollector(t, "validate")
+	all := map[string]string{
+		"VENDOR_OTLP_ENDPOINT":                 "https://otlp.vendor.example:4318",
+		"CUSTOMER_OTLP_ENDPOINT":               "https://otlp.customer.example:4318",
+		"CUSTOMER_PROMETHEUS_REMOTE_WRITE_URL": "https://prometheus.customer.example/api/v1/write",
+	}
+	cases := []struct {
+		name string
+		set  []string
+		hash bool
+		fail string
+	}{
+		{"every destination", []string{"VENDOR_OTLP_ENDPOINT", "CUSTOMER_OTLP_ENDPOINT", "CUSTOMER_PROMETHEUS_REMOTE_WRITE_URL"}, true, ""},
+		{"vendor alone", []string{"VENDOR_OTLP_ENDPOINT"}, true, ""},
+		{"customer OTLP alone, no hash key", []string{"CUSTOMER_OTLP_ENDPOINT"}, false, ""},
+		{"remote write alone", []string{"CUSTOMER_PROMETHEUS_REMOTE_WRITE_URL"}, false, ""},
+		{"vendor without a hash key", []string{"VENDOR_OTLP_ENDPOINT"}, false, "hash_key"},
+		{"no destination", nil, true, "every telemetry destination is switched off"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := append([]string(nil), p.env...)
+			for _, name := range tc.set {
+				env = append(env, name+"="+all[name])
+			}
+			if tc.hash {
+				env = append(env, "SCRUB_HASH_KEY="+testHashKey)
+			}
+			res := runCLI(t, p.bin, env, "validate", "--config", p.cfg)
+			if tc.fail == "" {
+				if res.code != 0 {
+					t.Fatalf("validate failed: %s", res)
+				}
+				return
+			}
+			if res.code == 0 || !strings.Contains(res.stderr+res.stdout, tc.fail) {
+				t.Fatalf("validate: want a failure saying %q, got %s", tc.fail, res)
+			}
+		})
+	}
+}
+
+// spanSender keeps sending trace requests of 10 uniquely named spans over
+// OTLP/gRPC and remembers which spans the collector accepted.
+type spanSender struct {
+	mu       sync.Mutex
+	accepted map[string]bool
+	refused  int
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+func startSpanSender(t *testing.T, addr string) *spanSender {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &spanSender{accepted: map[string]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
+	client := ptraceotlp.NewGRPCClient(conn)
+	go func() {
+		defer close(s.done)
+		defer conn.Close()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for n := 0; ; n += 10 {
+			select {
+			case <-s.stop:
+				return
+			case <-tick.C:
+			}
+			s.send(client, n)
+		}
+	}()
+	t.Cleanup(s.halt)
+	return s
+}
+
+func (s *spanSender) send(client ptraceotlp.GRPCClient, first int) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req := spanBatch("loss", first, 10)
+	_, err := client.Export(ctx, req, grpc.WaitForReady(false))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.refused++
+		return
+	}
+	for i := range 10 {
+		s.accepted[fmt.Sprintf("loss-%06d", first+i)] = true
+	}
+}
+
+func (s *spanSender) halt() {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	<-s.done
+}
+
+func (s *spanSender) acceptedSpans() map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]bool, len(s.accepted))
+	for k := range s.accepted {
+		out[k] = true
+	}
+	return out
+}
+
+// arrivedCount is how many of the accepted spans a capture holds.
+func arrivedCount(accepted map[string]bool, got map[string]int) (arrived, duplicates int) {
+	for name := range accepted {
+		if n := got[name]; n > 0 {
+			arrived++
+			duplicates += n - 1
+		}
+	}
+	return arrived, duplicates
+}
+
+// TestDestinationOutageAndRestartsLoseNothing is the loss test: with the
+// vendor's endpoint down, traffic keeps flowing to the customer; the
+// collector is restarted with SIGTERM and killed with SIGKILL meanwhile;
+// when the endpoint comes back, every span the collector accepted reaches
+// both destinations (duplicates are counted, not failed).
+func TestDestinationOutageAndRestartsLoseNothing(t *testing.T) {
+	ctx := e2eContext(t)
+	vendor, customer := newCapture(t), newCapture(t)
+	vendorSecret, customerSecret := "Bearer vendor-SECRETTOKEN-41f9c2", "Bearer customer-SECRETTOKEN-77ab01"
+	p := newProductionCollector(t, "loss-test",
+		"VENDOR_OTLP_ENDPOINT="+vendor.endpoint(), "VENDOR_OTLP_AUTHORIZATION="+vendorSecret,
+		"CUSTOMER_OTLP_ENDPOINT="+customer.endpoint(), "CUSTOMER_OTLP_AUTHORIZATION="+customerSecret,
+		"CUSTOMER_PROMETHEUS_REMOTE_WRITE_URL="+customer.endpoint()+"/api/v1/write",
+		"CUSTOMER_PROMETHEUS_REMOTE_WRITE_AUTHORIZATION="+customerSecret,
+		"SCRUB_HASH_KEY="+testHashKey,
+	)
+	c := p.start(ctx, t)
+	logs := []*collectorProcess{c}
+	sender := startSpanSender(t, p.grpc)
+	customerGets := func(n int) func() bool {
+		return func() bool { a, _ := arrivedCount(sender.acceptedSpans(), customer.spans()); return a >= n }
+	}
+	vendor.waitUntil(ctx, t, "spans at the vendor", func() bool { return len(vendor.spans()) > 0 })
+
+	vendor.stop()
+	before := len(sender.acceptedSpans())
+	customer.waitUntil(ctx, t, "the customer receiving while the vendor is down", customerGets(before+200))
+
+	restart := func(sig syscall.Signal) {
+		if sig == syscall.SIGKILL {
+			c.kill(t)
+		} else {
+			if err := c.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			c.done <- <-c.done
+		}
+		c = p.start(ctx, t)
+		logs = append(logs, c)
+		n := len(sender.acceptedSpans())
+		customer.waitUntil(ctx, t, fmt.Sprintf("the customer receiving after %v", sig), customerGets(n+100))
+	}
+	restart(syscall.SIGTERM)
+	restart(syscall.SIGKILL)
+
+	sender.halt()
+	accepted := sender.acceptedSpans()
+	vendor.start()
+	all := func(cap *otlpCapture) func() bool {
+		return func() bool { a, _ := arrivedCount(accepted, cap.spans()); return a == len(accepted) }
+	}
+	customer.waitUntil(ctx, t, "every accepted span at the customer", all(customer))
+	vendor.waitUntil(ctx, t, "every accepted span at the vendor", all(vendor))
+	own := p.ownMetrics(t)
+	_, vendorDup := arrivedCount(accepted, vendor.spans())
+	_, customerDup := arrivedCount(accepted, customer.spans())
+	t.Logf("accepted %d spans (%d requests refused while the collector was down); arrived at the vendor %d (%d duplicates), at the customer %d (%d duplicates); dropped by the restarted collector: send_failed %v, enqueue_failed %v",
+		len(accepted), sender.refused, len(accepted), vendorDup, len(accepted), customerDup,
+		ownMetric(own, "otelcol_exporter_send_failed_spans"), ownMetric(own, "otelcol_exporter_enqueue_failed_spans"))
+
+	secrets := []string{vendorSecret, customerSecret, testHashKey, "SECRETTOKEN", "SECRETHASHKEY"}
+	for i, l := range logs {
+		requireNoSecret(t, fmt.Sprintf("the log of run %d", i+1), l.log(), secrets...)
+	}
+	requireNoSecret(t, "the collector's own metrics", own, secrets...)
+	if !vendor.sawAuth(vendorSecret) || !customer.sawAuth(customerSecret) {
+		t.Errorf("a destination did not receive its authorization header")
+	}
+	customer.waitUntil(ctx, t, "backup metrics at the customer's remote-write endpoint", func() bool { return customer.remoteWrites() > 0 })
+}
+
+// TestFullQueueSaysSo fills the vendor's queue (5 requests) while its
+// endpoint is down: the collector refuses further requests, logs that the
+// sending queue is full and counts the refused spans in its own metrics.
+func TestFullQueueSaysSo(t *testing.T) {
+	ctx := e2eContext(t)
+	vendor := newCapture(t)
+	vendor.stop()
+	p := newProductionCollector(t, "full-queue", "VENDOR_OTLP_ENDPOINT="+vendor.endpoint(),
+		"SCRUB_HASH_KEY="+testHashKey, "SENDING_QUEUE_SIZE=5")
+	c := p.start(ctx, t)
+	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := ptraceotlp.NewGRPCClient(conn)
+	refused := 0
+	for i := range 20 {
+		if _, err := client.Export(ctx, spanBatch("full", i*10, 10)); err != nil {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("20 requests into a queue of 5 with the endpoint down: none refused")
+	}
+	c.waitFor(ctx, t, "a log line saying the queue is full", func(log string) bool {
+		return strings.Contains(log, "sending queue is full")
+	})
+	if n := ownMetric(p.ownMetrics(t), "otelcol_exporter_enqueue_failed_spans", `exporter="otlp_http/vendor"`); n < float64(refused*10) {
+		t.Errorf("otelcol_exporter_enqueue_failed_spans = %v, want at least %d", n, refused*10)
+	}
+}

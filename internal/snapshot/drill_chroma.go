@@ -1,0 +1,139 @@
+package snapshot
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromaapi"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
+)
+
+// neighbours is how many results a drill's query asks for: enough to see
+// past records at the same distance as the one queried.
+const neighbours = 10
+
+// checkInChroma starts Chroma on the restored copy in persist, on a
+// loopback port, and checks through its API that every collection of the
+// manifest is there with its record count, and that a query with a stored
+// embedding finds that record first. Chroma is stopped before it returns;
+// its log goes to logDir.
+func checkInChroma(ctx context.Context, m *Manifest, persist, logDir string, opts DrillOptions, res *DrillResult) error {
+	where, err := collectionDatabases(ctx, persist)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	srv, err := chromaapi.StartServer(ctx, chromaapi.ServerOptions{
+		Command:      opts.ChromaCommand,
+		PersistDir:   persist,
+		LogDir:       logDir,
+		StartTimeout: cmp.Or(opts.ChromaStartTimeout, defaultChromaStartTimeout),
+	})
+	if err != nil {
+		return fmt.Errorf("%w: Chroma did not start on the restored copy (check the chroma command, and that its version reads this snapshot): %w", ErrChromaCheck, err)
+	}
+	res.ChromaReady = time.Since(start)
+	res.Recovery += res.ChromaReady
+	checkErr := checkCollections(ctx, srv.Client, m, where, res)
+	if err := srv.Stop(); err != nil {
+		discardLogger(opts.Logger).Warn("Chroma on the restored copy did not stop cleanly", "pid", srv.Pid(), "error", err)
+	}
+	if checkErr != nil {
+		return fmt.Errorf("%w: %w\n--- chroma log (tail) ---\n%s", ErrChromaCheck, checkErr, chromaapi.Tail(srv.Logs(), 1500))
+	}
+	res.ChromaChecked = true
+	return nil
+}
+
+// dbRef is where Chroma's API finds a collection.
+type dbRef struct{ tenant, database string }
+
+// collectionDatabases reads each collection's tenant and database from the
+// restored copy (the manifest does not record them).
+func collectionDatabases(ctx context.Context, persist string) (map[string]dbRef, error) {
+	db, err := chromadb.OpenCopy(ctx, filepath.Join(persist, chromadb.DatabaseFile))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRestoreCheck, err)
+	}
+	defer db.Close()
+	cols, err := db.Collections(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRestoreCheck, err)
+	}
+	out := make(map[string]dbRef, len(cols))
+	for _, c := range cols {
+		out[c.ID] = dbRef{cmp.Or(c.Tenant, chromaapi.DefaultTenant), cmp.Or(c.Database, chromaapi.DefaultDatabase)}
+	}
+	return out, nil
+}
+
+// checkCollections compares every database's collection count and every
+// collection's record count with the manifest, and runs one query each.
+func checkCollections(ctx context.Context, c *chromaapi.Client, m *Manifest, where map[string]dbRef, res *DrillResult) error {
+	perDB := make(map[dbRef]int)
+	for _, col := range m.Chroma.Collections {
+		perDB[where[col.ID]]++
+	}
+	for ref, want := range perDB {
+		n, err := c.InDatabase(ref.tenant, ref.database).CountCollections(ctx)
+		if err != nil {
+			return fmt.Errorf("count collections of database %s/%s: %w", ref.tenant, ref.database, err)
+		}
+		if n != want {
+			return fmt.Errorf("database %s/%s has %d collections in Chroma, the manifest %d", ref.tenant, ref.database, n, want)
+		}
+	}
+	for _, col := range m.Chroma.Collections {
+		ref := where[col.ID]
+		if err := checkCollection(ctx, c.InDatabase(ref.tenant, ref.database), col, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkCollection compares one collection's count with the manifest and,
+// when it has records, queries with the embedding of the one in the middle:
+// that record must come back first (or tied for first at its distance).
+func checkCollection(ctx context.Context, c *chromaapi.Client, col Collection, res *DrillResult) error {
+	n, err := c.Count(ctx, col.ID)
+	if err != nil {
+		return fmt.Errorf("count records of collection %q (%s): %w", col.Name, col.ID, err)
+	}
+	if int64(n) != col.Records {
+		return fmt.Errorf("collection %q has %d records in Chroma, the manifest says %d", col.Name, n, col.Records)
+	}
+	if n == 0 {
+		return nil
+	}
+	rec, ok, err := c.RecordAt(ctx, col.ID, n/2)
+	if err != nil || !ok {
+		return fmt.Errorf("read a record of collection %q: found %v, %v", col.Name, ok, err)
+	}
+	got, err := c.Nearest(ctx, col.ID, rec.Embedding, min(n, neighbours))
+	if err != nil {
+		return fmt.Errorf("query collection %q: %w", col.Name, err)
+	}
+	if !firstAmong(got, rec.ID) {
+		return fmt.Errorf("collection %q: a query with the stored embedding of record %q did not return it first (got %v)", col.Name, rec.ID, got)
+	}
+	res.Queries++
+	return nil
+}
+
+// firstAmong reports whether id is among the results at the nearest
+// distance: records with equal embeddings tie, in any order.
+func firstAmong(got []chromaapi.Neighbour, id string) bool {
+	for _, nb := range got {
+		if nb.Distance > got[0].Distance {
+			return false
+		}
+		if nb.ID == id {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,232 @@
+package snapshot
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromaapi"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/versitygw"
+)
+
+// drillRecord reads status/restore-test.json.
+func drillRecord(t *testing.T, repo *Repository) *RestoreTestRecord {
+	t.Helper()
+	rec, _, err := repo.readRestoreTest(testContext(t))
+	if err != nil || rec == nil {
+		t.Fatalf("restore-test record: %+v, %v", rec, err)
+	}
+	return rec
+}
+
+func requireEmptyDir(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Fatalf("%s still holds %v after the drill", dir, entries)
+	}
+}
+
+// A drill against versitygw with a real Chroma passes and records the
+// measured recovery time; a block tampered with in the gateway's data
+// folder makes the next drill fail, with the last success kept.
+func TestDrillWithChromaAndTamperedBlock(t *testing.T) {
+	bin := chromatest.Binary(t)
+	gw := versitygw.Start(t)
+	ctx := testContext(t)
+	b, err := storage.Open(ctx, gw.URLWithPrefix("drill"), storage.Options{AccessKeyID: gw.AccessKey, SecretAccessKey: gw.Secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer, reader := mustKeys(t)
+	m := takeSnapshot(t, mustOpen(t, b, writer), chromatest.CopyDemo(t))
+	repo := mustOpen(t, b, reader)
+	scratch := t.TempDir()
+	opts := DrillOptions{ScratchDir: scratch, ChromaCommand: bin, Instance: "test"}
+
+	res, err := repo.Drill(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := chromatest.DemoExpected(t)
+	nonEmpty := 0
+	for _, c := range m.Chroma.Collections {
+		if c.Records > 0 {
+			nonEmpty++
+		}
+	}
+	if !res.ChromaChecked || nonEmpty == 0 || res.Queries != nonEmpty || res.Restore <= 0 || res.ChromaReady <= 0 ||
+		res.Recovery != res.Restore+res.ChromaReady || !res.Recorded || res.SnapshotID != m.ID {
+		t.Fatalf("drill result %+v", res)
+	}
+	requireEmptyDir(t, scratch)
+	passed := drillRecord(t, repo)
+	if !passed.Success || passed.SnapshotID != m.ID || passed.Duration != res.Recovery || passed.Instance != "test" ||
+		!passed.LastSuccess.Equal(passed.Finished) || passed.LastSuccessDuration != res.Recovery ||
+		passed.Bytes != m.Stats.LogicalBytes || passed.Records != int64(want.Records) || !passed.ChromaChecked {
+		t.Fatalf("record of a passing drill: %+v", passed)
+	}
+
+	// Alter a block object behind the gateway's back: one character of the
+	// file key wrapped in its age header, so the repository's key no
+	// longer opens it (a tampered block, never a wrong key).
+	blocks := objectKeys(t, b, blocksPrefix)
+	obj := filepath.Join(gw.DataDir, gw.Bucket, "drill", filepath.FromSlash(blocks[len(blocks)/2]))
+	data, err := os.ReadFile(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(string(data), "\n", 4) // version, stanza, wrapped key, rest
+	wrapped := []byte(lines[2])
+	wrapped[3] = map[bool]byte{true: 'B', false: 'A'}[wrapped[3] == 'A']
+	lines[2] = string(wrapped)
+	if err := os.WriteFile(obj, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err = repo.Drill(ctx, opts)
+	if !errors.Is(err, ErrCorrupt) || res.ChromaChecked || !res.Recorded {
+		t.Fatalf("drill of a tampered snapshot: %+v, %v", res, err)
+	}
+	requireEmptyDir(t, scratch)
+	failed := drillRecord(t, repo)
+	if failed.Success || failed.ErrorClass != ClassRepository || failed.Error != "" ||
+		!failed.LastSuccess.Equal(passed.LastSuccess) || failed.LastSuccessSnapshotID != m.ID || failed.LastSuccessDuration != passed.Duration {
+		t.Fatalf("record of a failed drill (encrypted: no message): %+v", failed)
+	}
+}
+
+// A scratch volume too small for the restore is refused before anything
+// is restored, and the refusal is recorded.
+func TestDrillRefusesSmallScratchVolume(t *testing.T) {
+	b := newBucket(t)
+	m := takeSnapshot(t, mustOpen(t, b, Keys{}), chromatest.CopyDemo(t))
+	scratch := filepath.Join(t.TempDir(), "small")
+	testutil.MountTmpfs(t, scratch, 4)
+	repo := mustOpen(t, b, Keys{})
+	_, err := repo.Drill(testContext(t), DrillOptions{ScratchDir: scratch})
+	if !errors.Is(err, ErrScratchSpace) {
+		t.Fatalf("drill into a 4 MiB tmpfs of a %d-byte snapshot: %v", m.Stats.LogicalBytes, err)
+	}
+	requireEmptyDir(t, scratch)
+	rec := drillRecord(t, repo)
+	if rec.Success || rec.ErrorClass != ClassScratch || rec.SnapshotID != m.ID || rec.Error == "" || !rec.LastSuccess.IsZero() {
+		t.Fatalf("record of a refused drill: %+v", rec)
+	}
+}
+
+// The space check compares the snapshot's size and margin with the free
+// bytes, without root.
+func TestDrillSpaceCheck(t *testing.T) {
+	b := newBucket(t)
+	m := takeSnapshot(t, mustOpen(t, b, Keys{}), chromatest.CopyDemo(t))
+	repo := mustOpen(t, b, Keys{})
+	need := m.Stats.LogicalBytes + drillMarginMin
+	for _, tc := range []struct {
+		free int64
+		want error
+	}{{need - 1, ErrScratchSpace}, {need, nil}} {
+		space := func(string) (int64, int64, error) { return tc.free, 1 << 40, nil }
+		_, err := repo.Drill(testContext(t), DrillOptions{ScratchDir: t.TempDir(), volumeSpace: space})
+		if !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+			t.Fatalf("%d bytes free for %d needed: %v, want %v", tc.free, need, err, tc.want)
+		}
+	}
+}
+
+// fakeChromaAPI answers count, get and query for one collection "c1" the
+// way the test says; anything else is a 404.
+func fakeChromaAPI(t *testing.T, count int, queryIDs []string, distances []float64) *chromaapi.Client {
+	t.Helper()
+	base := "/api/v2/tenants/default_tenant/databases/default_database"
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+base+"/collections_count", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, 1) })
+	mux.HandleFunc("GET "+base+"/collections/c1/count", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, count) })
+	mux.HandleFunc("POST "+base+"/collections/c1/get", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, `{"ids":["r2"],"embeddings":[[0.5,0.5]]}`)
+	})
+	mux.HandleFunc("POST "+base+"/collections/c1/query", func(w http.ResponseWriter, _ *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"ids": [][]string{queryIDs}, "distances": [][]float64{distances}})
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return chromaapi.NewClient(srv.URL)
+}
+
+// The Chroma check fails on a count that differs from the manifest and on
+// a query whose record does not come back first; a tie at the nearest
+// distance passes.
+func TestDrillChromaChecks(t *testing.T) {
+	m := &Manifest{Chroma: ChromaFacts{Collections: []Collection{{ID: "c1", Name: "docs", Records: 4}}}}
+	where := map[string]dbRef{"c1": {chromaapi.DefaultTenant, chromaapi.DefaultDatabase}}
+	for _, tc := range []struct {
+		name      string
+		count     int
+		ids       []string
+		distances []float64
+		want      string
+	}{
+		{"passes", 4, []string{"r2", "r1"}, []float64{0, 0.3}, ""},
+		{"tie at the nearest distance", 4, []string{"r9", "r2", "r1"}, []float64{0, 0, 0.3}, ""},
+		{"count differs", 3, []string{"r2"}, []float64{0}, "3 records in Chroma, the manifest says 4"},
+		{"another record first", 4, []string{"r1", "r2"}, []float64{0, 0.1}, `did not return it first`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := &DrillResult{}
+			err := checkCollections(testContext(t), fakeChromaAPI(t, tc.count, tc.ids, tc.distances), m, where, res)
+			if tc.want == "" {
+				if err != nil || res.Queries != 1 {
+					t.Fatalf("%v, %d queries", err, res.Queries)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A Chroma command that cannot run fails the drill as a Chroma failure,
+// after a restore that passed, and leaves no scratch folder.
+func TestDrillChromaCommandMissing(t *testing.T) {
+	b := newBucket(t)
+	takeSnapshot(t, mustOpen(t, b, Keys{}), chromatest.CopyDemo(t))
+	repo := mustOpen(t, b, Keys{})
+	scratch := t.TempDir()
+	res, err := repo.Drill(testContext(t), DrillOptions{ScratchDir: scratch, ChromaCommand: filepath.Join(t.TempDir(), "no-chroma")})
+	if !errors.Is(err, ErrChromaCheck) || res.Restore <= 0 || res.ChromaChecked {
+		t.Fatalf("drill with a missing chroma: %+v, %v", res, err)
+	}
+	requireEmptyDir(t, scratch)
+	if rec := drillRecord(t, repo); rec.ErrorClass != ClassChroma || !strings.Contains(rec.Error, "no-chroma") {
+		t.Fatalf("record: %+v", rec)
+	}
+}
+
+// A scratch directory that does not exist fails the drill in its class,
+// and creates nothing.
+func TestDrillMissingScratchDirectory(t *testing.T) {
+	b := newBucket(t)
+	takeSnapshot(t, mustOpen(t, b, Keys{}), chromatest.CopyDemo(t))
+	repo := mustOpen(t, b, Keys{})
+	missing := filepath.Join(t.TempDir(), "not-mounted")
+	_, err := repo.Drill(testContext(t), DrillOptions{ScratchDir: missing})
+	if !errors.Is(err, ErrScratchDir) || DrillErrorClass(err) != ClassScratch {
+		t.Fatalf("drill into a missing folder: %v", err)
+	}
+	if _, serr := os.Stat(missing); !errors.Is(serr, os.ErrNotExist) {
+		t.Fatalf("the drill created %s: %v", missing, serr)
+	}
+}
