@@ -13,10 +13,11 @@ MDATAGEN  := $(BIN)/mdatagen
 BUILDER   := $(BIN)/builder
 CHROMA    := $(TOOLS)/npm/node_modules/.bin/chroma
 VERSITYGW := $(BIN)/versitygw
+FAKE_GCS_SERVER := $(BIN)/fake-gcs-server
 AZURITE   := $(TOOLS)/azurite/node_modules/.bin/azurite-blob
 
-# Tests that need a real Chroma or S3 server fail instead of skipping.
-TEST_ENV := AWS_EC2_METADATA_DISABLED=true REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) AZURITE_BIN=$(AZURITE) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
+# Tests that need a real Chroma, S3, GCS or Azure server fail instead of skipping.
+TEST_ENV := AWS_EC2_METADATA_DISABLED=true REQUIRE_REAL_COMPONENTS=1 CHROMA_BIN=$(CHROMA) VERSITYGW_BIN=$(VERSITYGW) FAKE_GCS_SERVER_BIN=$(FAKE_GCS_SERVER) AZURITE_BIN=$(AZURITE) OTELCOL_CHROMA_BIN=$(ROOT)/bin/otelcol-chroma
 FUZZTIME ?= 20s
 
 .PHONY: all build run test unit-test rules-test fuzz vet check-generated generate tools restic bench bench-compare clean
@@ -85,7 +86,7 @@ check-generated: generate
 	  git --no-pager diff --stat; exit 1; \
 	fi
 
-tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) $(AZURITE) restore-by-hand-tools restic prometheus-tools
+tools: $(MDATAGEN) $(BUILDER) $(CHROMA) $(VERSITYGW) $(FAKE_GCS_SERVER) $(AZURITE) restore-by-hand-tools restic prometheus-tools
 
 # promtool, amtool, Prometheus and Alertmanager for the tests of rules/ and
 # of the alertrules exporter (Debian packages; installed only when one is
@@ -123,6 +124,9 @@ $(CHROMA):
 
 $(VERSITYGW):
 	scripts/install-versitygw.sh
+
+$(FAKE_GCS_SERVER):
+	scripts/install-fake-gcs-server.sh
 
 $(AZURITE):
 	scripts/install-azurite.sh

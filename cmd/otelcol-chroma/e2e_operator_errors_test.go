@@ -143,7 +143,9 @@ func TestSnapshotWrongCommandLineExits2(t *testing.T) {
 		{[]string{"list", "--bucket", "s3://bkt/p?region=eu-west-1&endpoint"}, []string{`parameter "endpoint" has no value`}},
 		{[]string{"list", "--bucket", "s3://bkt/p?regoin=eu-west-1"}, []string{`unknown parameter "regoin"`}},
 		{[]string{"list", "--bucket", "s3://bkt/%zz"}, []string{"malformed bucket URL"}},
-		{[]string{"list", "--bucket", "gs://bkt/p"}, []string{`unsupported scheme "gs"`}},
+		{[]string{"list", "--bucket", "ftp://bkt/p"}, []string{`unsupported scheme "ftp"`, "gs://", "azblob://"}},
+		{[]string{"list", "--bucket", "gs://bkt/p?chunk_sise=1"}, []string{`unknown parameter "chunk_sise"`}},
+		{[]string{"list", "--bucket", "gs://bkt:4443/p"}, []string{"the host part is the bucket name"}},
 		{[]string{"status", "--bucket", "file://backups/chroma"}, []string{"absolute path"}},
 	}
 	for _, c := range cases {

@@ -90,10 +90,13 @@ machine needs only the binary, the bucket URL and the reader key:
 
 S3 credentials come from bucket::access_key_id/secret_access_key in the
 config, or from the AWS SDK's default chain (AWS_ACCESS_KEY_ID,
-AWS_SECRET_ACCESS_KEY, shared config, IRSA, instance roles). Azure
-(azblob://account/container/prefix) credentials come from
-bucket::azure_account_key or azure_sas_token, or from Azure's default chain
-(AZURE_* variables, workload identity, managed identity, Azure CLI).
+AWS_SECRET_ACCESS_KEY, shared config, IRSA, instance roles).
+GCS (gs://bucket/prefix) credentials come from bucket::credentials_file, or
+from application default credentials (GOOGLE_APPLICATION_CREDENTIALS,
+workload identity on GKE). Azure (azblob://account/container/prefix)
+credentials come from bucket::azure_account_key or azure_sas_token, or from
+Azure's default chain (AZURE_* variables, workload identity, managed
+identity, Azure CLI).
 
 Exit codes: 0 success, 1 failure, 2 wrong command line.`,
 		SilenceUsage:  true,
@@ -107,7 +110,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line.`,
 	pf := cmd.PersistentFlags()
 	pf.StringArrayVar(&f.configs, "config", nil, "collector config to read the snapshot settings from (repeatable; same URIs as the collector's --config)")
 	pf.StringVar(&f.extension, "extension", "", "which extensions::snapshot/<name> to use when the config has several")
-	pf.StringVar(&f.bucket, "bucket", "", "bucket URL: file:///path, s3://bucket/prefix?endpoint=...&region=...&path_style=true or azblob://account/container/prefix")
+	pf.StringVar(&f.bucket, "bucket", "", "bucket URL: file:///path, s3://bucket/prefix?endpoint=...&region=...&path_style=true, gs://bucket/prefix or azblob://account/container/prefix")
 	pf.StringVar(&f.persistDir, "persist-directory", "", "Chroma's persist directory")
 	pf.StringVar(&f.writerKey, "writer-key", "", "writer key file (encrypts snapshots)")
 	pf.StringVar(&f.readerKey, "reader-key", "", "reader key file (decrypts snapshots: restore, verify, list details)")

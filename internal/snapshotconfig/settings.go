@@ -49,14 +49,18 @@ type Settings struct {
 
 // BucketSettings locate the bucket and hold its credentials.
 type BucketSettings struct {
-	// URL is file:///path, s3://bucket/prefix?endpoint=...&region=...&path_style=true
-	// or azblob://account/container/prefix.
+	// URL is file:///path, s3://bucket/prefix?endpoint=...&region=...&path_style=true,
+	// gs://bucket/prefix or azblob://account/container/prefix.
 	URL string `mapstructure:"url"`
 	// AccessKeyID and SecretAccessKey are S3 credentials; when empty the AWS
 	// SDK's default chain is used (environment, shared config, IRSA, instance role).
 	AccessKeyID     string              `mapstructure:"access_key_id"`
 	SecretAccessKey configopaque.String `mapstructure:"secret_access_key"`
 	SessionToken    configopaque.String `mapstructure:"session_token"`
+	// CredentialsFile is a Google key file for gs:// buckets; when empty,
+	// application default credentials are used (GOOGLE_APPLICATION_CREDENTIALS,
+	// workload identity on GKE).
+	CredentialsFile string `mapstructure:"credentials_file"`
 	// AzureAccountKey (shared key) or AzureSASToken (a shared access
 	// signature) authenticate to an azblob:// bucket; when both are empty
 	// Azure's default chain is used (environment, workload identity,
@@ -99,6 +103,7 @@ func (b *BucketSettings) Open(ctx context.Context, opts storage.Options) (storag
 	opts.AccessKeyID = b.AccessKeyID
 	opts.SecretAccessKey = string(b.SecretAccessKey)
 	opts.SessionToken = string(b.SessionToken)
+	opts.GCSCredentialsFile = b.CredentialsFile
 	opts.AzureAccountKey = string(b.AzureAccountKey)
 	opts.AzureSASToken = string(b.AzureSASToken)
 	return storage.Open(ctx, b.URL, opts)
@@ -109,7 +114,7 @@ func (b *BucketSettings) Open(ctx context.Context, opts storage.Options) (storag
 func (b *BucketSettings) Validate(prefix string) error {
 	var errs []error
 	if strings.TrimSpace(b.URL) == "" {
-		errs = append(errs, fmt.Errorf(`"%s::url" is required: file:///path, s3://bucket/prefix or azblob://account/container/prefix`, prefix))
+		errs = append(errs, fmt.Errorf(`"%s::url" is required: file:///path, s3://bucket/prefix, gs://bucket/prefix or azblob://account/container/prefix`, prefix))
 	}
 	if b.AccessKeyID != "" && b.SecretAccessKey == "" {
 		errs = append(errs, fmt.Errorf(`"%s::secret_access_key" is required with "%s::access_key_id"`, prefix, prefix))

@@ -32,6 +32,11 @@ type Options struct {
 	// Retry bounds the retries of transient errors; zero fields take
 	// DefaultRetryPolicy's values.
 	Retry RetryPolicy
+	// GCSCredentialsFile is a Google key file (service account, or
+	// workload identity federation) for gs:// buckets. When empty,
+	// application default credentials are used (GOOGLE_APPLICATION_CREDENTIALS,
+	// workload identity on GKE, the metadata server).
+	GCSCredentialsFile string
 	// HTTPClient, when set, carries S3 and Azure requests (custom transports, and
 	// tests that count requests).
 	HTTPClient *http.Client
@@ -43,6 +48,7 @@ type Options struct {
 //	/var/backups/chroma             the same, as a plain path
 //	s3://bucket                     an S3 bucket
 //	s3://bucket/some/prefix?endpoint=http://127.0.0.1:7070&region=us-east-1&path_style=true
+//	gs://bucket/some/prefix         a Google Cloud Storage bucket
 //	azblob://account/container/prefix                          an Azure blob container
 //	https://account.blob.core.windows.net/container/prefix     the same
 //	azblob://devstoreaccount1/container?endpoint=http://127.0.0.1:10000/devstoreaccount1
@@ -55,6 +61,8 @@ type Options struct {
 // AWS), region (default: the SDK's configuration, else us-east-1),
 // path_style (true for most self-hosted stores), part_size (multipart part
 // size in bytes, at least 5 MiB) and concurrency (parts uploaded at once).
+// GCS query parameters: endpoint (an emulator's base URL) and chunk_size
+// (resumable upload chunk in bytes; see gcs.Options).
 // Credentials never go in the URL; they come from opts or the SDK's chain.
 //
 // Open does not contact the store; call Check for that.
@@ -68,7 +76,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (Bucket, error) {
 
 func openBackend(ctx context.Context, rawURL string, opts Options) (Bucket, error) {
 	if strings.TrimSpace(rawURL) == "" {
-		return nil, badURL("open bucket: empty bucket URL: use file:///path or s3://bucket/prefix")
+		return nil, badURL("open bucket: empty bucket URL: use file:///path, s3://bucket/prefix or gs://bucket/prefix")
 	}
 	if !strings.Contains(rawURL, "://") {
 		return openFile(rawURL, rawURL)
@@ -101,6 +109,8 @@ func openBackend(ctx context.Context, rawURL string, opts Options) (Bucket, erro
 		return openFile(u.Path, shown)
 	case "s3":
 		return openS3(ctx, u, shown, opts)
+	case "gs":
+		return openGCS(ctx, u, shown, opts)
 	case "azblob":
 		return openAzblob(u, shown, opts)
 	case "https":
@@ -109,7 +119,7 @@ func openBackend(ctx context.Context, rawURL string, opts Options) (Bucket, erro
 		}
 		return nil, badURL("open bucket %s: unsupported scheme \"https\" for a host that is not an Azure blob endpoint (account%s); for an S3-compatible store use s3://bucket?endpoint=https://host", shown, azureHostSuffix)
 	default:
-		return nil, badURL("open bucket %s: unsupported scheme %q: use file://, s3:// or azblob://", shown, u.Scheme)
+		return nil, badURL("open bucket %s: unsupported scheme %q: use file://, s3://, gs:// or azblob://", shown, u.Scheme)
 	}
 }
 
@@ -155,14 +165,10 @@ func openS3(ctx context.Context, u *url.URL, shown string, opts Options) (Bucket
 	}
 	o.Endpoint = q.Get("endpoint")
 	o.Region = q.Get("region")
+	if err := checkEndpoint(o.Endpoint, shown); err != nil {
+		return nil, err
+	}
 	if o.Endpoint != "" {
-		e, err := url.Parse(o.Endpoint)
-		if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
-			return nil, badURL("open bucket %s: endpoint must be an http:// or https:// URL, e.g. endpoint=http://127.0.0.1:7070", shown)
-		}
-		if e.User != nil {
-			return nil, badURL("open bucket %s: the endpoint must not hold credentials: pass them as options", shown)
-		}
 		if o.Region == "" {
 			o.Region = s3.DefaultEndpointRegion
 		}
@@ -241,7 +247,7 @@ func parseQuery(raw, shown string) (url.Values, error) {
 	return q, nil
 }
 
-// checkParams refuses a parameter not in known, or one given twice.
+// checkParams refuses a parameter not in known, or given more than once.
 func checkParams(q url.Values, known []string, shown string) error {
 	for name, values := range q {
 		if !slices.Contains(known, name) {
@@ -250,6 +256,22 @@ func checkParams(q url.Values, known []string, shown string) error {
 		if len(values) != 1 {
 			return badURL("open bucket %s: parameter %q given %d times", shown, name, len(values))
 		}
+	}
+	return nil
+}
+
+// checkEndpoint accepts "" or an http(s) URL with a host and no
+// credentials.
+func checkEndpoint(raw, shown string) error {
+	if raw == "" {
+		return nil
+	}
+	e, err := url.Parse(raw)
+	if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
+		return badURL("open bucket %s: endpoint must be an http:// or https:// URL, e.g. endpoint=http://127.0.0.1:7070", shown)
+	}
+	if e.User != nil {
+		return badURL("open bucket %s: the endpoint must not hold credentials: pass them as options", shown)
 	}
 	return nil
 }

@@ -96,7 +96,7 @@ func TestOpenS3URL(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	for raw, want := range map[string]string{
 		"":                                   "empty bucket URL",
-		"gs://bucket/x":                      `unsupported scheme "gs"`,
+		"ftp://bucket/x":                     `unsupported scheme "ftp"`,
 		"https://bucket.s3.amazonaws.com":    `unsupported scheme "https"`,
 		"s3://":                              "no bucket name",
 		"s3:///prefix":                       "no bucket name",

@@ -53,12 +53,18 @@ func Command(t testing.TB, hint string, names ...string) string {
 			return p
 		}
 	}
-	msg := fmt.Sprintf("%s not found on PATH; %s", strings.Join(names, " or "), hint)
+	Missing(t, fmt.Sprintf("%s not found on PATH; %s", strings.Join(names, " or "), hint))
+	return ""
+}
+
+// Missing skips the test because a real component is missing (msg says
+// which and how to install it), or fails it if REQUIRE_REAL_COMPONENTS=1.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
 	if os.Getenv(EnvRequire) == "1" {
 		t.Fatalf("%s=1 but %s", EnvRequire, msg)
 	}
 	t.Skip(msg)
-	return ""
 }
 
 // Eventually polls cond every 100 ms until it holds, and fails the test

@@ -25,7 +25,7 @@ func classify(name string, err error) error {
 	// other failures no retry fixes) with NonRetriable; AuthenticationFailed
 	// (a token endpoint's answer) may be an outage, so it stays transient.
 	if _, ok := errors.AsType[nonRetriable](err); ok {
-		return permanent(fmt.Sprintf("no usable credentials for %s: set an account key or SAS token, or configure Azure's credential chain (AZURE_* variables, workload identity, managed identity)", name), err)
+		return base.Permanent(fmt.Sprintf("no usable credentials for %s: set an account key or SAS token, or configure Azure's credential chain (AZURE_* variables, workload identity, managed identity)", name), err)
 	}
 	switch {
 	case bloberror.HasCode(err, bloberror.BlobNotFound):
@@ -33,11 +33,11 @@ func classify(name string, err error) error {
 	case bloberror.HasCode(err, bloberror.ContainerNotFound, bloberror.ContainerBeingDeleted):
 		return fmt.Errorf("container of %s does not exist: create it or fix the container name: %w: %w: %w", name, base.ErrNoBucket, base.ErrPermanent, err)
 	case bloberror.HasCode(err, bloberror.AuthenticationFailed, bloberror.InvalidAuthenticationInfo, bloberror.NoAuthenticationInformation):
-		return permanent(fmt.Sprintf("access denied to %s: the service rejected the credentials; check the account key, SAS token or identity", name), err)
+		return base.Permanent(fmt.Sprintf("access denied to %s: the service rejected the credentials; check the account key, SAS token or identity", name), err)
 	case bloberror.HasCode(err, bloberror.AuthorizationFailure, bloberror.AuthorizationPermissionMismatch,
 		bloberror.InsufficientAccountPermissions, bloberror.AccountIsDisabled, bloberror.AuthorizationResourceTypeMismatch,
 		bloberror.AuthorizationServiceMismatch, bloberror.AuthorizationSourceIPMismatch, bloberror.AuthorizationProtocolMismatch):
-		return permanent(fmt.Sprintf("access denied to %s: give the identity the Storage Blob Data Contributor role on the container (or a SAS with read, add, create, write, delete and list)", name), err)
+		return base.Permanent(fmt.Sprintf("access denied to %s: give the identity the Storage Blob Data Contributor role on the container (or a SAS with read, add, create, write, delete and list)", name), err)
 	case bloberror.HasCode(err, bloberror.InvalidBlockList, bloberror.BlobBeingRehydrated, bloberror.ServerBusy,
 		bloberror.OperationTimedOut, bloberror.InternalError, bloberror.LeaseIDMissing):
 		// InvalidBlockList: another writer committed the same blob while
@@ -52,10 +52,10 @@ func classify(name string, err error) error {
 	case status == http.StatusNotFound:
 		return fmt.Errorf("%w (%w)", base.ErrNotExist, err)
 	case status == http.StatusForbidden || status == http.StatusUnauthorized:
-		return permanent(fmt.Sprintf("access denied to %s: check the account key, SAS token or identity, and its role on the container", name), err)
+		return base.Permanent(fmt.Sprintf("access denied to %s: check the account key, SAS token or identity, and its role on the container", name), err)
 	case status >= 400 && status < 500 && status != http.StatusRequestTimeout &&
 		status != http.StatusConflict && status != http.StatusTooManyRequests:
-		return permanent(fmt.Sprintf("%s rejected the request", name), err)
+		return base.Permanent(fmt.Sprintf("%s rejected the request", name), err)
 	}
 	return err
 }
@@ -63,10 +63,6 @@ func classify(name string, err error) error {
 type nonRetriable interface {
 	error
 	NonRetriable()
-}
-
-func permanent(advice string, err error) error {
-	return fmt.Errorf("%s: %w: %w", advice, base.ErrPermanent, err)
 }
 
 func statusCode(err error) int {

@@ -363,7 +363,7 @@ func classify(bucket string, err error) error {
 	if isCredentialsError(err) {
 		advice := fmt.Sprintf("no usable credentials for bucket %s: set the access key and secret, or configure the AWS credential chain (AWS_* variables, IRSA, instance role)", bucket)
 		if credentialsAbsent(err) {
-			return permanent(advice, err)
+			return base.Permanent(advice, err)
 		}
 		// Possibly transient (an instance-metadata hiccup), so not permanent.
 		return fmt.Errorf("%s: %w", advice, err)
@@ -373,23 +373,23 @@ func classify(bucket string, err error) error {
 	case "NoSuchKey", "NotFound":
 		return fmt.Errorf("%w (%w)", base.ErrNotExist, err)
 	case "NoSuchBucket":
-		return fmt.Errorf("bucket %s does not exist: create it or fix the bucket name: %w: %w: %w", bucket, base.ErrNoBucket, base.ErrPermanent, err)
+		return base.NoBucket(bucket, err)
 	// versitygw answers a full filesystem with 507 InsufficientStorage and a
 	// full quota with QuotaExceeded; MinIO with XMinioStorageFull.
 	case "InsufficientStorage", "XMinioStorageFull", "QuotaExceeded":
 		return noSpace(bucket, code, err)
 	case "AccessDenied", "Forbidden", "AllAccessDisabled", "AccountProblem":
-		return permanent(fmt.Sprintf("access denied to bucket %s: check the access key and secret, and that they may use this bucket", bucket), err)
+		return base.Permanent(fmt.Sprintf("access denied to bucket %s: check the access key and secret, and that they may use this bucket", bucket), err)
 	// versitygw answers an unknown access key with 404 XAdminUserNotFound,
 	// which must not read as a missing object.
 	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "InvalidSecurity", "XAdminUserNotFound":
-		return permanent(fmt.Sprintf("access denied to bucket %s: the store rejected the credentials (%s); check the access key and secret", bucket, code), err)
+		return base.Permanent(fmt.Sprintf("access denied to bucket %s: the store rejected the credentials (%s); check the access key and secret", bucket, code), err)
 	case "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException":
-		return permanent(fmt.Sprintf("bucket %s is in a different region than the one configured: set the region", bucket), err)
+		return base.Permanent(fmt.Sprintf("bucket %s is in a different region than the one configured: set the region", bucket), err)
 	case "InvalidBucketName":
-		return permanent(fmt.Sprintf("bucket name %q is not valid", bucket), err)
+		return base.Permanent(fmt.Sprintf("bucket name %q is not valid", bucket), err)
 	case "RequestTimeTooSkewed":
-		return permanent("the store rejected the request time: fix this machine's clock", err)
+		return base.Permanent("the store rejected the request time: fix this machine's clock", err)
 	case "ExpiredToken", "RequestTimeout", "SlowDown", "ConditionalRequestConflict", "OperationAborted":
 		return err // transient: refreshed credentials, retry, or back off
 	}
@@ -399,12 +399,12 @@ func classify(bucket string, err error) error {
 	case status == http.StatusNotFound && code == "":
 		return fmt.Errorf("%w (%w)", base.ErrNotExist, err)
 	case status == http.StatusForbidden || status == http.StatusUnauthorized:
-		return permanent(fmt.Sprintf("access denied to bucket %s: check the access key and secret, and that they may use this bucket", bucket), err)
+		return base.Permanent(fmt.Sprintf("access denied to bucket %s: check the access key and secret, and that they may use this bucket", bucket), err)
 	case status == http.StatusMovedPermanently:
-		return permanent(fmt.Sprintf("bucket %s is in a different region than the one configured: set the region", bucket), err)
+		return base.Permanent(fmt.Sprintf("bucket %s is in a different region than the one configured: set the region", bucket), err)
 	case status >= 400 && status < 500 && status != http.StatusRequestTimeout &&
 		status != http.StatusConflict && status != http.StatusTooManyRequests:
-		return permanent(fmt.Sprintf("bucket %s rejected the request", bucket), err)
+		return base.Permanent(fmt.Sprintf("bucket %s rejected the request", bucket), err)
 	}
 	return err
 }
@@ -429,10 +429,6 @@ func credentialsAbsent(err error) bool {
 
 func noSpace(bucket, code string, err error) error {
 	return fmt.Errorf("the store of bucket %s is full (%s): free space or raise its quota: %w: %w: %w", bucket, code, base.ErrNoSpace, base.ErrPermanent, err)
-}
-
-func permanent(advice string, err error) error {
-	return fmt.Errorf("%s: %w: %w", advice, base.ErrPermanent, err)
 }
 
 func errorCode(err error) (code string, status int) {

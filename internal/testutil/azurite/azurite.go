@@ -67,10 +67,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, hint := Binary()
 	if bin == "" {
-		if os.Getenv(testutil.EnvRequire) == "1" {
-			t.Fatalf("%s=1 but %s", testutil.EnvRequire, hint)
-		}
-		t.Skip(hint)
+		testutil.Missing(t, hint)
 	}
 	port, err := testutil.FreePort()
 	if err != nil {

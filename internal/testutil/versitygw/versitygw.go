@@ -64,22 +64,7 @@ type Server struct {
 
 // Binary returns the gateway binary's path, or "" with a hint if missing.
 func Binary() (path, hint string) {
-	hint = "install it with scripts/install-versitygw.sh or set VERSITYGW_BIN"
-	if p := os.Getenv("VERSITYGW_BIN"); p != "" {
-		if isExecutable(p) {
-			return p, ""
-		}
-		return "", fmt.Sprintf("VERSITYGW_BIN=%s is not an executable file", p)
-	}
-	root, err := testutil.RepoRoot()
-	if err != nil {
-		return "", fmt.Sprintf("versitygw not found (%v); %s", err, hint)
-	}
-	p := filepath.Join(root, ".tools", "bin", "versitygw")
-	if !isExecutable(p) {
-		return "", fmt.Sprintf("versitygw not found at %s; %s", p, hint)
-	}
-	return p, ""
+	return testutil.ToolBinary("VERSITYGW_BIN", "versitygw", "install it with scripts/install-versitygw.sh")
 }
 
 // Start runs a gateway for the rest of the test and creates Bucket in it.
@@ -88,10 +73,7 @@ func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, hint := Binary()
 	if bin == "" {
-		if os.Getenv("REQUIRE_REAL_COMPONENTS") == "1" {
-			t.Fatalf("REQUIRE_REAL_COMPONENTS=1 but %s", hint)
-		}
-		t.Skip(hint)
+		testutil.Missing(t, hint)
 	}
 	port, err := testutil.FreePort()
 	if err != nil {
@@ -282,9 +264,4 @@ func randomHex(t testing.TB, n int) string {
 		t.Fatalf("random: %v", err)
 	}
 	return hex.EncodeToString(b)
-}
-
-func isExecutable(p string) bool {
-	info, err := os.Stat(p)
-	return err == nil && info.Mode().IsRegular() && info.Mode()&0o111 != 0
 }

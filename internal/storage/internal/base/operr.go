@@ -20,3 +20,13 @@ func OpError(ctx context.Context, bucket fmt.Stringer, op, key string, err error
 	}
 	return fmt.Errorf("%s in %s: %w", what, bucket, classify(err))
 }
+
+// Permanent wraps err with ErrPermanent and advice for the operator.
+func Permanent(advice string, err error) error {
+	return fmt.Errorf("%s: %w: %w", advice, ErrPermanent, err)
+}
+
+// NoBucket reports that bucket does not exist (ErrNoBucket, ErrPermanent).
+func NoBucket(bucket string, err error) error {
+	return fmt.Errorf("bucket %s does not exist: create it or fix the bucket name: %w: %w: %w", bucket, ErrNoBucket, ErrPermanent, err)
+}
