@@ -241,19 +241,14 @@ func (b *Bucket) put(ctx context.Context, op, key string, r io.Reader, size int6
 	if err != nil {
 		return err
 	}
-	body := r
-	var counted *base.ExactReader
-	if size >= 0 {
-		counted = &base.ExactReader{R: r, Want: size}
-		body = counted
-	}
+	body, mismatch := base.Exact(r, size)
 	o := &blockblob.UploadStreamOptions{BlockSize: b.blockSize, Concurrency: b.concurrency}
 	if ifAbsent {
 		o.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: new(azcore.ETagAny)}}
 	}
 	if _, err := bc.UploadStream(ctx, body, o); err != nil {
-		if counted != nil && counted.Err != nil {
-			return fmt.Errorf("%s %s in %s: %w", op, key, b, counted.Err)
+		if merr := mismatch(); merr != nil {
+			return fmt.Errorf("%s %s in %s: %w", op, key, b, merr)
 		}
 		if ifAbsent && isAlreadyExists(err) {
 			return fmt.Errorf("%s %s in %s: %w", op, key, b, base.ErrExists)

@@ -67,38 +67,33 @@ func (b *Bucket) put(ctx context.Context, op, key string, r io.Reader, size int6
 	defer cancel()
 	w := obj.NewWriter(wctx)
 	w.ChunkSize = b.chunkSize
-	body := r
-	var counted *base.ExactReader
-	if size >= 0 {
-		counted = &base.ExactReader{R: r, Want: size}
-		body = counted
-		if size < int64(b.chunkSize) {
-			// A buffer of just the object's size (the SDK rounds it up to
-			// 256 KiB). Never ChunkSize 0: that streams the body, and a
-			// reader failing midway could still end in a stored, truncated
-			// object. Buffered, nothing is sent before the reader's end.
-			w.ChunkSize = int(max(size, 1))
-		}
+	body, mismatch := base.Exact(r, size)
+	if size >= 0 && size < int64(b.chunkSize) {
+		// A buffer of just the object's size (the SDK rounds it up to
+		// 256 KiB). Never ChunkSize 0: that streams the body, and a reader
+		// failing midway could still end in a stored, truncated object.
+		// Buffered, nothing is sent before the reader's end.
+		w.ChunkSize = int(max(size, 1))
 	}
 	if _, err := io.Copy(w, body); err != nil {
 		// Never Close here: Close ends the request body, and the part sent
 		// so far would become the object if it reached the store before
 		// the cancellation did.
 		cancel()
-		return b.putError(ctx, op, key, counted, err)
+		return b.putError(ctx, op, key, mismatch, err)
 	}
 	if err := w.Close(); err != nil {
 		if ifAbsent && isPreconditionFailed(err) {
 			return fmt.Errorf("%s %s in %s: %w", op, key, b, base.ErrExists)
 		}
-		return b.putError(ctx, op, key, counted, err)
+		return b.putError(ctx, op, key, mismatch, err)
 	}
 	return nil
 }
 
-func (b *Bucket) putError(ctx context.Context, op, key string, counted *base.ExactReader, err error) error {
-	if counted != nil && counted.Err != nil {
-		return fmt.Errorf("%s %s in %s: %w", op, key, b, counted.Err)
+func (b *Bucket) putError(ctx context.Context, op, key string, mismatch func() error, err error) error {
+	if merr := mismatch(); merr != nil {
+		return fmt.Errorf("%s %s in %s: %w", op, key, b, merr)
 	}
 	return b.opError(ctx, op, key, err)
 }

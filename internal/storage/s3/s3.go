@@ -274,20 +274,15 @@ func (b *Bucket) put(ctx context.Context, op, key string, r io.Reader, size int6
 	if err != nil {
 		return err
 	}
-	body := r
-	var counted *base.ExactReader
-	if size >= 0 {
-		counted = &base.ExactReader{R: r, Want: size}
-		body = counted
-	}
+	body, mismatch := base.Exact(r, size)
 	in := &s3.PutObjectInput{Bucket: &b.bucket, Key: &k, Body: body}
 	if ifAbsent {
 		in.IfNoneMatch = aws.String("*")
 	}
 	_, err = b.uploader.Upload(ctx, in)
 	if err != nil {
-		if counted != nil && counted.Err != nil {
-			return fmt.Errorf("%s %s in %s: %w", op, key, b, counted.Err)
+		if merr := mismatch(); merr != nil {
+			return fmt.Errorf("%s %s in %s: %w", op, key, b, merr)
 		}
 		if ifAbsent && isPreconditionFailed(err) {
 			return fmt.Errorf("%s %s in %s: %w", op, key, b, base.ErrExists)

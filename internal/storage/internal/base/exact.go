@@ -34,3 +34,15 @@ func (e *ExactReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Exact returns the body to upload for r, which the caller says holds size
+// bytes: checked with an ExactReader, or r itself when size is unknown
+// (negative). mismatch reports, after the upload, whether r broke that
+// promise; the upload's own error is then beside the point.
+func Exact(r io.Reader, size int64) (body io.Reader, mismatch func() error) {
+	if size < 0 {
+		return r, func() error { return nil }
+	}
+	e := &ExactReader{R: r, Want: size}
+	return e, func() error { return e.Err }
+}
