@@ -6,10 +6,11 @@ import (
 	"path/filepath"
 )
 
-// ToolBinary finds a server binary that a script installs into
-// <repo>/.tools/bin: $envVar when set, else .tools/bin/name. When missing it
-// returns "" and a hint that names installHint.
-func ToolBinary(envVar, name, installHint string) (path, hint string) {
+// ToolBinary returns the path of a tool the tests run: $envVar when set,
+// else .tools/<toolsPath> in the repository (where `make tools` installs
+// it); or "" and a hint that says how to get it.
+func ToolBinary(envVar, toolsPath, installHint string) (path, hint string) {
+	name := filepath.Base(toolsPath)
 	hint = fmt.Sprintf("%s or set %s", installHint, envVar)
 	if p := os.Getenv(envVar); p != "" {
 		if isExecutable(p) {
@@ -21,7 +22,7 @@ func ToolBinary(envVar, name, installHint string) (path, hint string) {
 	if err != nil {
 		return "", fmt.Sprintf("%s not found (%v); %s", name, err, hint)
 	}
-	p := filepath.Join(root, ".tools", "bin", name)
+	p := filepath.Join(root, ".tools", filepath.FromSlash(toolsPath))
 	if !isExecutable(p) {
 		return "", fmt.Sprintf("%s not found at %s; %s", name, p, hint)
 	}

@@ -11,9 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -44,22 +42,7 @@ type Server struct {
 
 // Binary returns azurite-blob's path, or "" with a hint if missing.
 func Binary() (path, hint string) {
-	hint = "install it with scripts/install-azurite.sh (or `make tools`) or set AZURITE_BIN"
-	if p := os.Getenv("AZURITE_BIN"); p != "" {
-		if _, err := exec.LookPath(p); err == nil {
-			return p, ""
-		}
-		return "", fmt.Sprintf("AZURITE_BIN=%s is not an executable file", p)
-	}
-	root, err := testutil.RepoRoot()
-	if err != nil {
-		return "", fmt.Sprintf("azurite-blob not found (%v); %s", err, hint)
-	}
-	p := filepath.Join(root, ".tools", "azurite", "node_modules", ".bin", "azurite-blob")
-	if _, err := exec.LookPath(p); err != nil {
-		return "", fmt.Sprintf("azurite-blob not found at %s; %s", p, hint)
-	}
-	return p, ""
+	return testutil.ToolBinary("AZURITE_BIN", "azurite/node_modules/.bin/azurite-blob", "install it with scripts/install-azurite.sh (or `make tools`)")
 }
 
 // Start runs Azurite for the rest of the test and creates Container in it.

@@ -35,7 +35,7 @@ type Server struct {
 
 // Binary returns the emulator's path, or "" with a hint if missing.
 func Binary() (path, hint string) {
-	return testutil.ToolBinary("FAKE_GCS_SERVER_BIN", "fake-gcs-server", "install it with scripts/install-fake-gcs-server.sh (or make tools)")
+	return testutil.ToolBinary("FAKE_GCS_SERVER_BIN", "bin/fake-gcs-server", "install it with scripts/install-fake-gcs-server.sh (or make tools)")
 }
 
 // Start runs an emulator for the rest of the test and creates Bucket in it.

@@ -64,7 +64,7 @@ type Server struct {
 
 // Binary returns the gateway binary's path, or "" with a hint if missing.
 func Binary() (path, hint string) {
-	return testutil.ToolBinary("VERSITYGW_BIN", "versitygw", "install it with scripts/install-versitygw.sh")
+	return testutil.ToolBinary("VERSITYGW_BIN", "bin/versitygw", "install it with scripts/install-versitygw.sh")
 }
 
 // Start runs a gateway for the rest of the test and creates Bucket in it.
