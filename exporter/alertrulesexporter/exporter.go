@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelcol-chroma/otelcol-chroma/exporter/alertrulesexporter/internal/metadata"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/zapslog"
 )
 
 // Prometheus' defaults for what the rule engine may do in one query and how
@@ -70,7 +71,7 @@ func newAlertRulesExporter(cfg *Config, set exporter.Settings) (*alertRulesExpor
 		cfg:         cfg,
 		settings:    set.TelemetrySettings,
 		logger:      set.Logger,
-		slog:        newSlogLogger(set.Logger),
+		slog:        zapslog.New(set.Logger, nil),
 		telemetry:   tb,
 		translation: prometheusremotewrite.Settings{AddMetricSuffixes: true},
 		now:         now,
