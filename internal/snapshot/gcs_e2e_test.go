@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -61,11 +62,15 @@ func largestBlock(t *testing.T, b storage.Bucket) string {
 	return key
 }
 
-// alterObject flips one byte of an object behind the backend's back.
+// alterObject flips one byte of an object, writing through a bucket opened
+// on the whole emulator bucket rather than the snapshot's prefix.
 func alterObject(t *testing.T, srv *fakegcs.Server, name string) {
 	t.Helper()
-	obj := srv.Client(t).Bucket(srv.Bucket).Object(name)
-	r, err := obj.NewReader(t.Context())
+	b, err := storage.Open(t.Context(), srv.URLWithPrefix(""), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.Read(t.Context(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,11 +80,7 @@ func alterObject(t *testing.T, srv *fakegcs.Server, name string) {
 		t.Fatal(err)
 	}
 	data[len(data)/2] ^= 0xff
-	w := obj.NewWriter(t.Context())
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
+	if err := b.Write(t.Context(), name, bytes.NewReader(data), int64(len(data))); err != nil {
 		t.Fatal(fmt.Errorf("rewrite %s: %w", name, err))
 	}
 }

@@ -37,8 +37,8 @@ type Options struct {
 	// application default credentials are used (GOOGLE_APPLICATION_CREDENTIALS,
 	// workload identity on GKE, the metadata server).
 	GCSCredentialsFile string
-	// HTTPClient, when set, carries S3 and Azure requests (custom transports, and
-	// tests that count requests).
+	// HTTPClient, when set, carries S3, GCS and Azure requests (custom
+	// transports, and tests that count requests).
 	HTTPClient *http.Client
 }
 

@@ -34,9 +34,7 @@ func openGCS(ctx context.Context, u *url.URL, shown string, opts Options) (Bucke
 		Prefix:          u.Path,
 		Endpoint:        q.Get("endpoint"),
 		CredentialsFile: opts.GCSCredentialsFile,
-		// Open wraps the bucket with WithRetry, which backs off between
-		// attempts; the SDK's own retries on top would multiply them.
-		MaxAttempts: 1,
+		HTTPClient:      opts.HTTPClient,
 	}
 	if err := checkEndpoint(o.Endpoint, shown); err != nil {
 		return nil, err

@@ -1,33 +1,39 @@
 // Package gcs is a storage.Bucket on Google Cloud Storage (or an emulator
-// such as fake-gcs-server).
+// such as fake-gcs-server), spoken to through GCS's JSON API over plain
+// net/http, with OAuth2 tokens from golang.org/x/oauth2/google.
 //
-// Objects go up with the SDK's uploads: one request when the object fits in
-// one chunk, else a resumable upload in ChunkSize pieces. Each write buffers
-// at most one chunk (an object of known smaller size: its own size), so
-// memory stays bounded however large or unsized the source is, and nothing
-// is sent before the reader has given the bytes it promised. GCS makes the
-// object visible only once the upload completes; a write that fails or is
-// canceled leaves nothing.
-// CreateIfAbsent is an upload with the DoesNotExist precondition
-// (ifGenerationMatch=0), which GCS resolves atomically.
+// Objects go up in one request (uploadType=media) when they fit in one
+// chunk, else as a resumable upload in ChunkSize pieces. Each write buffers
+// at most one chunk (an object of known smaller size: its own size) plus one
+// byte, so memory stays bounded however large or unsized the source is. The
+// request that completes an object is sent only once the reader has given
+// every byte it promised: GCS makes the object visible only then, so a write
+// that fails or is canceled leaves nothing. CreateIfAbsent is an upload with
+// the ifGenerationMatch=0 precondition, which GCS resolves atomically.
+//
+// The package retries nothing itself: storage.Open wraps the bucket with
+// storage.WithRetry, which owns the retry policy for every backend.
 package gcs
 
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
+	"os"
 	"strings"
-
-	"cloud.google.com/go/storage"
-	"google.golang.org/api/option"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/internal/base"
 )
 
 // Defaults for Options fields left zero.
 const (
-	DefaultChunkSize   = 8 << 20
-	DefaultMaxAttempts = 3
+	DefaultChunkSize = 8 << 20
+	// chunkQuantum: GCS takes a resumable upload's chunks (all but the
+	// last) in multiples of 256 KiB.
+	chunkQuantum = 256 << 10
+	// googleEndpoint is the JSON API's base URL.
+	googleEndpoint = "https://storage.googleapis.com"
 )
 
 // Options configures a Bucket. Only Bucket is required.
@@ -48,23 +54,22 @@ type Options struct {
 	// login, or the metadata server (workload identity on GKE).
 	CredentialsFile string
 	// ChunkSize is the resumable upload's chunk size in bytes, the memory
-	// each write of a large or unsized object holds (default 8 MiB; the
-	// SDK rounds it up to a multiple of 256 KiB).
+	// each write of a large or unsized object holds (default 8 MiB; rounded
+	// up to a multiple of 256 KiB, as GCS requires).
 	ChunkSize int
-	// MaxAttempts bounds the SDK's own attempts per request and per upload
-	// chunk (default 3); 1 turns the SDK's retries off, for a caller that
-	// retries itself (storage.Open, under storage.WithRetry).
-	MaxAttempts int
 	// ListPageSize is the number of objects asked for per listing request;
 	// zero leaves it to the store (1000 on GCS).
 	ListPageSize int
+	// HTTPClient, when set, carries the requests (its Transport; the token
+	// requests of key-file credentials too): custom transports, and tests.
+	HTTPClient *http.Client
 }
 
 // Bucket is a storage.Bucket on a GCS bucket.
 type Bucket struct {
-	client    *storage.Client
-	bucket    *storage.BucketHandle
-	name      string // bucket name, for errors
+	client    *http.Client
+	endpoint  string // JSON API base URL, no trailing slash
+	name      string // bucket name
 	prefix    string // "" or ending in "/"
 	shown     string // for String()
 	chunkSize int
@@ -79,15 +84,11 @@ func New(ctx context.Context, opts Options) (*Bucket, error) {
 	if err != nil {
 		return nil, err
 	}
-	clientOpts, err := clientOptions(opts)
+	endpoint, emulator := resolveEndpoint(opts.Endpoint)
+	client, err := newHTTPClient(ctx, opts, emulator)
 	if err != nil {
 		return nil, err
 	}
-	client, err := storage.NewClient(ctx, clientOpts...)
-	if err != nil {
-		return nil, base.Permanent(fmt.Sprintf("gcs bucket %s: no usable Google credentials: set GOOGLE_APPLICATION_CREDENTIALS or credentials_file, run on GKE with workload identity, or give an emulator endpoint", opts.Bucket), err)
-	}
-	client.SetRetry(retryOptions(opts.MaxAttempts)...)
 	shown := "gs://" + opts.Bucket
 	if prefix != "" {
 		shown += "/" + strings.TrimSuffix(prefix, "/")
@@ -96,8 +97,8 @@ func New(ctx context.Context, opts Options) (*Bucket, error) {
 		shown += " at " + opts.Endpoint
 	}
 	return &Bucket{
-		client: client, bucket: client.Bucket(opts.Bucket), name: opts.Bucket,
-		prefix: prefix, shown: shown, chunkSize: opts.ChunkSize, pageSize: opts.ListPageSize,
+		client: client, endpoint: endpoint, name: opts.Bucket, prefix: prefix, shown: shown,
+		chunkSize: opts.ChunkSize, pageSize: opts.ListPageSize,
 	}, nil
 }
 
@@ -129,55 +130,40 @@ func checkOptions(opts *Options) (string, error) {
 	if opts.ChunkSize == 0 {
 		opts.ChunkSize = DefaultChunkSize
 	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = DefaultMaxAttempts
-	}
+	opts.ChunkSize = (opts.ChunkSize + chunkQuantum - 1) / chunkQuantum * chunkQuantum
 	return prefix, nil
 }
 
-func clientOptions(opts Options) ([]option.ClientOption, error) {
-	// The SDK would otherwise export its own metrics to Cloud Monitoring
-	// from the customer's project.
-	o := []option.ClientOption{storage.WithDisabledClientMetrics()}
-	if opts.Endpoint != "" {
-		o = append(o, option.WithEndpoint(strings.TrimSuffix(opts.Endpoint, "/")+"/storage/v1/"))
-		if strings.HasPrefix(opts.Endpoint, "http://") {
-			o = append(o, option.WithoutAuthentication())
-			return o, nil
+// resolveEndpoint returns the JSON API's base URL and whether it is an
+// emulator: the configured endpoint (an emulator when http://), else
+// STORAGE_EMULATOR_HOST (host:port or a URL, as every Google client reads
+// it), else Google's.
+func resolveEndpoint(configured string) (endpoint string, emulator bool) {
+	if configured != "" {
+		return strings.TrimSuffix(configured, "/"), strings.HasPrefix(configured, "http://")
+	}
+	if host := os.Getenv("STORAGE_EMULATOR_HOST"); host != "" {
+		if !strings.Contains(host, "://") {
+			host = "http://" + host
 		}
+		return strings.TrimSuffix(host, "/"), true
 	}
-	if opts.CredentialsFile != "" {
-		credOpt, err := credentialsFileOption(opts.Bucket, opts.CredentialsFile)
-		if err != nil {
-			return nil, err
-		}
-		o = append(o, credOpt)
-	}
-	return o, nil
-}
-
-// retryOptions sets the SDK's retries: off for maxAttempts 1, else that
-// many attempts of the requests the SDK deems idempotent (reads, listings,
-// deletes, and uploads under a precondition or in resumable chunks).
-func retryOptions(maxAttempts int) []storage.RetryOption {
-	if maxAttempts == 1 {
-		return []storage.RetryOption{storage.WithPolicy(storage.RetryNever)}
-	}
-	return []storage.RetryOption{storage.WithPolicy(storage.RetryIdempotent), storage.WithMaxAttempts(maxAttempts)}
+	return googleEndpoint, false
 }
 
 // String names the bucket, its prefix and endpoint; never credentials.
 func (b *Bucket) String() string { return b.shown }
 
-// Client returns the underlying SDK client, for tests and tools.
-func (b *Bucket) Client() *storage.Client { return b.client }
+// Close releases the client's idle connections.
+func (b *Bucket) Close() error {
+	b.client.CloseIdleConnections()
+	return nil
+}
 
-// Close releases the client's connections.
-func (b *Bucket) Close() error { return b.client.Close() }
-
-func (b *Bucket) object(key string) (*storage.ObjectHandle, error) {
+// objectName is the stored name of key.
+func (b *Bucket) objectName(key string) (string, error) {
 	if err := base.ValidateKey(key); err != nil {
-		return nil, fmt.Errorf("%w: %w", err, base.ErrPermanent)
+		return "", fmt.Errorf("%w: %w", err, base.ErrPermanent)
 	}
-	return b.bucket.Object(b.prefix + key), nil
+	return b.prefix + key, nil
 }

@@ -109,7 +109,7 @@ func TestUploadKinds(t *testing.T) {
 			t.Fatalf("%s: read back %d bytes, want %d", w.key, len(got), len(w.data))
 		}
 	}
-	if want := []string{"multipart", "resumable", "resumable", "multipart"}; !slices.Equal(kinds, want) {
+	if want := []string{"media", "resumable", "resumable", "media"}; !slices.Equal(kinds, want) {
 		t.Fatalf("upload kinds = %q, want %q", kinds, want)
 	}
 }

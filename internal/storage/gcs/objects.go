@@ -2,112 +2,150 @@ package gcs
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
-
-	"cloud.google.com/go/storage"
-	"google.golang.org/api/iterator"
+	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/internal/base"
 )
 
-// Read streams the object's content.
-func (b *Bucket) Read(ctx context.Context, key string) (io.ReadCloser, error) {
-	obj, err := b.object(key)
+// objectFields are the object metadata fields the bucket reads.
+const objectFields = "name,size,updated,crc32c,generation"
+
+// objectURL addresses one object: its name is one path segment, so every
+// '/' in it is escaped.
+func (b *Bucket) objectURL(name string, q url.Values) string {
+	return withQuery(b.endpoint+"/storage/v1/b/"+url.PathEscape(b.name)+"/o/"+url.PathEscape(name), q)
+}
+
+func withQuery(target string, q url.Values) string {
+	if len(q) == 0 {
+		return target
+	}
+	return target + "?" + q.Encode()
+}
+
+// send makes one request and returns its response when the status is one
+// of want; any other answer becomes an *APIError (the body read and
+// closed).
+func (b *Bucket) send(ctx context.Context, method, target string, body io.Reader, header http.Header, want ...int) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
 	if err != nil {
 		return nil, err
 	}
-	r, err := obj.NewReader(ctx)
-	if err != nil {
-		return nil, b.opError(ctx, "read", key, err)
+	for k, v := range header {
+		req.Header[k] = v
 	}
-	return r, nil
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(want, resp.StatusCode) {
+		return nil, responseError(resp)
+	}
+	return resp, nil
+}
+
+// object is the metadata the JSON API returns for an object. Sizes and
+// generations are decimal strings.
+type object struct {
+	Name       string    `json:"name"`
+	Size       string    `json:"size"`
+	Updated    time.Time `json:"updated"`
+	CRC32C     string    `json:"crc32c"`
+	Generation string    `json:"generation"`
+}
+
+func (o object) info(key string) (base.ObjectInfo, error) {
+	size, err := strconv.ParseInt(o.Size, 10, 64)
+	if err != nil || size < 0 {
+		return base.ObjectInfo{}, fmt.Errorf("object %s: the store gave size %q", o.Name, o.Size)
+	}
+	return base.ObjectInfo{Key: key, Size: size, Modified: o.Updated}, nil
+}
+
+// decodeJSON reads and closes resp's body into v.
+func decodeJSON(resp *http.Response, v any) error {
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("decode the store's answer: %w", err)
+	}
+	return nil
+}
+
+// Read streams the object's content, checking it against the CRC32C the
+// store reports.
+func (b *Bucket) Read(ctx context.Context, key string) (io.ReadCloser, error) {
+	name, err := b.objectName(key)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := b.send(ctx, http.MethodGet, b.objectURL(name, url.Values{"alt": {"media"}}), nil, nil, http.StatusOK)
+	if err != nil {
+		return nil, b.objectError(ctx, "read", key, err)
+	}
+	return checkedBody(resp, key), nil
 }
 
 // Stat describes the object. A missing bucket also reads as ErrNotExist
 // here; storage.Check tells the two apart.
 func (b *Bucket) Stat(ctx context.Context, key string) (base.ObjectInfo, error) {
-	obj, err := b.object(key)
+	name, err := b.objectName(key)
 	if err != nil {
 		return base.ObjectInfo{}, err
 	}
-	attrs, err := obj.Attrs(ctx)
+	resp, err := b.send(ctx, http.MethodGet, b.objectURL(name, url.Values{"fields": {objectFields}}), nil, nil, http.StatusOK)
+	if err != nil {
+		return base.ObjectInfo{}, b.objectError(ctx, "stat", key, err)
+	}
+	var o object
+	if err := decodeJSON(resp, &o); err != nil {
+		return base.ObjectInfo{}, b.opError(ctx, "stat", key, err)
+	}
+	info, err := o.info(key)
 	if err != nil {
 		return base.ObjectInfo{}, b.opError(ctx, "stat", key, err)
 	}
-	return base.ObjectInfo{Key: key, Size: attrs.Size, Modified: attrs.Updated}, nil
-}
-
-// Write uploads the object, replacing any existing one.
-func (b *Bucket) Write(ctx context.Context, key string, r io.Reader, size int64) error {
-	return b.put(ctx, "write", key, r, size, false)
-}
-
-// CreateIfAbsent uploads the object only if the key is free: the upload
-// carries ifGenerationMatch=0, and GCS answers 412 if an object exists.
-func (b *Bucket) CreateIfAbsent(ctx context.Context, key string, r io.Reader, size int64) error {
-	return b.put(ctx, "create", key, r, size, true)
-}
-
-func (b *Bucket) put(ctx context.Context, op, key string, r io.Reader, size int64, ifAbsent bool) error {
-	obj, err := b.object(key)
-	if err != nil {
-		return err
-	}
-	if ifAbsent {
-		obj = obj.If(storage.Conditions{DoesNotExist: true})
-	}
-	// Canceling the writer's context is how an upload is abandoned: GCS
-	// then never creates the object. The writer's own goroutine ends the
-	// request when it sees the cancellation.
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w := obj.NewWriter(wctx)
-	w.ChunkSize = b.chunkSize
-	body, mismatch := base.Exact(r, size)
-	if size >= 0 && size < int64(b.chunkSize) {
-		// A buffer of just the object's size (the SDK rounds it up to
-		// 256 KiB). Never ChunkSize 0: that streams the body, and a reader
-		// failing midway could still end in a stored, truncated object.
-		// Buffered, nothing is sent before the reader's end.
-		w.ChunkSize = int(max(size, 1))
-	}
-	if _, err := io.Copy(w, body); err != nil {
-		// Never Close here: Close ends the request body, and the part sent
-		// so far would become the object if it reached the store before
-		// the cancellation did.
-		cancel()
-		return b.putError(ctx, op, key, mismatch, err)
-	}
-	if err := w.Close(); err != nil {
-		if ifAbsent && isPreconditionFailed(err) {
-			return fmt.Errorf("%s %s in %s: %w", op, key, b, base.ErrExists)
-		}
-		return b.putError(ctx, op, key, mismatch, err)
-	}
-	return nil
-}
-
-func (b *Bucket) putError(ctx context.Context, op, key string, mismatch func() error, err error) error {
-	if merr := mismatch(); merr != nil {
-		return fmt.Errorf("%s %s in %s: %w", op, key, b, merr)
-	}
-	return b.opError(ctx, op, key, err)
+	return info, nil
 }
 
 // Delete removes the object; a missing one is not an error.
 func (b *Bucket) Delete(ctx context.Context, key string) error {
-	obj, err := b.object(key)
+	name, err := b.objectName(key)
 	if err != nil {
 		return err
 	}
-	if err := obj.Delete(ctx); err != nil && !errors.Is(err, storage.ErrObjectNotExist) {
+	resp, err := b.send(ctx, http.MethodDelete, b.objectURL(name, nil), nil, nil, http.StatusNoContent, http.StatusOK)
+	if hasStatus(err, http.StatusNotFound) {
+		return nil
+	}
+	if err != nil {
 		return b.opError(ctx, "delete", key, err)
 	}
+	resp.Body.Close()
 	return nil
+}
+
+// objectError is opError for a request on one object, whose 404 means the
+// object is missing.
+func (b *Bucket) objectError(ctx context.Context, op, key string, err error) error {
+	if hasStatus(err, http.StatusNotFound) {
+		return fmt.Errorf("%s %s in %s: %w (%w)", op, key, b, base.ErrNotExist, err)
+	}
+	return b.opError(ctx, op, key, err)
+}
+
+// listPage is one page of a listing.
+type listPage struct {
+	Items         []object `json:"items"`
+	NextPageToken string   `json:"nextPageToken"`
 }
 
 // List pages through the bucket's listing, which GCS returns in
@@ -118,29 +156,55 @@ func (b *Bucket) List(ctx context.Context, prefix string) iter.Seq2[base.ObjectI
 			yield(base.ObjectInfo{}, fmt.Errorf("%w: %w", err, base.ErrPermanent))
 			return
 		}
-		q := &storage.Query{Prefix: b.prefix + prefix}
-		if err := q.SetAttrSelection([]string{"Name", "Size", "Updated"}); err != nil {
-			yield(base.ObjectInfo{}, fmt.Errorf("list %s in %s: %w", prefix, b, err))
-			return
-		}
-		it := b.bucket.Objects(ctx, q)
-		it.PageInfo().MaxSize = b.pageSize
+		token := ""
 		for {
-			attrs, err := it.Next()
-			if errors.Is(err, iterator.Done) {
-				return
-			}
+			page, err := b.listPage(ctx, b.prefix+prefix, token)
 			if err != nil {
 				yield(base.ObjectInfo{}, b.opError(ctx, "list", prefix, err))
 				return
 			}
-			key, ok := strings.CutPrefix(attrs.Name, b.prefix)
-			if !ok || base.ValidateKey(key) != nil {
-				continue // not addressable through this interface
-			}
-			if !yield(base.ObjectInfo{Key: key, Size: attrs.Size, Modified: attrs.Updated}, nil) {
+			if !b.yieldPage(page, yield) || page.NextPageToken == "" {
 				return
 			}
+			token = page.NextPageToken
 		}
 	}
+}
+
+func (b *Bucket) listPage(ctx context.Context, prefix, token string) (listPage, error) {
+	q := url.Values{"prefix": {prefix}, "fields": {"items(" + objectFields + "),nextPageToken"}}
+	if token != "" {
+		q.Set("pageToken", token)
+	}
+	if b.pageSize > 0 {
+		q.Set("maxResults", strconv.Itoa(b.pageSize))
+	}
+	target := withQuery(b.endpoint+"/storage/v1/b/"+url.PathEscape(b.name)+"/o", q)
+	resp, err := b.send(ctx, http.MethodGet, target, nil, nil, http.StatusOK)
+	if err != nil {
+		return listPage{}, err
+	}
+	var page listPage
+	err = decodeJSON(resp, &page)
+	return page, err
+}
+
+// yieldPage yields the page's objects that this bucket can address; false
+// when the consumer stopped or an object's metadata is unreadable.
+func (b *Bucket) yieldPage(page listPage, yield func(base.ObjectInfo, error) bool) bool {
+	for _, o := range page.Items {
+		key, ok := strings.CutPrefix(o.Name, b.prefix)
+		if !ok || base.ValidateKey(key) != nil {
+			continue // not addressable through this interface
+		}
+		info, err := o.info(key)
+		if err != nil {
+			yield(base.ObjectInfo{}, fmt.Errorf("list in %s: %w", b, err))
+			return false
+		}
+		if !yield(info, nil) {
+			return false
+		}
+	}
+	return true
 }

@@ -9,14 +9,15 @@
 package fakegcs
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"os/exec"
 	"strconv"
 	"testing"
 	"time"
-
-	"cloud.google.com/go/storage"
-	"google.golang.org/api/option"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 )
@@ -62,24 +63,26 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
-// Client returns an SDK client for setting up what a test needs (more
-// buckets, objects written behind a backend's back).
-func (s *Server) Client(t testing.TB) *storage.Client {
-	t.Helper()
-	c, err := storage.NewClient(t.Context(), option.WithEndpoint(s.Endpoint+"/storage/v1/"),
-		option.WithoutAuthentication(), storage.WithDisabledClientMetrics())
-	if err != nil {
-		t.Fatalf("fake-gcs-server: client: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-// CreateBucket creates an empty bucket.
+// CreateBucket creates an empty bucket, through the JSON API.
 func (s *Server) CreateBucket(t testing.TB, name string) {
 	t.Helper()
-	if err := s.Client(t).Bucket(name).Create(t.Context(), "test-project", nil); err != nil {
+	body, err := json.Marshal(map[string]string{"name": name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.Endpoint+"/storage/v1/b?project=test-project", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
 		t.Fatalf("fake-gcs-server: create bucket %s: %v", name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(resp.Body)
+		t.Fatalf("fake-gcs-server: create bucket %s: %s: %s", name, resp.Status, msg)
 	}
 }
 
