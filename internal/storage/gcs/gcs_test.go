@@ -2,6 +2,7 @@ package gcs_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -130,5 +131,70 @@ func TestFailingReaderStoresNothing(t *testing.T) {
 		if _, err := b.Stat(ctx, key); !errors.Is(err, storage.ErrNotExist) {
 			t.Fatalf("attempt %d: Stat after a failed Write: %v, want ErrNotExist", i, err)
 		}
+	}
+}
+
+// cancelAfter is a reader that cancels the upload's context once it has
+// given n bytes, as a shutdown would midway through an upload.
+type cancelAfter struct {
+	r      io.Reader
+	n      int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.n -= int64(n); c.n <= 0 {
+		c.cancel()
+	}
+	return n, err
+}
+
+// A resumable upload canceled after its first chunks reports the
+// cancellation and stores nothing; a later upload of the same key works.
+func TestCanceledResumableUploadStoresNothing(t *testing.T) {
+	srv := fakegcs.Start(t)
+	b, err := gcs.New(t.Context(), gcs.Options{Bucket: srv.Bucket, Endpoint: srv.Endpoint, ChunkSize: 256 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("chroma!"), 200_000) // 1.4 MB: several chunks
+	for _, size := range []int64{int64(len(data)), -1} {
+		ctx, cancel := context.WithCancel(t.Context())
+		err := b.Write(ctx, "k", &cancelAfter{r: bytes.NewReader(data), n: 600 << 10, cancel: cancel}, size)
+		cancel()
+		if !errors.Is(err, context.Canceled) || errors.Is(err, storage.ErrPermanent) {
+			t.Fatalf("size %d: Write canceled midway = %v, want context.Canceled", size, err)
+		}
+		if _, err := b.Stat(t.Context(), "k"); !errors.Is(err, storage.ErrNotExist) {
+			t.Fatalf("size %d: Stat after a canceled Write: %v, want ErrNotExist", size, err)
+		}
+	}
+	if err := b.Write(t.Context(), "k", bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+	if got := storagetest.ReadObject(t, b, "k"); !bytes.Equal(got, data) {
+		t.Fatalf("read back %d bytes, want %d", len(got), len(data))
+	}
+}
+
+// CreateIfAbsent of an object larger than a chunk (a resumable upload) is
+// refused with ErrExists over an existing object, which stays as it was.
+func TestCreateIfAbsentResumable(t *testing.T) {
+	srv := fakegcs.Start(t)
+	b := newBucket(t, srv, srv.Bucket, "locks")
+	first := bytes.Repeat([]byte("first "), 400_000) // 2.4 MB, chunk 1 MiB
+	second := bytes.Repeat([]byte("second"), 400_000)
+	if err := b.CreateIfAbsent(t.Context(), "big", bytes.NewReader(first), int64(len(first))); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int64{int64(len(second)), -1} {
+		err := b.CreateIfAbsent(t.Context(), "big", bytes.NewReader(second), size)
+		if !errors.Is(err, storage.ErrExists) {
+			t.Fatalf("size %d: CreateIfAbsent over an existing object = %v, want ErrExists", size, err)
+		}
+	}
+	if got := storagetest.ReadObject(t, b, "big"); !bytes.Equal(got, first) {
+		t.Fatalf("the existing object changed")
 	}
 }
