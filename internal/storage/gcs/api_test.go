@@ -376,3 +376,27 @@ func TestResumableUploadPartialCommits(t *testing.T) {
 		}
 	}
 }
+
+// A resumable upload's session URL lets whoever holds it write the object:
+// a failed chunk's error never shows its id.
+func TestSessionIDNotInErrors(t *testing.T) {
+	s := startAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			w.Header().Set("Location", "http://"+r.Host+"/upload/storage/v1/b/bkt/o?uploadType=resumable&upload_id=SECRETSESSION")
+			return
+		}
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close() // the connection drops mid-chunk
+		}
+	})
+	b := apiBucket(t, s, gcs.Options{ChunkSize: 256 << 10})
+	data := make([]byte, 600<<10)
+	err := b.Write(t.Context(), "k", bytes.NewReader(data), int64(len(data)))
+	if err == nil || errors.Is(err, storage.ErrPermanent) {
+		t.Fatalf("Write over a dropped connection = %v, want a transient error", err)
+	}
+	if strings.Contains(err.Error(), "SECRETSESSION") {
+		t.Fatalf("error shows the upload session: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package gcs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -45,12 +46,31 @@ func (b *Bucket) send(ctx context.Context, method, target string, body io.Reader
 	}
 	resp, err := b.client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, redactSession(err)
 	}
 	if !slices.Contains(want, resp.StatusCode) {
 		return nil, responseError(resp)
 	}
 	return resp, nil
+}
+
+// redactSession hides a resumable upload's session id in the error of a
+// request that failed: the session URL lets whoever holds it write the
+// object.
+func redactSession(err error) error {
+	ue, ok := errors.AsType[*url.Error](err)
+	if !ok {
+		return err
+	}
+	u, perr := url.Parse(ue.URL)
+	if perr != nil || !u.Query().Has("upload_id") {
+		return err
+	}
+	q := u.Query()
+	q.Set("upload_id", "REDACTED")
+	u.RawQuery = q.Encode()
+	ue.URL = u.String()
+	return err
 }
 
 // object is the metadata the JSON API returns for an object. Sizes and
