@@ -131,10 +131,19 @@ func TestOpenedAzblobSDKDoesNotRetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var requests atomic.Int64
-	client := &http.Client{Transport: countingTransport{n: &requests, next: http.DefaultTransport}}
 	raw := fmt.Sprintf("azblob://%s/c?endpoint=http://127.0.0.1:%d/%s", azurite.Account, port, azurite.Account)
-	b, err := storage.Open(t.Context(), raw, storage.Options{AzureAccountKey: azurite.AccountKey, HTTPClient: client, Retry: storage.RetryPolicy{MaxAttempts: 1}})
+	requireOneRequestPerAttempt(t, raw, storage.Options{AzureAccountKey: azurite.AccountKey})
+}
+
+// requireOneRequestPerAttempt opens raw, whose endpoint nothing listens
+// on, with a policy of one attempt and a client that counts requests, and
+// requires Check to fail transiently after exactly one request.
+func requireOneRequestPerAttempt(t *testing.T, raw string, opts storage.Options) {
+	t.Helper()
+	var requests atomic.Int64
+	opts.HTTPClient = &http.Client{Transport: countingTransport{n: &requests, next: http.DefaultTransport}}
+	opts.Retry = storage.RetryPolicy{MaxAttempts: 1}
+	b, err := storage.Open(t.Context(), raw, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/gcs"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/storagetest"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/fakegcs"
 )
 
@@ -127,4 +128,14 @@ func TestCheckGCS(t *testing.T) {
 	if !errors.Is(err, storage.ErrNoBucket) || !errors.Is(err, storage.ErrPermanent) || !strings.Contains(err.Error(), "bucket missing-bucket does not exist") {
 		t.Fatalf("Check of a missing bucket: %v", err)
 	}
+}
+
+// Options.HTTPClient carries a gs:// bucket's requests, and retrying is
+// WithRetry's alone: one attempt of the policy is one request.
+func TestOpenedGCSRequestsOnePerAttempt(t *testing.T) {
+	port, err := testutil.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireOneRequestPerAttempt(t, fmt.Sprintf("gs://bkt/p?endpoint=http://127.0.0.1:%d", port), storage.Options{})
 }
