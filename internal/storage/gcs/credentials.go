@@ -40,11 +40,7 @@ var credentialTypes = map[string]google.CredentialsType{
 // an OAuth2 token on each request, except against an emulator. It never
 // follows redirects (a resumable upload's "308 Resume Incomplete" is an
 // answer, and a token must not travel elsewhere).
-func newHTTPClient(ctx context.Context, opts Options, emulator bool) (*http.Client, error) {
-	var transport http.RoundTripper = defaultTransport()
-	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
-		transport = opts.HTTPClient.Transport
-	}
+func newHTTPClient(ctx context.Context, opts Options, transport http.RoundTripper, emulator bool) (*http.Client, error) {
 	client := &http.Client{
 		Transport:     transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -106,9 +102,23 @@ func credentialsFromFile(ctx context.Context, bucket, path string) (*google.Cred
 // wait for an answer once a request is sent (a chunk's commit is the
 // slowest).
 func defaultTransport() *http.Transport {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	tr.TLSHandshakeTimeout = 10 * time.Second
-	tr.ResponseHeaderTimeout = 2 * time.Minute
-	return tr
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: 2 * time.Minute,
+	}
+}
+
+// transportFor is the transport under the bucket's requests: the one of
+// opts.HTTPClient, else defaultTransport.
+func transportFor(opts Options) http.RoundTripper {
+	if opts.HTTPClient != nil && opts.HTTPClient.Transport != nil {
+		return opts.HTTPClient.Transport
+	}
+	return defaultTransport()
 }

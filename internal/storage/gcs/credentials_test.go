@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,9 +16,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/gcs"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 )
 
 // tokenServer is a Google token endpoint: it answers a service account's
@@ -203,4 +206,38 @@ func TestCredentialsFileIncomplete(t *testing.T) {
 	if !errors.Is(err, storage.ErrPermanent) || !strings.Contains(err.Error(), path) || strings.Contains(err.Error(), "SECRETVALUE") {
 		t.Fatalf("New = %v; want a permanent error naming %s without its content", err, path)
 	}
+}
+
+// Close closes the idle connections under the token layer too.
+func TestCloseReleasesConnections(t *testing.T) {
+	tokens := startTokenServer(t, http.StatusOK)
+	keyFile, _ := serviceAccountKey(t, tokens.URL)
+	var open atomic.Int64
+	store := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"name":"k","size":"3","updated":"2026-01-02T03:04:05Z"}`))
+	}))
+	store.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		switch state {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	store.StartTLS()
+	t.Cleanup(store.Close)
+	b, err := gcs.New(t.Context(), gcs.Options{Bucket: "bkt", Endpoint: store.URL, CredentialsFile: keyFile, HTTPClient: tokens.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Stat(t.Context(), "k"); err != nil {
+		t.Fatal(err)
+	}
+	if n := open.Load(); n != 1 {
+		t.Fatalf("%d connections open after one request, want 1", n)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 10*time.Second, "the store to see its connection closed", func() bool { return open.Load() == 0 })
 }

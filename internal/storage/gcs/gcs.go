@@ -68,10 +68,11 @@ type Options struct {
 // Bucket is a storage.Bucket on a GCS bucket.
 type Bucket struct {
 	client    *http.Client
-	endpoint  string // JSON API base URL, no trailing slash
-	name      string // bucket name
-	prefix    string // "" or ending in "/"
-	shown     string // for String()
+	transport http.RoundTripper // under client's token layer
+	endpoint  string            // JSON API base URL, no trailing slash
+	name      string            // bucket name
+	prefix    string            // "" or ending in "/"
+	shown     string            // for String()
 	chunkSize int
 	pageSize  int
 }
@@ -85,7 +86,8 @@ func New(ctx context.Context, opts Options) (*Bucket, error) {
 		return nil, err
 	}
 	endpoint, emulator := resolveEndpoint(opts.Endpoint)
-	client, err := newHTTPClient(ctx, opts, emulator)
+	transport := transportFor(opts)
+	client, err := newHTTPClient(ctx, opts, transport, emulator)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +99,7 @@ func New(ctx context.Context, opts Options) (*Bucket, error) {
 		shown += " at " + opts.Endpoint
 	}
 	return &Bucket{
-		client: client, endpoint: endpoint, name: opts.Bucket, prefix: prefix, shown: shown,
+		client: client, transport: transport, endpoint: endpoint, name: opts.Bucket, prefix: prefix, shown: shown,
 		chunkSize: opts.ChunkSize, pageSize: opts.ListPageSize,
 	}, nil
 }
@@ -154,9 +156,12 @@ func resolveEndpoint(configured string) (endpoint string, emulator bool) {
 // String names the bucket, its prefix and endpoint; never credentials.
 func (b *Bucket) String() string { return b.shown }
 
-// Close releases the client's idle connections.
+// Close releases the idle connections (the token layer does not pass the
+// call on, so it goes to the transport underneath).
 func (b *Bucket) Close() error {
-	b.client.CloseIdleConnections()
+	if t, ok := b.transport.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
+	}
 	return nil
 }
 
