@@ -400,3 +400,24 @@ func TestSessionIDNotInErrors(t *testing.T) {
 		t.Fatalf("error shows the upload session: %v", err)
 	}
 }
+
+// A resumable session that the store no longer knows (expired, or lost)
+// fails the write transiently, so that a retry starts it over; it does not
+// read as a missing bucket.
+func TestLostSessionIsTransient(t *testing.T) {
+	for _, status := range []int{http.StatusNotFound, http.StatusGone} {
+		s := startAPI(t, func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				w.Header().Set("Location", "http://"+r.Host+"/session")
+				return
+			}
+			http.Error(w, "No such upload", status)
+		})
+		b := apiBucket(t, s, gcs.Options{ChunkSize: 256 << 10})
+		data := make([]byte, 600<<10)
+		err := b.Write(t.Context(), "k", bytes.NewReader(data), int64(len(data)))
+		if err == nil || errors.Is(err, storage.ErrPermanent) || errors.Is(err, storage.ErrNoBucket) || !strings.Contains(err.Error(), "start over") {
+			t.Fatalf("HTTP %d to a chunk: Write = %v, want a transient error saying the upload starts over", status, err)
+		}
+	}
+}

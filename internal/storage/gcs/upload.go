@@ -171,6 +171,11 @@ func (u *upload) putChunk(ctx context.Context, session string, off int64, data [
 		h.Set("X-Goog-Hash", u.hashHeader())
 	}
 	resp, err := u.b.send(ctx, http.MethodPut, session, bytes.NewReader(data), h, http.StatusOK, http.StatusCreated, statusResumeIncomplete)
+	if hasStatus(err, http.StatusNotFound) || hasStatus(err, http.StatusGone) {
+		// Not the bucket's answer but the session's: kept as text, so that
+		// it is transient and never reads as a missing bucket.
+		return 0, nil, fmt.Errorf("the resumable upload session ended (%v); the upload must start over", err)
+	}
 	if err != nil {
 		return 0, nil, err
 	}
