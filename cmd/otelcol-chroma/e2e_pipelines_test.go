@@ -220,15 +220,20 @@ func TestDestinationOutageAndRestartsLoseNothing(t *testing.T) {
 	customer.waitUntil(ctx, t, "backup metrics at the customer's remote-write endpoint", func() bool { return customer.remoteWrites() > 0 })
 }
 
-// TestFullQueueSaysSo fills the vendor's queue (5 requests) while its
-// endpoint is down: the collector refuses further requests, logs that the
-// sending queue is full and counts the refused spans in its own metrics.
-func TestFullQueueSaysSo(t *testing.T) {
+// TestFullVendorQueueDropsForTheVendorAlone fills the vendor's queue (5
+// requests, the shipped config with only that value overridden) while its
+// endpoint is down and the customer's is up: every
+// request is still accepted, the customer receives every span, and what the
+// vendor never gets is exactly what the dropwhenfull processor counts (and
+// what the vendor exporter counts as enqueue failures), with a log line
+// saying so.
+func TestFullVendorQueueDropsForTheVendorAlone(t *testing.T) {
 	ctx := e2eContext(t)
-	vendor := newCapture(t)
+	vendor, customer := newCapture(t), newCapture(t)
 	vendor.stop()
 	p := newProductionCollector(t, "full-queue", "VENDOR_OTLP_ENDPOINT="+vendor.endpoint(),
-		"SCRUB_HASH_KEY="+testHashKey, "SENDING_QUEUE_SIZE=5")
+		"CUSTOMER_OTLP_ENDPOINT="+customer.endpoint(), "SCRUB_HASH_KEY="+testHashKey)
+	p.overrides = []string{"yaml:exporters::otlp_http/vendor::sending_queue::queue_size: 5"}
 	c := p.start(ctx, t)
 	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -236,19 +241,43 @@ func TestFullQueueSaysSo(t *testing.T) {
 	}
 	defer conn.Close()
 	client := ptraceotlp.NewGRPCClient(conn)
-	refused := 0
-	for i := range 20 {
-		if _, err := client.Export(ctx, spanBatch("full", i*10, 10)); err != nil {
-			refused++
+	const requests, perRequest = 40, 10
+	sent := map[string]bool{}
+	for i := range requests {
+		if _, err := client.Export(ctx, spanBatch("full", i*perRequest, perRequest)); err != nil {
+			t.Fatalf("request %d of %d refused with the vendor's queue full: %v", i+1, requests, err)
+		}
+		for j := range perRequest {
+			sent[spanID(i*perRequest, j).String()] = true
 		}
 	}
-	if refused == 0 {
-		t.Fatal("20 requests into a queue of 5 with the endpoint down: none refused")
-	}
-	c.waitFor(ctx, t, "a log line saying the queue is full", func(log string) bool {
-		return strings.Contains(log, "sending queue is full")
+	customer.waitUntil(ctx, t, "every span at the customer", func() bool {
+		a, _ := arrivedCount(sent, customer.spanIDs())
+		return a == len(sent)
 	})
-	if n := ownMetric(p.ownMetrics(t), "otelcol_exporter_enqueue_failed_spans", `exporter="otlp_http/vendor"`); n < float64(refused*10) {
-		t.Errorf("otelcol_exporter_enqueue_failed_spans = %v, want at least %d", n, refused*10)
+	c.waitFor(ctx, t, "the dropwhenfull log line", func(log string) bool {
+		return strings.Contains(log, "dropwhenfull: the sending queue behind this processor is full")
+	})
+	own := p.ownMetrics(t)
+	dropped := ownMetric(own, "otelcol_processor_dropwhenfull_dropped_items", `processor="dropwhenfull/vendor"`, `signal="traces"`)
+	refused := ownMetric(own, "otelcol_exporter_enqueue_failed_spans", `exporter="otlp_http/vendor"`)
+	if dropped <= 0 || dropped != refused {
+		t.Fatalf("dropped %v spans, the vendor exporter's queue refused %v: want equal and positive\n%s", dropped, refused, own)
+	}
+	if n := ownMetric(own, "otelcol_processor_dropwhenfull_dropped_items", `processor="dropwhenfull/customer"`); n != 0 {
+		t.Errorf("the customer's pipeline dropped %v spans", n)
+	}
+
+	vendor.start()
+	want := len(sent) - int(dropped)
+	vendor.waitUntil(ctx, t, fmt.Sprintf("the %d spans the vendor's queue took", want), func() bool {
+		a, _ := arrivedCount(sent, vendor.spanIDs())
+		return a >= want
+	})
+	arrived, dups := arrivedCount(sent, vendor.spanIDs())
+	t.Logf("sent %d spans with the vendor down and its queue at 5 requests: the customer got all, the vendor %d (%d duplicates), %v counted as dropped",
+		len(sent), arrived, dups, dropped)
+	if arrived != want {
+		t.Errorf("the vendor got %d distinct spans, want %d (sent %d minus %v dropped)", arrived, want, len(sent), dropped)
 	}
 }

@@ -36,7 +36,7 @@ func newReporter(set processor.Settings, cfg component.Config, signal string) (*
 	if err != nil {
 		return nil, err
 	}
-	return newDropReporter(tb, set.Logger, cfg.(*Config).LogInterval, signal, time.Now), nil
+	return newDropReporter(tb, set.Logger, cfg.(*Config).LogInterval, set.ID.String(), signal, time.Now), nil
 }
 
 func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {

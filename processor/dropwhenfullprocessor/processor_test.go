@@ -99,7 +99,8 @@ func consumeAll(t *testing.T, tel *componenttest.Telemetry, err error) (traces, 
 
 func droppedPoints(traces, metrics, logs int64) []metricdata.DataPoint[int64] {
 	point := func(signal string, n int64) metricdata.DataPoint[int64] {
-		return metricdata.DataPoint[int64]{Value: n, Attributes: attribute.NewSet(attribute.String("signal", signal))}
+		return metricdata.DataPoint[int64]{Value: n, Attributes: attribute.NewSet(
+			attribute.String("processor", "dropwhenfull"), attribute.String("signal", signal))}
 	}
 	return []metricdata.DataPoint[int64]{point("traces", traces), point("metrics", metrics), point("logs", logs)}
 }

@@ -31,10 +31,10 @@ type dropReporter struct {
 	requests int // requests dropped since the last line
 }
 
-func newDropReporter(tb *metadata.TelemetryBuilder, logger *zap.Logger, interval time.Duration, signal string, now func() time.Time) *dropReporter {
+func newDropReporter(tb *metadata.TelemetryBuilder, logger *zap.Logger, interval time.Duration, id, signal string, now func() time.Time) *dropReporter {
 	return &dropReporter{
 		telemetry: tb, logger: logger, signal: signal, now: now,
-		attrs: metric.WithAttributeSet(attribute.NewSet(attribute.String("signal", signal))),
+		attrs: metric.WithAttributeSet(attribute.NewSet(attribute.String("processor", id), attribute.String("signal", signal))),
 		gate:  logthrottle.New(interval),
 	}
 }

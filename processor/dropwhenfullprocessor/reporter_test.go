@@ -26,7 +26,7 @@ func TestDropsAreLoggedOncePerInterval(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(metadatatest.NewSettings(tel).TelemetrySettings)
 	require.NoError(t, err)
 	clock := &fakeClock{t: time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)}
-	r := newDropReporter(tb, zap.New(core), time.Minute, signalTraces, clock.now)
+	r := newDropReporter(tb, zap.New(core), time.Minute, "dropwhenfull", signalTraces, clock.now)
 
 	drop := func(n int, after time.Duration) {
 		clock.t = clock.t.Add(after)
@@ -56,7 +56,7 @@ func TestShutdownWithoutDropsSaysNothing(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
 	tb, err := metadata.NewTelemetryBuilder(componenttest.NewNopTelemetrySettings())
 	require.NoError(t, err)
-	r := newDropReporter(tb, zap.New(core), time.Minute, signalLogs, time.Now)
+	r := newDropReporter(tb, zap.New(core), time.Minute, "dropwhenfull", signalLogs, time.Now)
 	require.NoError(t, r.shutdown(context.Background()))
 	assert.Zero(t, logs.Len())
 }
