@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -11,8 +13,12 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"sigs.k8s.io/yaml"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/alertmanager"
 )
 
 // testHashKey is the scrub hash key the tests give the shipped config.
@@ -29,6 +35,7 @@ func TestProductionConfigValidates(t *testing.T) {
 		"VENDOR_OTLP_ENDPOINT":                 "https://otlp.vendor.example:4318",
 		"CUSTOMER_OTLP_ENDPOINT":               "https://otlp.customer.example:4318",
 		"CUSTOMER_PROMETHEUS_REMOTE_WRITE_URL": "https://prometheus.customer.example/api/v1/write",
+		"ALERTMANAGER_URL":                     "http://alertmanager.monitoring:9093",
 	}
 	cases := []struct {
 		name string
@@ -36,7 +43,8 @@ func TestProductionConfigValidates(t *testing.T) {
 		hash bool
 		fail string
 	}{
-		{"every destination", []string{"VENDOR_OTLP_ENDPOINT", "CUSTOMER_OTLP_ENDPOINT", "CUSTOMER_PROMETHEUS_REMOTE_WRITE_URL"}, true, ""},
+		{"every destination", []string{"VENDOR_OTLP_ENDPOINT", "CUSTOMER_OTLP_ENDPOINT", "CUSTOMER_PROMETHEUS_REMOTE_WRITE_URL", "ALERTMANAGER_URL"}, true, ""},
+		{"alerts alone", []string{"ALERTMANAGER_URL"}, false, ""},
 		{"vendor alone", []string{"VENDOR_OTLP_ENDPOINT"}, true, ""},
 		{"customer OTLP alone, no hash key", []string{"CUSTOMER_OTLP_ENDPOINT"}, false, ""},
 		{"remote write alone", []string{"CUSTOMER_PROMETHEUS_REMOTE_WRITE_URL"}, false, ""},
@@ -279,5 +287,84 @@ func TestFullVendorQueueDropsForTheVendorAlone(t *testing.T) {
 		len(sent), arrived, dups, dropped)
 	if arrived != want {
 		t.Errorf("the vendor got %d distinct spans, want %d (sent %d minus %v dropped)", arrived, want, len(sent), dropped)
+	}
+}
+
+// TestShippedConfigPagesThroughAlertmanager: with ALERTMANAGER_URL set (and
+// no other destination), the shipped configuration evaluates the shipped
+// rule files (the otelcol-chroma-rules ConfigMap's keys) in the collector over
+// the chromabackup receiver's metrics and posts the alerts to a real
+// Alertmanager; its window covers every rule's look-back, so no rule is
+// reported as seeing less than it reads.
+func TestShippedConfigPagesThroughAlertmanager(t *testing.T) {
+	ctx := e2eContext(t)
+	dir := t.TempDir()
+	amConfig := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(amConfig, []byte("route: {receiver: none}\nreceivers: [{name: none}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	am := alertmanager.Start(t, amConfig)
+	rules := shippedRuleFiles(t, filepath.Join(dir, "rules"))
+	// One rule of the test's own that holds at once, over a receiver metric.
+	canary := "groups:\n  - name: canary\n    rules:\n      - alert: ShippedConfigCanary\n        expr: max by (instance) (chroma_persist_up) == 1\n"
+	if err := os.WriteFile(filepath.Join(rules, "canary.yml"), []byte(canary), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newProductionCollector(t, "alerts-e2e", "ALERTMANAGER_URL="+am.URL, "ALERT_RULE_FILES="+rules+"/*.yml")
+	c := p.start(ctx, t)
+	waitAlert(ctx, t, am, "ShippedConfigCanary", "alerts-e2e")
+	if strings.Contains(c.log(), "reads further back than the window") {
+		t.Errorf("a shipped rule reads further back than the shipped window:\n%s", c.log())
+	}
+}
+
+// shippedRuleFiles writes each key of the shipped rules ConfigMap into dir.
+func shippedRuleFiles(t *testing.T, dir string) string {
+	t.Helper()
+	root, err := chromatest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "deploy", "kubernetes", "base", "alertrules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm struct {
+		Data map[string]string `json:"data"`
+	}
+	if err := yaml.Unmarshal(raw, &cm); err != nil || len(cm.Data) == 0 {
+		t.Fatalf("the rules ConfigMap: %v (%d keys)", err, len(cm.Data))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range cm.Data {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// waitAlert waits until the Alertmanager holds an active alert named name
+// for the instance.
+func waitAlert(ctx context.Context, t *testing.T, am *alertmanager.Server, name, instance string) {
+	t.Helper()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		alerts, err := am.Alerts(ctx)
+		if err == nil {
+			for _, a := range alerts {
+				if a.Labels["alertname"] == name && a.Labels["instance"] == instance && a.Status.State == "active" {
+					return
+				}
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatalf("alert %s for instance %s never reached the Alertmanager", name, instance)
+		}
 	}
 }
