@@ -44,7 +44,11 @@ func createTraces(ctx context.Context, set processor.Settings, cfg component.Con
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewTraces(ctx, set, cfg, tracesGuard{next: next, reporter: r}, passTraces,
+	g, err := tracesGuard(next, r)
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewTraces(ctx, set, cfg, g, passTraces,
 		processorhelper.WithCapabilities(guardCapabilities), processorhelper.WithShutdown(r.shutdown))
 }
 
@@ -53,7 +57,11 @@ func createMetrics(ctx context.Context, set processor.Settings, cfg component.Co
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewMetrics(ctx, set, cfg, metricsGuard{next: next, reporter: r}, passMetrics,
+	g, err := metricsGuard(next, r)
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewMetrics(ctx, set, cfg, g, passMetrics,
 		processorhelper.WithCapabilities(guardCapabilities), processorhelper.WithShutdown(r.shutdown))
 }
 
@@ -62,6 +70,10 @@ func createLogs(ctx context.Context, set processor.Settings, cfg component.Confi
 	if err != nil {
 		return nil, err
 	}
-	return processorhelper.NewLogs(ctx, set, cfg, logsGuard{next: next, reporter: r}, passLogs,
+	g, err := logsGuard(next, r)
+	if err != nil {
+		return nil, err
+	}
+	return processorhelper.NewLogs(ctx, set, cfg, g, passLogs,
 		processorhelper.WithCapabilities(guardCapabilities), processorhelper.WithShutdown(r.shutdown))
 }

@@ -54,38 +54,29 @@ func (r *dropReporter) settle(ctx context.Context, err error, items int) error {
 
 var guardCapabilities = consumer.Capabilities{MutatesData: false}
 
-type tracesGuard struct {
-	next     consumer.Traces
+// guard hands data of one signal to the next consumer and settles its error.
+type guard[T any] struct {
+	next     func(context.Context, T) error
+	items    func(T) int
 	reporter *dropReporter
 }
 
-func (g tracesGuard) Capabilities() consumer.Capabilities { return guardCapabilities }
-
-func (g tracesGuard) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	items := td.SpanCount() // before next, which may take the data over
-	return g.reporter.settle(ctx, g.next.ConsumeTraces(ctx, td), items)
+func (g guard[T]) consume(ctx context.Context, data T) error {
+	items := g.items(data) // before next, which may take the data over
+	return g.reporter.settle(ctx, g.next(ctx, data), items)
 }
 
-type metricsGuard struct {
-	next     consumer.Metrics
-	reporter *dropReporter
+func tracesGuard(next consumer.Traces, r *dropReporter) (consumer.Traces, error) {
+	g := guard[ptrace.Traces]{next: next.ConsumeTraces, items: ptrace.Traces.SpanCount, reporter: r}
+	return consumer.NewTraces(g.consume, consumer.WithCapabilities(guardCapabilities))
 }
 
-func (g metricsGuard) Capabilities() consumer.Capabilities { return guardCapabilities }
-
-func (g metricsGuard) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
-	items := md.DataPointCount()
-	return g.reporter.settle(ctx, g.next.ConsumeMetrics(ctx, md), items)
+func metricsGuard(next consumer.Metrics, r *dropReporter) (consumer.Metrics, error) {
+	g := guard[pmetric.Metrics]{next: next.ConsumeMetrics, items: pmetric.Metrics.DataPointCount, reporter: r}
+	return consumer.NewMetrics(g.consume, consumer.WithCapabilities(guardCapabilities))
 }
 
-type logsGuard struct {
-	next     consumer.Logs
-	reporter *dropReporter
-}
-
-func (g logsGuard) Capabilities() consumer.Capabilities { return guardCapabilities }
-
-func (g logsGuard) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	items := ld.LogRecordCount()
-	return g.reporter.settle(ctx, g.next.ConsumeLogs(ctx, ld), items)
+func logsGuard(next consumer.Logs, r *dropReporter) (consumer.Logs, error) {
+	g := guard[plog.Logs]{next: next.ConsumeLogs, items: plog.Logs.LogRecordCount, reporter: r}
+	return consumer.NewLogs(g.consume, consumer.WithCapabilities(guardCapabilities))
 }
