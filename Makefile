@@ -68,7 +68,7 @@ vet:
 generate: $(MDATAGEN) $(BUILDER) generate-deploy
 	scripts/generate.sh
 
-## generate-deploy: the PrometheusRule of deploy/kubernetes from rules/*.yml
+## generate-deploy: the PrometheusRule and the rules ConfigMap of deploy/kubernetes from rules/*.yml
 generate-deploy:
 	$(GO) run ./deploy/kubernetes/genrule
 

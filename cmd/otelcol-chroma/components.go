@@ -9,6 +9,7 @@ import (
 	filestorage "github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	alertrulesexporter "github.com/otelcol-chroma/otelcol-chroma/exporter/alertrulesexporter"
 	snapshotextension "github.com/otelcol-chroma/otelcol-chroma/extension/snapshotextension"
+	dropwhenfullprocessor "github.com/otelcol-chroma/otelcol-chroma/processor/dropwhenfullprocessor"
 	scrubprocessor "github.com/otelcol-chroma/otelcol-chroma/processor/scrubprocessor"
 	chromabackupreceiver "github.com/otelcol-chroma/otelcol-chroma/receiver/chromabackupreceiver"
 	"go.opentelemetry.io/collector/component"
@@ -97,6 +98,7 @@ func components() (otelcol.Factories, error) {
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
 		scrubprocessor.NewFactory(),
+		dropwhenfullprocessor.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -105,6 +107,7 @@ func components() (otelcol.Factories, error) {
 		batchprocessor.NewFactory().Type():         "go.opentelemetry.io/collector/processor/batchprocessor v0.161.0",
 		memorylimiterprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/memorylimiterprocessor v0.161.0",
 		scrubprocessor.NewFactory().Type():         "github.com/otelcol-chroma/otelcol-chroma v0.0.0",
+		dropwhenfullprocessor.NewFactory().Type():  "github.com/otelcol-chroma/otelcol-chroma v0.0.0",
 	})
 
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory]()

@@ -26,7 +26,9 @@ type collectorProcess struct {
 	done    chan error
 }
 
-func startCollector(t *testing.T, bin string, env []string, cfgPath string) *collectorProcess {
+// startCollector runs the collector on cfgPath; more are further --config
+// values (files or yaml: overrides), merged in order.
+func startCollector(t *testing.T, bin string, env []string, cfgPath string, more ...string) *collectorProcess {
 	t.Helper()
 	c := &collectorProcess{changed: make(chan struct{}, 1), done: make(chan error, 1)}
 	c.out = &lineWriter{onLine: func(string) {
@@ -35,7 +37,11 @@ func startCollector(t *testing.T, bin string, env []string, cfgPath string) *col
 		default:
 		}
 	}}
-	c.cmd = exec.Command(bin, "--config", cfgPath)
+	args := []string{"--config", cfgPath}
+	for _, m := range more {
+		args = append(args, "--config", m)
+	}
+	c.cmd = exec.Command(bin, args...)
 	c.cmd.Env = env
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	if err := c.cmd.Start(); err != nil {

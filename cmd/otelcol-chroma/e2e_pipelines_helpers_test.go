@@ -284,6 +284,7 @@ func (c *otlpCapture) waitUntil(ctx context.Context, t *testing.T, what string, 
 // productionCollector is what a test needs to run the shipped config.
 type productionCollector struct {
 	bin, cfg     string
+	overrides    []string // --config=yaml: values merged over cfg
 	env          []string
 	grpc, health string
 	metricsPort  string
@@ -327,7 +328,7 @@ func newProductionCollector(t *testing.T, instance string, vars ...string) *prod
 // start runs the collector and waits for its health check.
 func (p *productionCollector) start(ctx context.Context, t *testing.T) *collectorProcess {
 	t.Helper()
-	c := startCollector(t, p.bin, p.env, p.cfg)
+	c := startCollector(t, p.bin, p.env, p.cfg, p.overrides...)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for !healthy(p.health) {

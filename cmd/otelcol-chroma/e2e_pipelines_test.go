@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -11,8 +13,12 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"sigs.k8s.io/yaml"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/alertmanager"
 )
 
 // testHashKey is the scrub hash key the tests give the shipped config.
@@ -29,6 +35,7 @@ func TestProductionConfigValidates(t *testing.T) {
 		"VENDOR_OTLP_ENDPOINT":                 "https://otlp.vendor.example:4318",
 		"CUSTOMER_OTLP_ENDPOINT":               "https://otlp.customer.example:4318",
 		"CUSTOMER_PROMETHEUS_REMOTE_WRITE_URL": "https://prometheus.customer.example/api/v1/write",
+		"ALERTMANAGER_URL":                     "http://alertmanager.monitoring:9093",
 	}
 	cases := []struct {
 		name string
@@ -36,7 +43,8 @@ func TestProductionConfigValidates(t *testing.T) {
 		hash bool
 		fail string
 	}{
-		{"every destination", []string{"VENDOR_OTLP_ENDPOINT", "CUSTOMER_OTLP_ENDPOINT", "CUSTOMER_PROMETHEUS_REMOTE_WRITE_URL"}, true, ""},
+		{"every destination", []string{"VENDOR_OTLP_ENDPOINT", "CUSTOMER_OTLP_ENDPOINT", "CUSTOMER_PROMETHEUS_REMOTE_WRITE_URL", "ALERTMANAGER_URL"}, true, ""},
+		{"alerts alone", []string{"ALERTMANAGER_URL"}, false, ""},
 		{"vendor alone", []string{"VENDOR_OTLP_ENDPOINT"}, true, ""},
 		{"customer OTLP alone, no hash key", []string{"CUSTOMER_OTLP_ENDPOINT"}, false, ""},
 		{"remote write alone", []string{"CUSTOMER_PROMETHEUS_REMOTE_WRITE_URL"}, false, ""},
@@ -220,15 +228,20 @@ func TestDestinationOutageAndRestartsLoseNothing(t *testing.T) {
 	customer.waitUntil(ctx, t, "backup metrics at the customer's remote-write endpoint", func() bool { return customer.remoteWrites() > 0 })
 }
 
-// TestFullQueueSaysSo fills the vendor's queue (5 requests) while its
-// endpoint is down: the collector refuses further requests, logs that the
-// sending queue is full and counts the refused spans in its own metrics.
-func TestFullQueueSaysSo(t *testing.T) {
+// TestFullVendorQueueDropsForTheVendorAlone fills the vendor's queue (5
+// requests, the shipped config with only that value overridden) while its
+// endpoint is down and the customer's is up: every
+// request is still accepted, the customer receives every span, and what the
+// vendor never gets is exactly what the dropwhenfull processor counts (and
+// what the vendor exporter counts as enqueue failures), with a log line
+// saying so.
+func TestFullVendorQueueDropsForTheVendorAlone(t *testing.T) {
 	ctx := e2eContext(t)
-	vendor := newCapture(t)
+	vendor, customer := newCapture(t), newCapture(t)
 	vendor.stop()
 	p := newProductionCollector(t, "full-queue", "VENDOR_OTLP_ENDPOINT="+vendor.endpoint(),
-		"SCRUB_HASH_KEY="+testHashKey, "SENDING_QUEUE_SIZE=5")
+		"CUSTOMER_OTLP_ENDPOINT="+customer.endpoint(), "SCRUB_HASH_KEY="+testHashKey)
+	p.overrides = []string{"yaml:exporters::otlp_http/vendor::sending_queue::queue_size: 5"}
 	c := p.start(ctx, t)
 	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -236,19 +249,122 @@ func TestFullQueueSaysSo(t *testing.T) {
 	}
 	defer conn.Close()
 	client := ptraceotlp.NewGRPCClient(conn)
-	refused := 0
-	for i := range 20 {
-		if _, err := client.Export(ctx, spanBatch("full", i*10, 10)); err != nil {
-			refused++
+	const requests, perRequest = 40, 10
+	sent := map[string]bool{}
+	for i := range requests {
+		if _, err := client.Export(ctx, spanBatch("full", i*perRequest, perRequest)); err != nil {
+			t.Fatalf("request %d of %d refused with the vendor's queue full: %v", i+1, requests, err)
+		}
+		for j := range perRequest {
+			sent[spanID(i*perRequest, j).String()] = true
 		}
 	}
-	if refused == 0 {
-		t.Fatal("20 requests into a queue of 5 with the endpoint down: none refused")
-	}
-	c.waitFor(ctx, t, "a log line saying the queue is full", func(log string) bool {
-		return strings.Contains(log, "sending queue is full")
+	customer.waitUntil(ctx, t, "every span at the customer", func() bool {
+		a, _ := arrivedCount(sent, customer.spanIDs())
+		return a == len(sent)
 	})
-	if n := ownMetric(p.ownMetrics(t), "otelcol_exporter_enqueue_failed_spans", `exporter="otlp_http/vendor"`); n < float64(refused*10) {
-		t.Errorf("otelcol_exporter_enqueue_failed_spans = %v, want at least %d", n, refused*10)
+	c.waitFor(ctx, t, "the dropwhenfull log line", func(log string) bool {
+		return strings.Contains(log, "dropwhenfull: the sending queue behind this processor is full")
+	})
+	own := p.ownMetrics(t)
+	dropped := ownMetric(own, "otelcol_processor_dropwhenfull_dropped_items", `processor="dropwhenfull/vendor"`, `signal="traces"`)
+	refused := ownMetric(own, "otelcol_exporter_enqueue_failed_spans", `exporter="otlp_http/vendor"`)
+	if dropped <= 0 || dropped != refused {
+		t.Fatalf("dropped %v spans, the vendor exporter's queue refused %v: want equal and positive\n%s", dropped, refused, own)
+	}
+	if n := ownMetric(own, "otelcol_processor_dropwhenfull_dropped_items", `processor="dropwhenfull/customer"`); n != 0 {
+		t.Errorf("the customer's pipeline dropped %v spans", n)
+	}
+
+	vendor.start()
+	want := len(sent) - int(dropped)
+	vendor.waitUntil(ctx, t, fmt.Sprintf("the %d spans the vendor's queue took", want), func() bool {
+		a, _ := arrivedCount(sent, vendor.spanIDs())
+		return a >= want
+	})
+	arrived, dups := arrivedCount(sent, vendor.spanIDs())
+	t.Logf("sent %d spans with the vendor down and its queue at 5 requests: the customer got all, the vendor %d (%d duplicates), %v counted as dropped",
+		len(sent), arrived, dups, dropped)
+	if arrived != want {
+		t.Errorf("the vendor got %d distinct spans, want %d (sent %d minus %v dropped)", arrived, want, len(sent), dropped)
+	}
+}
+
+// TestShippedConfigPagesThroughAlertmanager: with ALERTMANAGER_URL set (and
+// no other destination), the shipped configuration evaluates the shipped
+// rule files (the otelcol-chroma-rules ConfigMap's keys) in the collector over
+// the chromabackup receiver's metrics and posts the alerts to a real
+// Alertmanager; its window covers every rule's look-back, so no rule is
+// reported as seeing less than it reads.
+func TestShippedConfigPagesThroughAlertmanager(t *testing.T) {
+	ctx := e2eContext(t)
+	dir := t.TempDir()
+	amConfig := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(amConfig, []byte("route: {receiver: none}\nreceivers: [{name: none}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	am := alertmanager.Start(t, amConfig)
+	rules := shippedRuleFiles(t, filepath.Join(dir, "rules"))
+	// One rule of the test's own that holds at once, over a receiver metric.
+	canary := "groups:\n  - name: canary\n    rules:\n      - alert: ShippedConfigCanary\n        expr: max by (instance) (chroma_persist_up) == 1\n"
+	if err := os.WriteFile(filepath.Join(rules, "canary.yml"), []byte(canary), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newProductionCollector(t, "alerts-e2e", "ALERTMANAGER_URL="+am.URL, "ALERT_RULE_FILES="+rules+"/*.yml")
+	c := p.start(ctx, t)
+	waitAlert(ctx, t, am, "ShippedConfigCanary", "alerts-e2e")
+	if strings.Contains(c.log(), "reads further back than the window") {
+		t.Errorf("a shipped rule reads further back than the shipped window:\n%s", c.log())
+	}
+}
+
+// shippedRuleFiles writes each key of the shipped rules ConfigMap into dir.
+func shippedRuleFiles(t *testing.T, dir string) string {
+	t.Helper()
+	root, err := chromatest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "deploy", "kubernetes", "base", "alertrules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm struct {
+		Data map[string]string `json:"data"`
+	}
+	if err := yaml.Unmarshal(raw, &cm); err != nil || len(cm.Data) == 0 {
+		t.Fatalf("the rules ConfigMap: %v (%d keys)", err, len(cm.Data))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range cm.Data {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// waitAlert waits until the Alertmanager holds an active alert named name
+// for the instance.
+func waitAlert(ctx context.Context, t *testing.T, am *alertmanager.Server, name, instance string) {
+	t.Helper()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		alerts, err := am.Alerts(ctx)
+		if err == nil {
+			for _, a := range alerts {
+				if a.Labels["alertname"] == name && a.Labels["instance"] == instance && a.Status.State == "active" {
+					return
+				}
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatalf("alert %s for instance %s never reached the Alertmanager", name, instance)
+		}
 	}
 }

@@ -122,9 +122,11 @@ func TestDashboardPanelsReturnData(t *testing.T) {
 		fmt.Sprintf("HEALTH_CHECK_ENDPOINT=127.0.0.1:%d", freePort(t)),
 		"TELEMETRY_METRICS_HOST=127.0.0.1",
 		fmt.Sprintf("TELEMETRY_METRICS_PORT=%d", telemetryPort),
-		// The vendor accepts; the customer's OTLP endpoint refuses for
-		// good, so that failures are counted per destination.
-		"VENDOR_OTLP_ENDPOINT="+destination(t, http.StatusOK),
+		// The vendor is down and its queue (one request) fills, so that
+		// drops are counted; the customer's OTLP endpoint refuses for good,
+		// so that failures are counted per destination; remote write sends.
+		fmt.Sprintf("VENDOR_OTLP_ENDPOINT=http://127.0.0.1:%d", freePort(t)), // nothing listens
+		"SENDING_QUEUE_SIZE=1",
 		"SCRUB_HASH_KEY=dashboard-test-key-of-at-least-32-bytes",
 		"CUSTOMER_OTLP_ENDPOINT="+destination(t, http.StatusBadRequest),
 		"CUSTOMER_PROMETHEUS_REMOTE_WRITE_URL="+prom.URL+"/api/v1/write",

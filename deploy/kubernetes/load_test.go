@@ -49,8 +49,8 @@ type object struct {
 	Obj  any
 }
 
-// tree is what one kustomization produces: its objects and the generated
-// ConfigMaps (name -> key -> content).
+// tree is what one kustomization produces: its objects and its ConfigMaps,
+// generated or listed as resources (name -> key -> content).
 type tree struct {
 	Dir        string
 	Objects    []object
@@ -160,6 +160,11 @@ func load(t *testing.T, dir string) tree {
 			t.Fatal(err)
 		}
 		tr.Objects = append(tr.Objects, objs...)
+		for _, o := range objs {
+			if cm, ok := o.Obj.(*corev1.ConfigMap); ok {
+				tr.ConfigMaps[cm.Name] = cm.Data
+			}
+		}
 	}
 	for _, g := range k.ConfigMapGenerator {
 		tr.ConfigMaps[g.Name] = generate(t, dir, g, tr.ConfigMaps[g.Name])

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelcol-chroma/otelcol-chroma/exporter/alertrulesexporter/internal/metadata"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/logthrottle"
 )
 
 // dropLogInterval spaces the log lines about dropped samples: a pipeline
@@ -26,7 +27,7 @@ type dropReporter struct {
 	now       func() time.Time
 
 	mu      sync.Mutex
-	logged  time.Time
+	gate    logthrottle.Gate
 	pending appendResult
 }
 
@@ -44,8 +45,8 @@ func (d *dropReporter) record(ctx context.Context, res appendResult) {
 	d.pending.seriesLimit += res.seriesLimit
 	d.pending.outOfWindow += res.outOfWindow
 	d.pending.rejected += res.rejected
-	now := d.now()
-	if !d.logged.IsZero() && now.Sub(d.logged) < dropLogInterval {
+	since, ok := d.gate.Pass(d.now())
+	if !ok {
 		return
 	}
 	fields := []zap.Field{
@@ -56,9 +57,9 @@ func (d *dropReporter) record(ctx context.Context, res appendResult) {
 		zap.Duration("window", d.cfg.Window),
 		zap.String("what_to_do", "raise max_series, or drop unneeded metrics before this exporter (filter processor); out_of_window samples are older than the window or than the series' newest sample"),
 	}
-	if !d.logged.IsZero() {
-		fields = append(fields, zap.Duration("since_last_line", now.Sub(d.logged).Round(time.Second)))
+	if since > 0 {
+		fields = append(fields, zap.Duration("since_last_line", since.Round(time.Second)))
 	}
 	d.logger.Warn("alertrules: dropped samples; rules do not see them", fields...)
-	d.logged, d.pending = now, appendResult{}
+	d.pending = appendResult{}
 }

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelcol-chroma/otelcol-chroma/exporter/alertrulesexporter/internal/metadata"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/logthrottle"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/zapslog"
 )
 
@@ -67,7 +68,7 @@ func newAlertRulesExporter(cfg *Config, set exporter.Settings) (*alertRulesExpor
 	}
 	now := time.Now
 	return &alertRulesExporter{
-		drops:       &dropReporter{telemetry: tb, logger: set.Logger, cfg: cfg, now: now},
+		drops:       &dropReporter{telemetry: tb, logger: set.Logger, cfg: cfg, now: now, gate: logthrottle.New(dropLogInterval)},
 		cfg:         cfg,
 		settings:    set.TelemetrySettings,
 		logger:      set.Logger,

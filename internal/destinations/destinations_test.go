@@ -101,3 +101,74 @@ func TestProcessorsOfRemovedPipelinesGoWithThem(t *testing.T) {
 		}
 	}
 }
+
+// alerting is a configuration with one destination and an alertrules
+// exporter whose Alertmanagers come from variables.
+func alerting(endpoints ...any) *confmap.Conf {
+	var ams []any
+	for _, e := range endpoints {
+		ams = append(ams, map[string]any{"endpoint": e, "bearer_token": "t"})
+	}
+	return confmap.NewFromStringMap(map[string]any{
+		"exporters": map[string]any{
+			"otlp_http/customer": map[string]any{"endpoint": "https://customer.example:4318"},
+			"alertrules":         map[string]any{"rule_files": []any{"/rules/*.yml"}, "alertmanagers": ams},
+		},
+		"service": map[string]any{"pipelines": map[string]any{
+			"metrics/customer": map[string]any{"receivers": []any{"chromabackup"}, "exporters": []any{"otlp_http/customer"}},
+			"metrics/alerts":   map[string]any{"receivers": []any{"chromabackup"}, "exporters": []any{"alertrules"}},
+		}},
+	})
+}
+
+func TestEveryListedEndpointEmptySwitchesTheExporterOff(t *testing.T) {
+	for name, empty := range map[string]any{"empty string": "", "unset variable": nil} {
+		t.Run(name, func(t *testing.T) {
+			conf := alerting(empty, "")
+			logs, err := convert(t, conf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if conf.IsSet("exporters::alertrules") || conf.IsSet("service::pipelines::metrics/alerts") {
+				t.Fatalf("alertrules still configured: %v", conf.ToStringMap())
+			}
+			if !conf.IsSet("service::pipelines::metrics/customer") {
+				t.Fatal("the customer's pipeline was removed")
+			}
+			if logs.FilterMessageSnippet("switched off").Len() != 1 {
+				t.Fatalf("no log line names the switched-off exporter: %v", logs.All())
+			}
+		})
+	}
+}
+
+func TestEmptyListedEndpointsAreLeftOut(t *testing.T) {
+	conf := alerting("", "http://alertmanager-b:9093", nil)
+	if _, err := convert(t, conf); err != nil {
+		t.Fatal(err)
+	}
+	ams, _ := conf.Get("exporters::alertrules::alertmanagers").([]any)
+	if len(ams) != 1 {
+		t.Fatalf("alertmanagers = %v, want only alertmanager-b", ams)
+	}
+	if am, _ := ams[0].(map[string]any); am["endpoint"] != "http://alertmanager-b:9093" || am["bearer_token"] != "t" {
+		t.Fatalf("alertmanagers[0] = %v, want alertmanager-b with its token", am)
+	}
+	if rf, _ := conf.Get("exporters::alertrules::rule_files").([]any); len(rf) != 1 {
+		t.Fatalf("rule_files changed: %v", rf)
+	}
+}
+
+func TestSetListedEndpointsLeaveTheConfigAlone(t *testing.T) {
+	conf := alerting("http://alertmanager-a:9093", "http://alertmanager-b:9093")
+	logs, err := convert(t, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ams, _ := conf.Get("exporters::alertrules::alertmanagers").([]any); len(ams) != 2 {
+		t.Fatalf("alertmanagers = %v", ams)
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("logged %v with nothing switched off", logs.All())
+	}
+}

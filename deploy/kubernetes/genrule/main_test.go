@@ -90,3 +90,47 @@ func TestPrometheusRuleLoadsAsRules(t *testing.T) {
 		}
 	}
 }
+
+// The committed ConfigMap of rule files is what the rule files produce today,
+// and each of its keys is one rule file, byte for byte; alertmanager.yml (no
+// rule groups) is not one of them.
+func TestRuleConfigMapMatchesRuleFiles(t *testing.T) {
+	want, err := RenderConfigMap(repoPath(t, rulesDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(repoPath(t, configMapFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s differs from rules/*.yml: run make generate-deploy and commit the result", configMapFile)
+	}
+	var cm struct {
+		Kind     string            `json:"kind"`
+		Metadata map[string]string `json:"metadata"`
+		Data     map[string]string `json:"data"`
+	}
+	if err := yaml.Unmarshal(got, &cm); err != nil {
+		t.Fatal(err)
+	}
+	if cm.Kind != "ConfigMap" || cm.Metadata["name"] != configMapName {
+		t.Fatalf("not the ConfigMap %s: %s %v", configMapName, cm.Kind, cm.Metadata)
+	}
+	files, err := ruleFiles(repoPath(t, rulesDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		text, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name := filepath.Base(f); cm.Data[name] != string(text) {
+			t.Errorf("key %s is not rules/%s as it is", name, name)
+		}
+	}
+	if _, ok := cm.Data["alertmanager.yml"]; ok || len(cm.Data) != len(files) || len(files) < 3 {
+		t.Errorf("keys of %v: want the rule files (chroma, otelcol, thresholds) only", len(cm.Data))
+	}
+}
