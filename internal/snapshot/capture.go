@@ -298,7 +298,7 @@ func (c *captureRun) startRead(path string) *pendingRead {
 			return
 		}
 		defer fh.Close()
-		if p.read, err = c.up.readFile(fh); err != nil {
+		if p.read, err = c.up.readFile(fh, DatabaseBlockSize); err != nil {
 			p.err = fmt.Errorf("read scratch copy %s: %w", path, err)
 		}
 	}()
@@ -444,7 +444,7 @@ func (c *captureRun) readStable(ctx context.Context, path string) (f capturedFil
 	}
 	stamp = stampOf(fi)
 	start := time.Now()
-	read, err := c.up.readFile(fh)
+	read, err := c.up.readFile(fh, c.up.blockSize)
 	if err != nil {
 		return f, stamp, false, c.readErr(ctx, path, err)
 	}
@@ -459,7 +459,7 @@ func (c *captureRun) readStable(ctx context.Context, path string) (f capturedFil
 			return f, stamp, false, fmt.Errorf("read %s: %w", path, err)
 		}
 		c.progress.addTotal(stamp.size)
-		again, err := c.up.readFile(fh)
+		again, err := c.up.readFile(fh, c.up.blockSize)
 		if err != nil {
 			return f, stamp, false, c.readErr(ctx, path, err)
 		}

@@ -251,7 +251,7 @@ func (r *Repository) buildManifest(cfg *repoConfig, persist string, opts Snapsho
 	}
 	host, _ := os.Hostname()
 	m := &Manifest{
-		Format:       FormatVersion,
+		Format:       ManifestFormat,
 		ID:           id,
 		RepositoryID: cfg.RepositoryID,
 		Created:      now,
@@ -270,6 +270,9 @@ func (r *Repository) buildManifest(cfg *repoConfig, persist string, opts Snapsho
 			ModTime: cf.modTime.UTC(),
 			Blocks:  cf.read.blocks(),
 		})
+		if bs := cf.read.blockSize; bs != cfg.BlockSize {
+			m.Files[len(m.Files)-1].BlockSize = bs
+		}
 		m.Stats.LogicalBytes += cf.read.size
 	}
 	facts := run.facts
