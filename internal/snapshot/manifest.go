@@ -121,6 +121,9 @@ type Stats struct {
 	// segment's max_seq_id moved; FileRereads counts files read again because
 	// they changed while being read.
 	CaptureRetries int `json:"capture_retries"`
+	// FilesUnchanged counts segment files not read because they had not
+	// changed since the previous snapshot taken on this machine.
+	FilesUnchanged int `json:"files_unchanged,omitempty"`
 	FileRereads    int `json:"file_rereads"`
 }
 

@@ -111,6 +111,13 @@ func newUploader(ctx context.Context, bucket storage.Bucket, keys Keys, blockSiz
 	return u, nil
 }
 
+// stored reports whether the block of hash h was in the bucket when the run
+// started.
+func (u *uploader) stored(h Hash) bool {
+	_, ok := u.existing[objectName(u.keys.authKey, h)]
+	return ok
+}
+
 // listBlockNames lists blocks/ once into a set of object names.
 func listBlockNames(ctx context.Context, bucket storage.Bucket) (map[Hash]struct{}, error) {
 	names := make(map[Hash]struct{})
