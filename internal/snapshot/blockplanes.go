@@ -4,13 +4,15 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/klauspost/compress/huff0"
 	"github.com/klauspost/compress/zstd"
 )
 
 // codecPlanes stores a block as byte planes (FORMAT.md "Blocks"): with the
 // block read as little-endian 32-bit words, plane k holds byte k of every
 // word. Float32 vectors (HNSW files) do not compress as they are, but their
-// sign-and-exponent bytes (plane 3) do; planes 0-2 are mantissa bytes and
+// sign-and-exponent bytes (plane 3) do, with Huffman coding alone (see
+// literalsFrame); planes 0-2 are mantissa bytes and
 // stay raw. The payload is
 //
 //	plane 0 || plane 1 || plane 2 || tail || zstd(plane 3)
@@ -27,11 +29,12 @@ const planesSample = 64 << 10
 type planeTransposer struct {
 	plane []byte
 	out   []byte
+	huff  huff0.Scratch
 }
 
 // encodePlanes appends the codecPlanes payload of p to dst[:0] and returns
 // it, or nil when it would not save at least an eighth of p.
-func (t *planeTransposer) encodePlanes(enc *zstd.Encoder, p, dst []byte) []byte {
+func (t *planeTransposer) encodePlanes(p, dst []byte) []byte {
 	words := len(p) / 4
 	raw := 3*words + len(p)%4
 	out := growBytes(dst, 1+raw)
@@ -44,7 +47,7 @@ func (t *planeTransposer) encodePlanes(enc *zstd.Encoder, p, dst []byte) []byte 
 		p0[i], p1[i], p2[i], p3[i] = byte(w), byte(w>>8), byte(w>>16), byte(w>>24)
 	}
 	copy(out[1+3*words:], p[4*words:])
-	out = enc.EncodeAll(p3, out)
+	out = literalsFrame(out, p3, &t.huff)
 	if len(out)-1 > len(p)-len(p)/8 {
 		return nil
 	}

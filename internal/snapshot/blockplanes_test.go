@@ -91,7 +91,7 @@ func TestPlanesRoundTripEveryTail(t *testing.T) {
 	defer c.close()
 	for n := 64 << 10; n < 64<<10+8; n++ {
 		p := floatVectors(rng, n)
-		payload := c.planes.encodePlanes(c.enc, p, nil)
+		payload := c.planes.encodePlanes(p, nil)
 		if payload == nil {
 			t.Fatalf("%d bytes of vectors: planes do not save an eighth", n)
 		}

@@ -111,10 +111,10 @@ func (c *blockCodec) compressZstd(p []byte) []byte {
 // compressPlanes returns the codecPlanes payload of p, or nil when it does
 // not save an eighth. A sample is tried first.
 func (c *blockCodec) compressPlanes(p []byte) []byte {
-	if len(p) > planesSample && c.planes.encodePlanes(c.enc, p[:planesSample], c.payload) == nil {
+	if len(p) > planesSample && c.planes.encodePlanes(p[:planesSample], c.payload) == nil {
 		return nil
 	}
-	return c.planes.encodePlanes(c.enc, p, c.payload)
+	return c.planes.encodePlanes(p, c.payload)
 }
 
 // decode turns a stored object back into plaintext, checks its length and
