@@ -23,10 +23,16 @@ import (
 //     user programs cannot set back),
 //   - it had last changed more than racyWindow before that read started (so
 //     a write in the same timestamp tick as the read cannot hide), and
-//   - every one of its blocks is in the bucket's listing of this run.
+//   - every one of its blocks is in the bucket's listing of this run, and
+//   - that read was less than maxFileCacheAge ago: every file is read at
+//     least once a day, whatever its stamp says, so that a file system that
+//     fails to update a stamp cannot keep a stale copy for longer.
 //
 // Anything else, or a missing or unreadable cache, means the file is read.
-const fileCacheFormat = 1
+const (
+	fileCacheFormat = 1
+	maxFileCacheAge = 24 * time.Hour
+)
 
 type fileCacheDoc struct {
 	Format     int                   `json:"format"`
@@ -79,7 +85,8 @@ func loadFileCache(path, repoID, persist string) *fileCache {
 // skipped (see above); stored says whether a block is in the bucket.
 func (fc *fileCache) lookup(path string, st fileStamp, blockSize int, stored func(Hash) bool) (cachedFile, bool) {
 	e, ok := fc.doc.Files[path]
-	if !ok || e.stamp() != st || e.BlockSize != blockSize || st.recent(time.Unix(0, e.ReadStart), fc.racyWindow) {
+	read := time.Unix(0, e.ReadStart)
+	if !ok || e.stamp() != st || e.BlockSize != blockSize || st.recent(read, fc.racyWindow) || time.Since(read) > maxFileCacheAge {
 		return cachedFile{}, false
 	}
 	if int64(len(e.Blocks)) != (e.Size+int64(blockSize)-1)/int64(blockSize) {

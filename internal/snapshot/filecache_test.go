@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -69,12 +70,44 @@ func TestFileCacheRacyAndDamaged(t *testing.T) {
 	if err != nil || len(caches) != 1 {
 		t.Fatalf("file caches in the scratch folder: %v, %v", caches, err)
 	}
+	// A file last read more than a day ago is read again.
+	m := snapshotCached(t, repo, fx.dir, scratch, -1)
+	if m = snapshotCached(t, repo, fx.dir, scratch, -1); m.Stats.FilesUnchanged == 0 {
+		t.Fatal("no file skipped")
+	}
+	ageCache(t, caches[0], maxFileCacheAge+time.Minute)
+	if m = snapshotCached(t, repo, fx.dir, scratch, -1); m.Stats.FilesUnchanged != 0 {
+		t.Fatalf("files last read over a day ago: %d skipped", m.Stats.FilesUnchanged)
+	}
 	if err := os.WriteFile(caches[0], []byte(`{"format": 1, "files": {"x": `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	m := snapshotCached(t, repo, fx.dir, scratch, -1)
+	m = snapshotCached(t, repo, fx.dir, scratch, -1)
 	if m.Stats.FilesUnchanged != 0 {
 		t.Fatalf("a damaged cache let %d files be skipped", m.Stats.FilesUnchanged)
 	}
 	requireSameTree(t, fx.dir, restoreTo(t, repo, m.ID))
+}
+
+// ageCache moves every read time in the cache file at path back by d.
+func ageCache(t *testing.T, path string, d time.Duration) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc fileCacheDoc
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for k, e := range doc.Files {
+		e.ReadStart -= int64(d)
+		doc.Files[k] = e
+	}
+	if data, err = json.Marshal(doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

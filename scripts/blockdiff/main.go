@@ -18,7 +18,7 @@ import (
 )
 
 var (
-	blockSizes = []int{4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20}
+	blockSizes = []int{4 << 10, 16 << 10, 64 << 10, 128 << 10, 256 << 10, 1 << 20}
 	levels     = []zstd.EncoderLevel{zstd.SpeedFastest, zstd.SpeedDefault, zstd.SpeedBetterCompression}
 )
 
