@@ -69,6 +69,7 @@ func fileCachePath(scratchParent, repoID, persist string) string {
 // another repository or persist directory is empty.
 func loadFileCache(path, repoID, persist string) *fileCache {
 	fc := &fileCache{path: path, doc: fileCacheDoc{Format: fileCacheFormat, Repository: repoID, Persist: persist}}
+	removeStaleCacheTemps(path)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fc
@@ -98,6 +99,17 @@ func (fc *fileCache) lookup(path string, st fileStamp, blockSize int, stored fun
 		}
 	}
 	return e, true
+}
+
+// removeStaleCacheTemps removes the temporary files of saves that a kill
+// interrupted (a minute old: a save in progress takes milliseconds).
+func removeStaleCacheTemps(path string) {
+	temps, _ := filepath.Glob(path + ".*.tmp")
+	for _, tmp := range temps {
+		if fi, err := os.Stat(tmp); err == nil && time.Since(fi.ModTime()) > time.Minute {
+			os.Remove(tmp)
+		}
+	}
 }
 
 func (e cachedFile) stamp() fileStamp {
