@@ -35,6 +35,7 @@ type blockCodec struct {
 	payload []byte
 	sealed  bytes.Buffer
 	plain   []byte
+	planes  planeTransposer
 }
 
 func newBlockCodec(keys Keys, maxSize int) (*blockCodec, error) {
@@ -72,21 +73,48 @@ func (c *blockCodec) encode(p []byte) ([]byte, error) {
 	return c.sealed.Bytes(), nil
 }
 
-// compress stores zstd only when it saves at least an eighth.
+// compress stores zstd, or else byte planes, only when it saves at least
+// an eighth; otherwise the block is stored raw.
 func (c *blockCodec) compress(p []byte) []byte {
-	out := c.payload[:0]
 	if len(p) >= 512 {
-		sample := p[:min(len(p), compressSample)]
-		out = c.enc.EncodeAll(sample, append(out, codecZstd))
-		if len(out)-1 <= len(sample)-len(sample)/16 {
-			out = c.enc.EncodeAll(p, out[:1])
-			if len(out)-1 <= len(p)-len(p)/8 {
-				return out
-			}
+		if out := c.compressZstd(p); out != nil {
+			return out
+		}
+		if out := c.compressPlanes(p); out != nil {
+			return out
 		}
 	}
-	out = append(out[:0], codecRaw)
+	out := append(c.payload[:0], codecRaw)
 	return append(out, p...)
+}
+
+// compressZstd returns the codecZstd payload of p, or nil when it does not
+// save an eighth. A sample is tried first; a block no larger than the
+// sample is compressed once.
+func (c *blockCodec) compressZstd(p []byte) []byte {
+	sample := p[:min(len(p), compressSample)]
+	out := c.enc.EncodeAll(sample, append(c.payload[:0], codecZstd))
+	c.payload = out[:0]
+	if len(sample) < len(p) {
+		if len(out)-1 > len(sample)-len(sample)/16 {
+			return nil
+		}
+		out = c.enc.EncodeAll(p, out[:1])
+		c.payload = out[:0]
+	}
+	if len(out)-1 > len(p)-len(p)/8 {
+		return nil
+	}
+	return out
+}
+
+// compressPlanes returns the codecPlanes payload of p, or nil when it does
+// not save an eighth. A sample is tried first.
+func (c *blockCodec) compressPlanes(p []byte) []byte {
+	if len(p) > planesSample && c.planes.encodePlanes(p[:planesSample], c.payload) == nil {
+		return nil
+	}
+	return c.planes.encodePlanes(p, c.payload)
 }
 
 // decode turns a stored object back into plaintext, checks its length and
@@ -119,6 +147,11 @@ func (c *blockCodec) decode(obj []byte, want Hash, wantLen int) ([]byte, error) 
 			return nil, fmt.Errorf("%w: zstd: %v", ErrCorrupt, err)
 		}
 		p = c.plain
+	case codecPlanes:
+		var err error
+		if p, err = c.planes.decodePlanes(c.dec, payload[1:], wantLen); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("%w: unknown block codec %d", ErrCorrupt, payload[0])
 	}

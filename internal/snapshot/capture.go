@@ -47,6 +47,10 @@ type capturedFile struct {
 	mode    fs.FileMode
 	modTime time.Time
 	read    *fileRead
+	// stamp is the file's when it was read, at readStart (for a file the
+	// cache let skip: when it was last read).
+	stamp     fileStamp
+	readStart time.Time
 }
 
 // captureRun holds one snapshot's capture state and results.
@@ -55,6 +59,7 @@ type captureRun struct {
 	dbPath   string
 	scratch  string
 	up       *uploader
+	cache    *fileCache
 	log      *slog.Logger
 	progress *progressReporter
 	// Test hooks (see SnapshotOptions).
@@ -71,7 +76,7 @@ type captureRun struct {
 	sourceCheck *SourceCheck
 
 	hnswTime, sqliteTime, stall, checkTime time.Duration
-	attempts, rereads                      int
+	attempts, rereads, skipped             int
 }
 
 // capture runs the capture steps until one attempt is consistent.
@@ -298,7 +303,7 @@ func (c *captureRun) startRead(path string) *pendingRead {
 			return
 		}
 		defer fh.Close()
-		if p.read, err = c.up.readFile(fh); err != nil {
+		if p.read, err = c.up.readFile(fh, DatabaseBlockSize); err != nil {
 			p.err = fmt.Errorf("read scratch copy %s: %w", path, err)
 		}
 	}()
@@ -443,8 +448,14 @@ func (c *captureRun) readStable(ctx context.Context, path string) (f capturedFil
 		return f, stamp, false, fmt.Errorf("stat %s: %w", path, err)
 	}
 	stamp = stampOf(fi)
+	if e, ok := c.cache.lookup(path, stamp, c.up.blockSize, c.up.stored); ok {
+		c.skipped++
+		c.progress.add(stamp.size)
+		f = capturedFile{mode: fi.Mode().Perm(), modTime: fi.ModTime(), read: e.fileRead(), stamp: stamp, readStart: time.Unix(0, e.ReadStart)}
+		return f, stamp, true, nil
+	}
 	start := time.Now()
-	read, err := c.up.readFile(fh)
+	read, err := c.up.readFile(fh, c.up.blockSize)
 	if err != nil {
 		return f, stamp, false, c.readErr(ctx, path, err)
 	}
@@ -459,7 +470,7 @@ func (c *captureRun) readStable(ctx context.Context, path string) (f capturedFil
 			return f, stamp, false, fmt.Errorf("read %s: %w", path, err)
 		}
 		c.progress.addTotal(stamp.size)
-		again, err := c.up.readFile(fh)
+		again, err := c.up.readFile(fh, c.up.blockSize)
 		if err != nil {
 			return f, stamp, false, c.readErr(ctx, path, err)
 		}
@@ -472,7 +483,7 @@ func (c *captureRun) readStable(ctx context.Context, path string) (f capturedFil
 			return f, stamp, false, nil
 		}
 	}
-	f = capturedFile{mode: fi.Mode().Perm(), modTime: fi.ModTime(), read: read}
+	f = capturedFile{mode: fi.Mode().Perm(), modTime: fi.ModTime(), read: read, stamp: stamp, readStart: start}
 	return f, stamp, true, nil
 }
 

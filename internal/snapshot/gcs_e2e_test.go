@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -25,6 +26,13 @@ func TestDemoRoundTripGCS(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := chromatest.CopyDemo(t)
+	// The demo's blocks all compress below one chunk: make one that does not.
+	vectors, err := filepath.Glob(filepath.Join(src, "*", "data_level0.bin"))
+	if err != nil || len(vectors) == 0 {
+		t.Fatalf("no data_level0.bin in the demo: %v", err)
+	}
+	fx := &fixture{rng: newRand()}
+	fx.overwrite(t, vectors[0], 0, fx.randBytes(512<<10))
 	writer, reader := mustKeys(t)
 	m, err := mustOpen(t, b, writer).Snapshot(ctx, SnapshotOptions{PersistDir: src, ScratchDir: t.TempDir(), BlockSize: 1 << 20})
 	if err != nil {

@@ -154,16 +154,31 @@ func TestManifestValidate(t *testing.T) {
 	if err := base().validate("20260301T100000Z-abcdef01", "r"); err != nil {
 		t.Fatal(err)
 	}
+	v2 := base()
+	v2.Format, v2.Files[0].BlockSize, v2.Files[0].Blocks = 2, 4096, make([]Hash, 17)
+	if err := v2.validate("20260301T100000Z-abcdef01", "r"); err != nil {
+		t.Fatalf("format 2 with a file block size: %v", err)
+	}
 	for name, mutate := range map[string]func(*Manifest){
-		"absolute path":   func(m *Manifest) { m.Files[0].Path = "/etc/passwd" },
-		"parent path":     func(m *Manifest) { m.Files[0].Path = "../x" },
-		"unclean path":    func(m *Manifest) { m.Files[0].Path = "a/../../x" },
-		"block count":     func(m *Manifest) { m.Files[0].Blocks = m.Files[0].Blocks[:1] },
-		"other repo":      func(m *Manifest) { m.RepositoryID = "other" },
-		"other id":        func(m *Manifest) { m.ID = "20260301T100000Z-00000000" },
-		"future format":   func(m *Manifest) { m.Format = 2 },
-		"duplicate file":  func(m *Manifest) { m.Files = append(m.Files, m.Files[0]) },
-		"file and folder": func(m *Manifest) { m.Files = append(m.Files, File{Path: "chroma.sqlite3/x"}) },
+		"absolute path": func(m *Manifest) { m.Files[0].Path = "/etc/passwd" },
+		"parent path":   func(m *Manifest) { m.Files[0].Path = "../x" },
+		"unclean path":  func(m *Manifest) { m.Files[0].Path = "a/../../x" },
+		"block count":   func(m *Manifest) { m.Files[0].Blocks = m.Files[0].Blocks[:1] },
+		"other repo":    func(m *Manifest) { m.RepositoryID = "other" },
+		"other id":      func(m *Manifest) { m.ID = "20260301T100000Z-00000000" },
+		"future format": func(m *Manifest) { m.Format = ManifestFormat + 1 },
+		"format 1 with a file block size": func(m *Manifest) {
+			m.Files[0].BlockSize, m.Files[0].Blocks = 4096, make([]Hash, 17)
+		},
+		"file block size too small": func(m *Manifest) {
+			m.Format, m.Files[0].BlockSize, m.Files[0].Blocks = 2, 512, make([]Hash, 129)
+		},
+		"file block size above the manifest's": func(m *Manifest) {
+			m.Format, m.Files[0].BlockSize, m.Files[0].Blocks = 2, 2*MinBlockSize, make([]Hash, 1)
+		},
+		"file block count": func(m *Manifest) { m.Format, m.Files[0].BlockSize = 2, 4096 },
+		"duplicate file":   func(m *Manifest) { m.Files = append(m.Files, m.Files[0]) },
+		"file and folder":  func(m *Manifest) { m.Files = append(m.Files, File{Path: "chroma.sqlite3/x"}) },
 	} {
 		m := base()
 		mutate(m)

@@ -63,6 +63,9 @@ type File struct {
 	// Mode holds the permission bits.
 	Mode    uint32    `json:"mode"`
 	ModTime time.Time `json:"mtime"`
+	// BlockSize is this file's block size when it differs from the
+	// manifest's (format 2); zero means the manifest's.
+	BlockSize int `json:"block_size,omitempty"`
 	// Blocks are the SHA-256 hashes of the file's blocks, in order.
 	Blocks []Hash `json:"blocks"`
 }
@@ -118,6 +121,9 @@ type Stats struct {
 	// segment's max_seq_id moved; FileRereads counts files read again because
 	// they changed while being read.
 	CaptureRetries int `json:"capture_retries"`
+	// FilesUnchanged counts segment files not read because they had not
+	// changed since the previous snapshot taken on this machine.
+	FilesUnchanged int `json:"files_unchanged,omitempty"`
 	FileRereads    int `json:"file_rereads"`
 }
 
@@ -170,8 +176,8 @@ func manifestKey(id string) string { return snapshotsPrefix + id + manifestSuffi
 // validate checks what restore relies on, so a damaged or hostile manifest
 // cannot make a restore write outside its target.
 func (m *Manifest) validate(id, repoID string) error {
-	if m.Format != FormatVersion {
-		return fmt.Errorf("manifest format %d; this version reads format %d only", m.Format, FormatVersion)
+	if m.Format < 1 || m.Format > ManifestFormat {
+		return fmt.Errorf("manifest format %d; this version reads formats 1 to %d", m.Format, ManifestFormat)
 	}
 	if m.ID != id {
 		return fmt.Errorf("manifest says id %q but is stored as %q", m.ID, id)
@@ -194,7 +200,11 @@ func (m *Manifest) validate(id, repoID string) error {
 		if f.Size < 0 {
 			return fmt.Errorf("file %q has negative size", f.Path)
 		}
-		want := (f.Size + int64(m.BlockSize) - 1) / int64(m.BlockSize)
+		if f.BlockSize != 0 && (m.Format < 2 || f.BlockSize < minFileBlockSize || f.BlockSize > m.BlockSize) {
+			return fmt.Errorf("file %q has block size %d, outside [%d, %d] or in a format 1 manifest", f.Path, f.BlockSize, minFileBlockSize, m.BlockSize)
+		}
+		bs := int64(m.fileBlockSize(f))
+		want := (f.Size + bs - 1) / bs
 		if int64(len(f.Blocks)) != want {
 			return fmt.Errorf("file %q of %d bytes lists %d blocks, want %d", f.Path, f.Size, len(f.Blocks), want)
 		}
@@ -215,6 +225,14 @@ func validRelPath(p string) error {
 		return fmt.Errorf("file path %q is not a clean relative path", p)
 	}
 	return nil
+}
+
+// fileBlockSize is the block size of f's blocks.
+func (m *Manifest) fileBlockSize(f File) int {
+	if f.BlockSize != 0 {
+		return f.BlockSize
+	}
+	return m.BlockSize
 }
 
 // blockLen is the plaintext length of block i of a file.

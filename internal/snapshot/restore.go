@@ -277,7 +277,7 @@ func (r *Repository) restoreBatch(ctx context.Context, m *Manifest, dir string, 
 			if _, ok := uses[h]; !ok {
 				order = append(order, h)
 			}
-			uses[h] = append(uses[h], blockUse{file: i, index: j, n: blockLen(f.Size, m.BlockSize, j)})
+			uses[h] = append(uses[h], blockUse{file: i, index: j, n: blockLen(f.Size, m.fileBlockSize(f), j)})
 		}
 	}
 
@@ -362,7 +362,8 @@ func (r *Repository) restoreBlock(ctx context.Context, m *Manifest, files []*res
 		if u.n != len(plain) {
 			return fmt.Errorf("%w: block %d of %s: manifest lists content of %d bytes where %d fit", ErrCorrupt, u.index, m.Files[u.file].Path, len(plain), u.n)
 		}
-		if err := files[u.file].writeBlock(plain, int64(u.index)*int64(m.BlockSize), &w.aligned); err != nil {
+		bs := int64(m.fileBlockSize(m.Files[u.file]))
+		if err := files[u.file].writeBlock(plain, int64(u.index)*bs, &w.aligned); err != nil {
 			return err
 		}
 		progress.add(int64(len(plain)))

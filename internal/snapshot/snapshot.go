@@ -60,6 +60,9 @@ type SnapshotOptions struct {
 	afterSegments     func(attempt int)
 	afterFileRead     func(path string)
 	beforeSourceCheck func()
+	// cacheRacyWindow replaces racyWindow in the file cache's rule when
+	// not zero (negative: no window).
+	cacheRacyWindow time.Duration
 }
 
 // Snapshot captures a consistent snapshot of a live Chroma persist
@@ -156,11 +159,17 @@ func (r *Repository) snapshot(ctx context.Context, opts SnapshotOptions, start t
 	if err != nil {
 		return nil, err
 	}
+	cache := loadFileCache(fileCachePath(scratchParent, cfg.RepositoryID, persist), cfg.RepositoryID, persist)
+	cache.racyWindow = racyWindow
+	if opts.cacheRacyWindow != 0 {
+		cache.racyWindow = max(opts.cacheRacyWindow, 0)
+	}
 	run := &captureRun{
 		persist:           persist,
 		dbPath:            dbPath,
 		scratch:           scratch,
 		up:                up,
+		cache:             cache,
 		log:               log,
 		progress:          progress,
 		afterSegments:     opts.afterSegments,
@@ -187,6 +196,9 @@ func (r *Repository) snapshot(ctx context.Context, opts SnapshotOptions, start t
 	progress.phase(PhaseManifest)
 	if err := r.commit(ctx, lk, cfg, m); err != nil {
 		return nil, err
+	}
+	if err := cache.save(persist, run.segFiles); err != nil {
+		log.Warn("could not record the segment files' state for the next snapshot; it will read every file", "error", err)
 	}
 	log.Info("snapshot stored", "id", m.ID, "bytes", m.Stats.LogicalBytes, "added_bytes", m.Stats.AddedBytes,
 		"blocks_new", m.Stats.BlocksNew, "blocks_reused", m.Stats.BlocksReused,
@@ -251,7 +263,7 @@ func (r *Repository) buildManifest(cfg *repoConfig, persist string, opts Snapsho
 	}
 	host, _ := os.Hostname()
 	m := &Manifest{
-		Format:       FormatVersion,
+		Format:       ManifestFormat,
 		ID:           id,
 		RepositoryID: cfg.RepositoryID,
 		Created:      now,
@@ -270,6 +282,9 @@ func (r *Repository) buildManifest(cfg *repoConfig, persist string, opts Snapsho
 			ModTime: cf.modTime.UTC(),
 			Blocks:  cf.read.blocks(),
 		})
+		if bs := cf.read.blockSize; bs != cfg.BlockSize {
+			m.Files[len(m.Files)-1].BlockSize = bs
+		}
 		m.Stats.LogicalBytes += cf.read.size
 	}
 	facts := run.facts
@@ -288,6 +303,7 @@ func (r *Repository) buildManifest(cfg *repoConfig, persist string, opts Snapsho
 	m.Stats.BlocksNew, m.Stats.BlocksReused, m.Stats.AddedBytes = up.tally(m.Files)
 	m.Stats.CaptureRetries = run.attempts - 1
 	m.Stats.FileRereads = run.rereads
+	m.Stats.FilesUnchanged = run.skipped
 	m.SourceCheck = run.sourceCheck
 	m.Timings = Timings{
 		Total:       time.Since(start),

@@ -845,3 +845,56 @@ func TestIDsFollowWriteOrder(t *testing.T) {
 		t.Fatalf("latest = %v, %v; want %s", m, err, ids[2])
 	}
 }
+
+// TestDatabaseBlockSize: chroma.sqlite3 is cut into DatabaseBlockSize
+// blocks in a repository of 1 MiB blocks, so a change to a few of its
+// pages stores a few small blocks, and the snapshot restores.
+func TestDatabaseBlockSize(t *testing.T) {
+	ctx := testContext(t)
+	fx := newFixture(t, fixtureOpts{collections: 2, records: 3000, hnswBytes: 3 << 20})
+	repo := mustOpen(t, newBucket(t), Keys{})
+	snap := func() *Manifest {
+		m, err := repo.Snapshot(ctx, SnapshotOptions{PersistDir: fx.dir, ScratchDir: t.TempDir(), Instance: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	first := snap()
+	db := first.Files[0]
+	if db.Path != "chroma.sqlite3" || db.BlockSize != DatabaseBlockSize || first.BlockSize != DefaultBlockSize {
+		t.Fatalf("database %q cut in %d-byte blocks in a repository of %d", db.Path, db.BlockSize, first.BlockSize)
+	}
+	if db.Size < 2*DefaultBlockSize {
+		t.Fatalf("fixture database of %d bytes is too small for this test", db.Size)
+	}
+	if want := (db.Size + DatabaseBlockSize - 1) / DatabaseBlockSize; int64(len(db.Blocks)) != want {
+		t.Fatalf("%d blocks, want %d", len(db.Blocks), want)
+	}
+	for _, f := range first.Files[1:] {
+		if f.BlockSize != 0 {
+			t.Errorf("%s has its own block size %d", f.Path, f.BlockSize)
+		}
+	}
+	fx.exec(t, func(d *sql.DB) error {
+		_, err := d.Exec(`UPDATE collections SET name = name || 'x' WHERE rowid = (SELECT min(rowid) FROM collections)`)
+		return err
+	})
+	second := snap()
+	changed := 0
+	for i, h := range second.Files[0].Blocks {
+		if i >= len(db.Blocks) || db.Blocks[i] != h {
+			changed++
+		}
+	}
+	if changed == 0 || changed > 3 {
+		t.Errorf("one row changed: %d database blocks differ, want 1-3", changed)
+	}
+	if second.Stats.BlocksNew != changed {
+		t.Errorf("uploaded %d blocks for %d changed", second.Stats.BlocksNew, changed)
+	}
+	requireSameTree(t, fx.dir, restoreTo(t, repo, second.ID))
+	if _, err := repo.Verify(ctx, first.ID, VerifyOptions{ReadData: true}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -72,10 +73,13 @@ const holdTempDirEnv = "SNAPSHOT_TEST_HOLD_TEMPDIR"
 
 func TestTempDirHelperProcess(t *testing.T) {
 	parts := helperProcessArgs(t, holdTempDirEnv, "TestLockFilesOfKilledRunsAreRemoved")
-	dir, _, err := lockedTempDir(parts[0], parts[1], nil)
+	dir, release, err := lockedTempDir(parts[0], parts[1], nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The lock is held by an open file: dropping release would let the
+	// garbage collector close it, and free the lock, while this run lives.
+	defer runtime.KeepAlive(release)
 	if parts[2] == "lock" {
 		if err := os.Remove(dir); err != nil {
 			t.Fatal(err)

@@ -50,9 +50,11 @@ type blockJob struct {
 // fileRead is the outcome of streaming one file into the pipeline. Its
 // hashes are complete once wait returns.
 type fileRead struct {
-	size    int64
-	hashes  []*Hash
-	pending sync.WaitGroup
+	// blockSize is the size the file was cut into.
+	blockSize int
+	size      int64
+	hashes    []*Hash
+	pending   sync.WaitGroup
 }
 
 func (f *fileRead) wait() { f.pending.Wait() }
@@ -109,6 +111,13 @@ func newUploader(ctx context.Context, bucket storage.Bucket, keys Keys, blockSiz
 	return u, nil
 }
 
+// stored reports whether the block of hash h was in the bucket when the run
+// started.
+func (u *uploader) stored(h Hash) bool {
+	_, ok := u.existing[objectName(u.keys.authKey, h)]
+	return ok
+}
+
 // listBlockNames lists blocks/ once into a set of object names.
 func listBlockNames(ctx context.Context, bucket storage.Bucket) (map[Hash]struct{}, error) {
 	names := make(map[Hash]struct{})
@@ -123,10 +132,12 @@ func listBlockNames(ctx context.Context, bucket storage.Bucket) (map[Hash]struct
 	return names, nil
 }
 
-// readFile streams r into the pipeline block by block. It returns once
-// every block is queued; call wait on the result for the hashes.
-func (u *uploader) readFile(r io.Reader) (*fileRead, error) {
-	fr := &fileRead{}
+// readFile streams r into the pipeline in blocks of blockSize (at most the
+// uploader's). It returns once every block is queued; call wait on the
+// result for the hashes.
+func (u *uploader) readFile(r io.Reader, blockSize int) (*fileRead, error) {
+	blockSize = min(blockSize, u.blockSize)
+	fr := &fileRead{blockSize: blockSize}
 	for {
 		var buf []byte
 		select {
@@ -134,7 +145,7 @@ func (u *uploader) readFile(r io.Reader) (*fileRead, error) {
 		case <-u.ctx.Done():
 			return nil, context.Cause(u.ctx)
 		}
-		n, err := io.ReadFull(r, buf)
+		n, err := io.ReadFull(r, buf[:blockSize])
 		if n > 0 {
 			h := new(Hash)
 			fr.hashes = append(fr.hashes, h)

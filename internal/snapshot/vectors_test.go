@@ -260,3 +260,82 @@ func TestWriteFormatVectors(t *testing.T) {
 	t.Logf("\nblock hash:        %s\nblock object name: %s\nrepository id:     %s\nkey check:         %s\nrecipients check:  %s\nmanifest tag:      %s",
 		h, objectName(writer.authKey, h), cfg.RepositoryID, cfg.KeyCheck, cfg.RecipientsCheck, hex.EncodeToString(sealed[len(manifestMagic):hdr]))
 }
+
+// TestFormatRestoreByHandFormat2 runs both of FORMAT.md's "restore by hand"
+// scripts, as written but for the snapshot id, on snapshots of manifest
+// format 2: chroma.sqlite3 in its own block size and HNSW vectors in
+// byte-plane blocks.
+func TestFormatRestoreByHandFormat2(t *testing.T) {
+	for _, tool := range []string{"age", "zstd", "openssl", "xxd", "jq", "sha256sum", "bash", "python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("REQUIRE_REAL_COMPONENTS") != "" {
+				t.Fatalf("%s is not installed (make tools installs it): %v", tool, err)
+			}
+			t.Skipf("%s is not installed (make tools installs it)", tool)
+		}
+	}
+	fx := newFixture(t, fixtureOpts{collections: 1, records: 3000, hnswBytes: 1<<20 + 4096 + 2})
+	data := filepath.Join(fx.dir, fx.colls[0].vecSeg, "data_level0.bin")
+	fx.overwrite(t, data, 0, floatVectors(newRand(), 1<<20+4096+2))
+	writer, reader, readerFile := vectorKeys(t, formatVectors(t))
+	scripts := fencedBlocks(formatSection(t, "## Restoring by hand"), "sh")
+	for _, enc := range []bool{false, true} {
+		var script string
+		for _, s := range scripts {
+			if strings.Contains(s, "age -d") == enc && strings.Contains(s, "planes ") {
+				script = s
+			}
+		}
+		if script == "" {
+			t.Fatalf("FORMAT.md's \"Restoring by hand\" has no script for encrypted=%v that decodes byte planes", enc)
+		}
+		b := newBucket(t)
+		dir := b.Root()
+		keys, readKeys := Keys{}, Keys{}
+		if enc {
+			keys, readKeys = writer, reader
+		}
+		m, err := mustOpen(t, b, keys).Snapshot(testContext(t), SnapshotOptions{PersistDir: fx.dir, ScratchDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Format != 2 || m.Files[0].BlockSize != DatabaseBlockSize || !usesCodec(t, b, readKeys, m, codecPlanes) {
+			t.Fatalf("the snapshot does not use format 2's features (format %d, database block size %d)", m.Format, m.Files[0].BlockSize)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "reader.key"), []byte(readerFile), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("bash", "-c", strings.Replace(script, vectorID, m.ID, 1))
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("encrypted=%v: the script failed: %v\n%s", enc, err, out)
+		}
+		for _, f := range m.Files {
+			want, _ := os.ReadFile(filepath.Join(fx.dir, f.Path))
+			got, err := os.ReadFile(filepath.Join(dir, "restored", f.Path))
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("encrypted=%v: %s restored by hand differs (%v)", enc, f.Path, err)
+			}
+		}
+	}
+}
+
+// usesCodec reports whether any block of m is stored with codec.
+func usesCodec(t *testing.T, b *file.Bucket, reader Keys, m *Manifest, codec byte) bool {
+	t.Helper()
+	for _, f := range m.Files {
+		for _, h := range f.Blocks {
+			obj := readObject(t, b, blockKey(objectName(reader.authKey, h)))
+			if reader.Encrypted() {
+				var err error
+				if obj, err = ageOpen(obj, reader, len(obj)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(obj) > 0 && obj[0] == codec {
+				return true
+			}
+		}
+	}
+	return false
+}

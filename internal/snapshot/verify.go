@@ -62,7 +62,7 @@ func (r *Repository) Verify(ctx context.Context, id string, opts VerifyOptions) 
 			if _, ok := uses[h]; !ok {
 				order = append(order, h)
 			}
-			uses[h] = append(uses[h], blockUse{file: i, index: j, n: blockLen(f.Size, m.BlockSize, j)})
+			uses[h] = append(uses[h], blockUse{file: i, index: j, n: blockLen(f.Size, m.fileBlockSize(f), j)})
 		}
 	}
 	res.Blocks = len(order)
