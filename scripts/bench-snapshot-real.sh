@@ -16,6 +16,7 @@
 #                engine reads a file modified less than 2 s before twice
 #   CHROMA_BIN   chroma executable (.tools/npm/node_modules/.bin/chroma)
 #   REPORT       where the report goes (scripts/bench-snapshot-real.md)
+#   REPORT_ONLY  1: write the report again from the last run's figures
 #
 # Per size, one pristine persist directory is filled by scripts/chromafill
 # (Chroma started on it, records added through the API in batches of 500,
@@ -92,6 +93,10 @@ if [ -z "${REPORT_ONLY:-}" ]; then
 	date -u '+%Y-%m-%d %H:%M UTC' >"$SCRATCH/started"
 	echo "$COMMAND" >"$SCRATCH/command"
 	machine_lines >"$SCRATCH/machine"
+	declare -p RECORD_SIZES DIM COLLECTIONS SEED ROUNDS ADD UPSERT DELETE REPEAT RACY_WAIT CHROMA_VERSION >"$SCRATCH/settings"
+else
+	# shellcheck source=/dev/null
+	. "$SCRATCH/settings"
 fi
 FILL=(timeout "$STEP_TIMEOUT" "$SCRATCH/bin/chromafill" -chroma "$CHROMA_BIN" -dim "$DIM" -collections "$COLLECTIONS" -seed "$SEED")
 
@@ -385,7 +390,7 @@ report_checks() {
 
 # report_floors: what the hardware allows for each operation.
 report_floors() {
-	local n read sha write check records lp sp lf sf cpu io floor op ck repo added ch work
+	local n read sha write check records lp sp lf sf cpu op repo added ch
 	n=$(nproc) read=$(floor_of read) sha=$(floor_of sha256) write=$(floor_of write) check=$(floor_of check)
 	echo "## Floors on this machine"
 	echo
@@ -400,42 +405,45 @@ report_floors() {
 	echo "| write to the scratch disk (\`dd oflag=direct conv=fdatasync\`, the data itself) | $(mib "$write") MiB/s |"
 	echo "| \`PRAGMA integrity_check\` (\`sqlite3\`) | $(awk -v c="$check" 'BEGIN {printf "%.2f", c * 1048576 * 100}') s per 100 MiB of database |"
 	echo
-	echo "Floor of each operation: the CPU work at those speeds spread over the $n cores, or the disk writes, whichever is longer. Full: read, hash and compress every byte, write the stored bytes. Incremental: read and hash the files the round changed (what the file metadata cannot rule out), write the stored bytes (the compression of the few changed blocks is left out). Restore: read the repository, decompress, hash, write every byte, and \`integrity_check\` the database."
+	echo "Floor of each operation: its CPU work at those speeds spread over the $n cores, or its disk writes, whichever takes longer. Full: read, hash and compress every byte, write the stored bytes. Incremental: read and hash the files the round changed (what file metadata cannot rule out), write the stored bytes (compressing the changed blocks is left out). Restore: read the repository, decompress, hash and write every byte. Ours also runs \`PRAGMA integrity_check\` on the database, at capture (on its copy) and at restore; restic checks nothing, so its ratio is to the floor without the check. With the check, the floor is also at least the check itself, which reads the whole database serially."
 	echo
-	echo "| records | operation | work | CPU s (one core) | floor s | ours s | ours / floor | restic / floor |"
-	echo "|---|---|---|---|---|---|---|---|"
+	echo "| records | operation | work | CPU s (one core) | floor s | check s | floor with check s | ours s | ours / floor with check | restic s | restic / floor |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|"
 	for records in "${RECORD_SIZES[@]}"; do
 		runs=$RUNS/r$records
 		lp=$(cat "$runs/pristine-bytes") sp=$(cat "$runs/pristine-sqlite") lf=$(size_of logical) sf=$(size_of sqlite)
 		for op in $(ops); do
-			[ "$op" = restore+sync ] && continue
 			case $op in
 			full)
 				repo=$(stored ours full 3)
 				cpu=$(awk -v l="$lp" -v s="$sp" -v r="$read" -v h="$sha" -v zs="$(floor_of zstd1_sqlite)" -v zh="$(floor_of zstd1_hnsw)" 'BEGIN {print l / r + l / h + s / zs + (l - s) / zh}')
-				io=$(awk -v b="$repo" -v w="$write" 'BEGIN {print b / w}') ck=0
-				work="read, hash, compress $(mib "$lp") MiB; write $(mib "$repo") MiB"
+				floor_row "read, hash, compress $(mib "$lp") MiB; write $(mib "$repo") MiB" "$cpu" "$repo" "$sp"
 				;;
 			inc*)
 				ch=$(changed "${op#inc}") added=$(stored ours "$op" 2)
 				cpu=$(awk -v c="$ch" -v r="$read" -v h="$sha" 'BEGIN {print c / r + c / h}')
-				io=$(awk -v b="$added" -v w="$write" 'BEGIN {print b / w}') ck=0
-				work="read, hash $(mib "$ch") MiB; write $(mib "$added") MiB"
+				floor_row "read, hash $(mib "$ch") MiB; write $(mib "$added") MiB" "$cpu" "$added" "$sf"
 				;;
 			restore)
 				repo=$(stored ours "inc$ROUNDS" 3)
 				cpu=$(awk -v p="$repo" -v l="$lf" -v s="$sf" -v r="$read" -v h="$sha" -v zs="$(floor_of unzstd_sqlite)" -v zh="$(floor_of unzstd_hnsw)" 'BEGIN {print p / r + s / zs + (l - s) / zh + l / h}')
-				ck=$(awk -v s="$sf" -v c="$check" 'BEGIN {print s * c}')
-				io=$(awk -v b="$lf" -v w="$write" 'BEGIN {print b / w}')
-				work="read $(mib "$repo") MiB, decompress, hash, write $(mib "$lf") MiB; check $(mib "$sf") MiB"
+				floor_row "read $(mib "$repo") MiB, decompress, hash, write $(mib "$lf") MiB" "$cpu" "$lf" "$sf"
 				;;
 			esac
-			floor=$(awk -v c="$cpu" -v k="$ck" -v n="$n" -v io="$io" 'BEGIN {f = (c + k) / n; if (io > f) f = io; if (k > f) f = k; printf "%.2f", f}')
-			printf '| %s | %s | %s | %.2f | %s | %s | %sx | %sx |\n' "$records" "$op" "$work" "$(awk -v c="$cpu" -v k="$ck" 'BEGIN {print c + k}')" "$floor" \
-				"$(t ours "$op")" "$(div "$(t ours "$op")" "$floor")" "$(div "$(t restic "$op")" "$floor")"
 		done
 	done
 	echo
+}
+
+# floor_row WORK CPU_S WRITTEN_BYTES DB_BYTES: one row of the floor table
+# for $records and $op, from report_floors' n, write and check.
+floor_row() {
+	local f fc ck
+	ck=$(awk -v s="$4" -v c="$check" 'BEGIN {print s * c}')
+	f=$(awk -v c="$2" -v n="$n" -v b="$3" -v w="$write" 'BEGIN {f = c / n; if (b / w > f) f = b / w; printf "%.2f", f}')
+	fc=$(awk -v c="$2" -v k="$ck" -v n="$n" -v b="$3" -v w="$write" 'BEGIN {f = (c + k) / n; if (b / w > f) f = b / w; if (k > f) f = k; printf "%.2f", f}')
+	printf '| %s | %s | %s | %.2f | %s | %.2f | %s | %s | %sx | %s | %sx |\n' "$records" "$op" "$1" "$2" "$f" "$ck" "$fc" \
+		"$(t ours "$op")" "$(div "$(t ours "$op")" "$fc")" "$(t restic "$op")" "$(div "$(t restic "$op")" "$f")"
 }
 
 report_blockdiff() {
@@ -459,7 +467,8 @@ report() {
 	report_blockdiff
 }
 
-# REPORT_ONLY=1 writes the report again from the figures of the last run.
+# REPORT_ONLY=1 writes the report again from the figures and settings of
+# the last run.
 if [ -z "${REPORT_ONLY:-}" ]; then run_all; fi
 notes=$(report_notes "$REPORT")
 {
