@@ -14,6 +14,9 @@
 #   RACY_WAIT  seconds between the change and the incremental (3): the
 #              engine reads a file modified less than 2 s before twice
 #   REPORT     where the report goes (default scripts/bench-snapshot.md)
+#   DATA       generated (default), or real: a persist directory filled and
+#              changed through a real Chroma server's API, see
+#              scripts/bench-snapshot-real.sh (DATA=real runs it)
 #
 # For each data kind and size: one generated persist directory; per tool and
 # run a fresh copy of it, a full backup, the same deterministic change
@@ -30,6 +33,11 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+case ${DATA:-generated} in
+generated) ;;
+real) exec "$ROOT/scripts/bench-snapshot-real.sh" "$@" ;;
+*) echo "bench: DATA: unknown kind $DATA (generated, real)" >&2 && exit 1 ;;
+esac
 SCRATCH=$ROOT/.scratch/bench
 REPORT=${REPORT:-$ROOT/scripts/bench-snapshot.md}
 REPEAT=${REPEAT:-3}
@@ -49,16 +57,10 @@ COMMAND="scripts/bench-snapshot.sh ${SIZES[*]}"
 [ "$RACY_WAIT" != 3 ] && COMMAND="RACY_WAIT=$RACY_WAIT $COMMAND"
 [ "$REPORT" != "$ROOT/scripts/bench-snapshot.md" ] && COMMAND="REPORT=${REPORT#"$ROOT"/} $COMMAND"
 
-log() { printf '%s bench: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() {
-	log "error: $*"
-	exit 1
-}
+# shellcheck source=scripts/bench-lib.sh
+. "$ROOT/scripts/bench-lib.sh"
 
-for c in restic go jq sha256sum timeout numfmt; do
-	command -v "$c" >/dev/null || die "$c is not installed"
-done
-[ -x /usr/bin/time ] || die "/usr/bin/time (GNU time) is missing: apt-get install -y time"
+require_tools restic go jq sha256sum timeout numfmt
 for k in "${KINDS[@]}"; do
 	case $k in unit | random) ;; *) die "VECTORS: unknown kind $k (unit, random)" ;; esac
 done
@@ -77,55 +79,15 @@ cleanup() { rm -rf "$SCRATCH/data" "$SCRATCH/bin"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-rm -rf "$SCRATCH"
-mkdir -p "$SCRATCH/data" "$SCRATCH/bin"
-free=$(df -B1 --output=avail "$SCRATCH" | tail -1 | tr -d ' ')
-[ "$free" -gt "$need" ] || die "need $((need >> 20)) MiB free under $SCRATCH, have $((free >> 20)) MiB"
+reset_scratch
+require_free "$need"
 
-log "building otelcol-chroma and chromagen"
-go build -trimpath -o "$SCRATCH/bin/otelcol-chroma" ./cmd/otelcol-chroma
+build_ours
 go build -o "$SCRATCH/bin/chromagen" ./scripts/chromagen
-OURS=$SCRATCH/bin/otelcol-chroma
 GEN=$SCRATCH/bin/chromagen
-ENGINE_SUM=$(cat internal/snapshot/*.go internal/storage/file/*.go internal/chromadb/*.go | sha256sum | cut -c1-12)
 
 export RESTIC_PASSWORD=bench-password
 export RESTIC_CACHE_DIR=$SCRATCH/data/restic-cache
-
-# warm PATH...: read the next command's input into the page cache, then
-# flush dirty pages so earlier writes are not charged to it.
-warm() {
-	find "$@" -type f -print0 | xargs -0 -r cat >/dev/null
-	sync
-}
-
-# timed NAME CMD...: run CMD; append "NAME wall_s peak_kib user_s sys_s"
-# to $RUN/times.
-timed() {
-	local name=$1
-	shift
-	local tf=$RUN/time.$name
-	if ! timeout "$STEP_TIMEOUT" /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >"$RUN/$name.out" 2>"$RUN/$name.err"; then
-		cat "$RUN/$name.err" >&2
-		die "$name failed (log: $RUN/$name.err)"
-	fi
-	echo "$name $(tail -1 "$tf")" >>"$RUN/times"
-}
-
-# tree_sums DIR: "path size mode mtime sha256" per regular file, sorted.
-tree_sums() {
-	(cd "$1" && find . -type f -printf '%P %s %m %T@\n' | sort >"$RUN/meta.tmp" &&
-		find . -type f -print0 | sort -z | xargs -0 -r sha256sum | awk '{print $2, $1}' | sed 's|^\./||' | sort >"$RUN/sums.tmp" &&
-		join "$RUN/meta.tmp" "$RUN/sums.tmp")
-}
-
-repo_bytes() { du -sb "$1" | cut -f1; }
-
-ours_added() { # REPO [KEYARGS...]: added_bytes of the newest snapshot
-	local repo=$1
-	shift
-	"$OURS" snapshot list --json --bucket "file://$repo" "$@" | jq -r '.[0].added_bytes'
-}
 
 # run_tool TOOL DIR KIND: one full / incremental / restore cycle.
 run_tool() {
@@ -179,27 +141,9 @@ run_tool() {
 		added_cli=$(ours_added "$repo" "${rkeys[@]}")
 	fi
 
-	warm "$repo"
-	if [ "$tool" = restic ]; then
-		timed "$tool.restore" restic restore latest --target "$target"
-	else
-		timed "$tool.restore" "$OURS" snapshot restore latest --bucket "file://$repo" --to "$target" "${rkeys[@]}"
-	fi
-	timed "$tool.sync" sync
-	awk -v t="$tool" '$1 == t ".restore" {r = $0} $1 == t ".sync" {s = $0} END {
-		split(r, a); split(s, b); print t ".restore+sync", a[2] + b[2], a[3], a[4] + b[4], a[5] + b[5] }' "$RUN/times" >>"$RUN/times"
-
-	tree_sums "$work" >"$RUN/$tool.src"
-	tree_sums "$target" >"$RUN/$tool.dst"
-	local verdict=identical
-	if ! cmp -s "$RUN/$tool.src" "$RUN/$tool.dst"; then
-		if cmp -s <(awk '{print $1, $2, $5}' "$RUN/$tool.src") <(awk '{print $1, $2, $5}' "$RUN/$tool.dst"); then
-			verdict="same content; mode/mtime differ"
-		else
-			diff "$RUN/$tool.src" "$RUN/$tool.dst" >&2 || true
-			die "$tool: restored data differs from the source"
-		fi
-	fi
+	timed_restore "$tool" "$repo" "$target" "${rkeys[@]}"
+	local verdict
+	verdict=$(restore_verdict "$tool" "$work" "$target")
 	echo "$tool $changed $full_repo $((after - before)) $added_cli $verdict" >>"$RUN/bytes"
 
 	# Restore again with the faster database check (restic: its one restore).
@@ -214,17 +158,12 @@ run_tool() {
 	rm -rf "${dir:?}/$tool"
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-
-cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-cpu_flags=$(grep -o 'sha_ni\|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ' | sed 's/ $//')
 {
 	echo "# Snapshot benchmark: otelcol-chroma vs restic"
 	echo
 	echo "Generated by \`$COMMAND\`, started $(date -u '+%Y-%m-%d %H:%M UTC')."
 	echo
-	echo "- machine: $(nproc) CPUs, $cpu_model (\`grep -o 'sha_ni\\|avx512f' /proc/cpuinfo | sort -u\`: ${cpu_flags:-none}), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, local disk ($(df --output=fstype "$SCRATCH" | tail -1 | tr -d ' ')); shared with other work, see the load averages"
-	echo "- $(restic version | cut -d' ' -f1-5); $(go version | cut -d' ' -f3); otelcol-chroma built from commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- internal cmd 2>/dev/null || echo ' with uncommitted changes'), engine sources sha256 $ENGINE_SUM"
+	machine_lines
 	echo "- data: \`chromagen -size SIZE -seed $SEED -vectors KIND\`: testdata/chroma-demo plus 2 collections of dimension 384, ~20% chroma.sqlite3 (embeddings_queue, embeddings, embedding_metadata rows), the rest hnswlib files (data_level0.bin, link_lists.bin, length.bin, header.bin). KIND unit: normalized Gaussian vectors like sentence embeddings (zstd saves ~8%); random: random bits (incompressible)"
 	echo "- change: \`chromagen -mutate $MUTATE -seed $SEED\`: one vector rewritten in each of $MUTATE% of the 1 MiB blocks (data_level0.bin in place; embeddings_queue rows by UPDATE), identical for every tool; $RACY_WAIT s pause before the incremental"
 	echo "- each figure is the median of $REPEAT runs, tools interleaved within a run; warm page cache and no dirty pages before each timed command"
@@ -269,7 +208,6 @@ for kind in "${KINDS[@]}"; do
 		b() { cat "$runs"/*/bytes | awk -v k="$1" -v c="$2" '$1 == k {print $c}' | median; }
 		changed=$(b restic 2)
 		speed_line="" rss_line=""
-		verdict() { if [ "$1" = 1 ]; then echo met; else echo MISSED; fi; }
 		for op in full incremental restore restore+sync restore-qc; do
 			rs=$(t restic "$op") os=$(t ours "$op") es=$(t ours-enc "$op")
 			speed=$(awk -v r="$rs" -v o="$os" -v e="$es" 'BEGIN {printf "%.2fx / %.2fx", r / o, r / e}')
@@ -322,10 +260,7 @@ for kind in "${KINDS[@]}"; do
 	fi
 done
 
-notes=""
-if [ -f "$REPORT" ] && grep -q '^<!-- notes -->' "$REPORT"; then
-	notes=$(sed -n '/^<!-- notes -->/,$p' "$REPORT")
-fi
+notes=$(report_notes "$REPORT")
 {
 	cat "$SCRATCH/report.head"
 	cat "$TABLE"

@@ -13,8 +13,9 @@
 //	go run ./scripts/chromafill -chroma ... -dir /tmp/persist -round 1 \
 //	    -add 600 -upsert 60 -delete 30
 //
-// Records carry a normalized Gaussian embedding, a document of 15-75
-// words and four metadata keys. The same seed gives the same requests.
+// -dir and -chroma may be relative to the working directory. Records carry
+// a normalized Gaussian embedding, a document of 15-75 words and four
+// metadata keys. The same seed gives the same requests.
 package main
 
 import (
@@ -24,6 +25,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -69,6 +71,17 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
+	// Chroma runs in its log folder: relative paths would be taken from there.
+	dir, err := filepath.Abs(o.dir)
+	if err != nil {
+		return fmt.Errorf("persist directory %s: %w", o.dir, err)
+	}
+	o.dir = dir
+	if strings.ContainsRune(o.chroma, filepath.Separator) {
+		if o.chroma, err = filepath.Abs(o.chroma); err != nil {
+			return fmt.Errorf("chroma executable: %w", err)
+		}
+	}
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return err
 	}
