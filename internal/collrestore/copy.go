@@ -1,0 +1,93 @@
+package collrestore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromaapi"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
+)
+
+// copyRecords reads the source collection page by page, in its order (the
+// restored copy takes no writes, so offsets are stable), and upserts each
+// page into the target: one page in memory at a time. Continuing an
+// interrupted create, it first asks which of a page's ids the target has
+// and writes only the others: ids are the key, and a temporary collection
+// holds only records this restore wrote.
+func (r *run) copyRecords(ctx context.Context) error {
+	total, size := r.res.Records, r.res.BatchSize
+	r.report(0, total)
+	for offset := 0; int64(offset) < total; offset += size {
+		page, err := r.opts.Source.GetPage(ctx, r.src.ID, offset, size, true)
+		if err != nil {
+			return fmt.Errorf("read records %d-%d from the restored snapshot: %w", offset, offset+size, err)
+		}
+		if page.Len() == 0 {
+			return fmt.Errorf("%w: the restored snapshot returned no records at offset %d of %d", ErrMismatch, offset, total)
+		}
+		if err := r.writePage(ctx, page); err != nil {
+			return fmt.Errorf("write records %d-%d: %w", offset, offset+page.Len(), err)
+		}
+		r.report(int64(offset+page.Len()), total)
+	}
+	return nil
+}
+
+// writePage upserts the records of page the target still lacks (all of
+// them, unless continuing an interrupted create).
+func (r *run) writePage(ctx context.Context, page chromaapi.Batch) error {
+	if r.res.Resumed {
+		have, err := r.opts.Target.GetIDs(ctx, r.targetID, page.IDs, false)
+		if err != nil {
+			return err
+		}
+		before := page.Len()
+		page = without(page, have.IDs)
+		r.res.Skipped += int64(before - page.Len())
+		if page.Len() == 0 {
+			return nil
+		}
+	}
+	if err := r.opts.Target.UpsertBatch(ctx, r.targetID, page); err != nil {
+		return err
+	}
+	r.res.Written += int64(page.Len())
+	return nil
+}
+
+// without returns b without the records whose ids are in drop.
+func without(b chromaapi.Batch, drop []string) chromaapi.Batch {
+	if len(drop) == 0 {
+		return b
+	}
+	gone := make(map[string]bool, len(drop))
+	for _, id := range drop {
+		gone[id] = true
+	}
+	var out chromaapi.Batch
+	for i, id := range b.IDs {
+		if gone[id] {
+			continue
+		}
+		out.IDs = append(out.IDs, id)
+		out.Embeddings = appendAt(out.Embeddings, b.Embeddings, i)
+		out.Documents = appendAt(out.Documents, b.Documents, i)
+		out.Metadatas = appendAt(out.Metadatas, b.Metadatas, i)
+		out.URIs = appendAt(out.URIs, b.URIs, i)
+	}
+	return out
+}
+
+// appendAt appends src[i] to dst when src is a column that is there.
+func appendAt[T any](dst, src []T, i int) []T {
+	if len(src) == 0 {
+		return dst
+	}
+	return append(dst, src[i])
+}
+
+func (r *run) report(done, total int64) {
+	if r.opts.Progress != nil {
+		r.opts.Progress.Report(snapshot.Update{Phase: PhaseCopy, Done: done, Total: total})
+	}
+}
