@@ -110,9 +110,11 @@ type Result struct {
 	BatchSize int    `json:"batch_size"`
 	// Checked is how many records were compared in full after the copy;
 	// Embeddings how theirs compared.
-	Checked    int           `json:"checked"`
-	Embeddings string        `json:"embeddings"`
-	Duration   time.Duration `json:"duration_ns"`
+	Checked    int    `json:"checked"`
+	Embeddings string `json:"embeddings"`
+	// Queried: a query with a stored embedding found its record first.
+	Queried  bool          `json:"queried"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // Copy restores opts.Name from the source into the target. In create mode

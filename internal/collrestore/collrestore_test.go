@@ -203,6 +203,48 @@ func TestCopyResumesAfterInterruption(t *testing.T) {
 	}
 }
 
+// A restore cancelled while a write is in flight lets that write finish:
+// Chroma 1.0 stops taking writes after a client drops one mid-request.
+// The target keeps taking writes, and a re-run completes.
+func TestCopyCancelLetsTheWriteInFlightFinish(t *testing.T) {
+	src, want := source(t, 200, 8)
+	chroma := chromatest.Start(t, chromatest.Options{})
+	ctx := t.Context()
+	cut, cancel := context.WithCancel(ctx)
+	defer cancel()
+	u, err := url.Parse(chroma.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := httputil.NewSingleHostReverseProxy(u)
+	var upserts atomic.Int64
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/upsert") && upserts.Add(1) == 2 {
+			cancel()
+			<-cut.Done()
+		}
+		forward.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	target := chromaapi.NewClient(proxy.URL)
+	_, err = Copy(cut, Options{Source: src, Target: target, Name: "docs", BatchSize: 50, SnapshotID: "s1"})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled copy: %v", err)
+	}
+	probe, err := chroma.Client.CreateCollection(ctx, "probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chroma.Client.Add(ctx, probe, []string{"p"}, [][]float32{{1}}, nil, nil); err != nil {
+		t.Fatalf("the target takes no more writes after the cancelled restore: %v", err)
+	}
+	res, err := Copy(ctx, Options{Source: src, Target: chroma.Client, Name: "docs", BatchSize: 50, SnapshotID: "s1"})
+	if err != nil || !res.Resumed || res.Skipped != 100 {
+		t.Fatalf("re-run: %+v, %v", res, err)
+	}
+	requireRestored(t, chroma.Client, "docs", want)
+}
+
 // Upsert into a collection of another dimension is refused before
 // anything is written.
 func TestCopyRefusesOtherDimension(t *testing.T) {
@@ -225,28 +267,6 @@ func TestCopyRefusesOtherDimension(t *testing.T) {
 	}
 }
 
-// tokenProxy puts an authenticating proxy in front of a Chroma, as
-// deployments do: it answers 401 unless header carries want.
-func tokenProxy(t *testing.T, chromaURL, header, want string) (string, *atomic.Int64) {
-	t.Helper()
-	u, err := url.Parse(chromaURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := new(atomic.Int64)
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(header) != want {
-			refused.Add(1)
-			http.Error(w, `{"error":"AuthError","message":"Unauthorized"}`, http.StatusUnauthorized)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL, refused
-}
-
 // The target's token goes in the header Chroma's clients use; a wrong one
 // is ErrTargetAuth and writes nothing, and no error shows the token.
 func TestCopyAuthenticates(t *testing.T) {
@@ -258,7 +278,7 @@ func TestCopyAuthenticates(t *testing.T) {
 		{chromaapi.HeaderAuthorization, "Bearer " + secret},
 		{chromaapi.HeaderChromaToken, secret},
 	} {
-		proxyURL, _ := tokenProxy(t, chroma.URL, tc.header, tc.sent)
+		proxyURL := chromatest.TokenProxy(t, chroma.URL, tc.header, tc.sent)
 		target := chromaapi.NewClient(proxyURL)
 		target.Auth = chromaapi.Auth{Header: tc.header, Token: "wrong-" + secret}
 		_, err := Copy(ctx, Options{Source: src, Target: target, Name: "docs", As: "docs-" + strings.ToLower(tc.header[:1])})

@@ -3,6 +3,7 @@ package collrestore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromaapi"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
@@ -33,9 +34,17 @@ func (r *run) copyRecords(ctx context.Context) error {
 	return nil
 }
 
+// writeTimeout bounds a write that is let finish after a cancellation.
+const writeTimeout = 2 * time.Minute
+
 // writePage upserts the records of page the target still lacks (all of
-// them, unless continuing an interrupted create).
+// them, unless continuing an interrupted create). A write in flight when
+// the caller cancels is let finish: Chroma 1.0's single-node server stops
+// taking any write (each answers "Error sending message to compactor")
+// after a client dropped one mid-request, until it is restarted.
 func (r *run) writePage(ctx context.Context, page chromaapi.Batch) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	defer cancel()
 	if r.res.Resumed {
 		have, err := r.opts.Target.GetIDs(ctx, r.targetID, page.IDs, false)
 		if err != nil {

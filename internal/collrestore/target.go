@@ -17,11 +17,8 @@ import (
 // for a temporary collection to be renamed at the end.
 func (r *run) prepareTarget(ctx context.Context) (final bool, err error) {
 	t := r.opts.Target
-	if err := t.CheckDatabase(ctx); err != nil {
-		if chromaapi.IsStatus(err, http.StatusNotFound) {
-			return false, fmt.Errorf("%w: %s/%s (create it first, or pass --tenant and --database): %w", ErrNoDatabase, t.Tenant, t.Database, err)
-		}
-		return false, classifyTarget(err)
+	if err := checkDatabase(ctx, t); err != nil {
+		return false, err
 	}
 	existing, found, err := lookup(ctx, t, r.opts.As)
 	if err != nil {
@@ -29,8 +26,7 @@ func (r *run) prepareTarget(ctx context.Context) (final bool, err error) {
 	}
 	if found {
 		if r.opts.Mode != ModeUpsert {
-			return false, fmt.Errorf("%w: %q in %s/%s; nothing was written. Restore beside it with --as NEWNAME, or merge the snapshot's records into it with --mode upsert",
-				ErrExists, r.opts.As, t.Tenant, t.Database)
+			return false, existsError(t, r.opts.As)
 		}
 		if err := compatible(r.src, existing); err != nil {
 			return false, err
@@ -39,6 +35,22 @@ func (r *run) prepareTarget(ctx context.Context) (final bool, err error) {
 		return true, nil
 	}
 	return false, r.openTemp(ctx)
+}
+
+func checkDatabase(ctx context.Context, t *chromaapi.Client) error {
+	err := t.CheckDatabase(ctx)
+	if chromaapi.IsStatus(err, http.StatusNotFound) {
+		return fmt.Errorf("%w: %s/%s (create it first, or pass --tenant and --database): %w", ErrNoDatabase, t.Tenant, t.Database, err)
+	}
+	if err != nil {
+		return classifyTarget(fmt.Errorf("check database %s/%s in the target: %w", t.Tenant, t.Database, err))
+	}
+	return nil
+}
+
+func existsError(t *chromaapi.Client, name string) error {
+	return fmt.Errorf("%w: %q in %s/%s; nothing was written. Restore beside it with --as NEWNAME, or merge the snapshot's records into it with --mode upsert",
+		ErrExists, name, t.Tenant, t.Database)
 }
 
 // openTemp continues into the temporary collection of an interrupted run
@@ -151,4 +163,30 @@ func decodeNumbers(raw json.RawMessage) (any, error) {
 		return nil, errors.Join(errors.New("decode JSON"), err)
 	}
 	return v, nil
+}
+
+// CheckTarget asks the target, before anything is restored, what Copy
+// would find out later: that it answers and takes the credentials, that
+// the tenant and database exist, and, in create mode, that none of the
+// names is taken (a temporary collection of an interrupted run is not:
+// the run continues into it).
+func CheckTarget(ctx context.Context, t *chromaapi.Client, names []string, mode Mode) error {
+	if _, err := t.MaxBatchSize(ctx); err != nil {
+		return classifyTarget(fmt.Errorf("ask the target Chroma at %s for its limits: %w", t.BaseURL, err))
+	}
+	if err := checkDatabase(ctx, t); err != nil {
+		return err
+	}
+	if mode == ModeUpsert {
+		return nil
+	}
+	for _, name := range names {
+		if _, found, err := lookup(ctx, t, name); err != nil || found {
+			if err == nil {
+				err = existsError(t, name)
+			}
+			return err
+		}
+	}
+	return nil
 }

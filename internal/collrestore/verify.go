@@ -113,6 +113,7 @@ func (r *run) query(ctx context.Context, id string, embedding []float32) error {
 	if !chromaapi.FirstAmong(got, want) {
 		return fmt.Errorf("%w: a query with the embedding of record %q did not return %q first (got %v)", ErrMismatch, id, want, got)
 	}
+	r.res.Queried = true
 	return nil
 }
 
