@@ -11,27 +11,62 @@ import (
 
 // copyRecords reads the source collection page by page, in its order (the
 // restored copy takes no writes, so offsets are stable), and upserts each
-// page into the target: one page in memory at a time. Continuing an
-// interrupted create, it first asks which of a page's ids the target has
-// and writes only the others: ids are the key, and a temporary collection
-// holds only records this restore wrote.
+// page into the target. The next page is read while one is written, so at
+// most three pages are in memory. Continuing an interrupted create, it
+// first asks which of a page's ids the target has and writes only the
+// others: ids are the key, and a temporary collection holds only records
+// this restore wrote.
 func (r *run) copyRecords(ctx context.Context) error {
-	total, size := r.res.Records, r.res.BatchSize
-	r.report(0, total)
-	for offset := 0; int64(offset) < total; offset += size {
-		page, err := r.opts.Source.GetPage(ctx, r.src.ID, offset, size, true)
-		if err != nil {
-			return fmt.Errorf("read records %d-%d from the restored snapshot: %w", offset, offset+size, err)
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	pages := make(chan page, 1)
+	go r.readPages(readCtx, pages)
+	r.report(0, r.res.Records)
+	for p := range pages {
+		if p.err != nil {
+			return p.err
 		}
-		if page.Len() == 0 {
-			return fmt.Errorf("%w: the restored snapshot returned no records at offset %d of %d", ErrMismatch, offset, total)
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		if err := r.writePage(ctx, page); err != nil {
-			return fmt.Errorf("write records %d-%d: %w", offset, offset+page.Len(), err)
+		if err := r.writePage(ctx, p.batch); err != nil {
+			return fmt.Errorf("write records %d-%d: %w", p.offset, p.offset+p.batch.Len(), err)
 		}
-		r.report(int64(offset+page.Len()), total)
+		r.report(int64(p.offset+p.batch.Len()), r.res.Records)
 	}
 	return nil
+}
+
+// page is one page read from the source, or why it could not be.
+type page struct {
+	offset int
+	batch  chromaapi.Batch
+	err    error
+}
+
+// readPages sends the source's pages in order, then closes out; it stops
+// at the first error, which it sends, or when ctx ends.
+func (r *run) readPages(ctx context.Context, out chan<- page) {
+	defer close(out)
+	total, size := r.res.Records, r.res.BatchSize
+	for offset := 0; int64(offset) < total; offset += size {
+		p := page{offset: offset}
+		p.batch, p.err = r.opts.Source.GetPage(ctx, r.src.ID, offset, size, true)
+		switch {
+		case p.err != nil:
+			p.err = fmt.Errorf("read records %d-%d from the restored snapshot: %w", offset, offset+size, p.err)
+		case p.batch.Len() == 0:
+			p.err = fmt.Errorf("%w: the restored snapshot returned no records at offset %d of %d", ErrMismatch, offset, total)
+		}
+		select {
+		case out <- p:
+		case <-ctx.Done():
+			return
+		}
+		if p.err != nil {
+			return
+		}
+	}
 }
 
 // writeTimeout bounds a write that is let finish after a cancellation.
