@@ -85,10 +85,21 @@ func (c *Client) get(ctx context.Context, collID string, body map[string]any) (B
 	return b, nil
 }
 
-// UpsertBatch inserts or replaces the records of b.
+// UpsertBatch inserts or replaces the records of b. Metadata floats are
+// sent so that Chroma stores exactly the values given (floats.go).
 func (c *Client) UpsertBatch(ctx context.Context, collID string, b Batch) error {
 	if err := b.check(); err != nil {
 		return err
+	}
+	if b.Metadatas != nil {
+		exact := make([]json.RawMessage, len(b.Metadatas))
+		for i, md := range b.Metadatas {
+			var err error
+			if exact[i], err = exactMetadata(md); err != nil {
+				return fmt.Errorf("chromaapi: record %q: %w", b.IDs[i], err)
+			}
+		}
+		b.Metadatas = exact
 	}
 	return c.do(ctx, http.MethodPost, c.collPath(collID, "upsert"), b, nil)
 }
@@ -126,8 +137,12 @@ func (c *Client) CreateCollectionFrom(ctx context.Context, spec CollectionSpec) 
 	if string(spec.Configuration) == "null" {
 		spec.Configuration = nil
 	}
+	var err error
+	if spec.Metadata, err = exactMetadata(spec.Metadata); err != nil {
+		return Collection{}, fmt.Errorf("chromaapi: collection %q: %w", spec.Name, err)
+	}
 	var coll Collection
-	err := c.do(ctx, http.MethodPost, c.dbPath()+"/collections", spec, &coll)
+	err = c.do(ctx, http.MethodPost, c.dbPath()+"/collections", spec, &coll)
 	return coll, err
 }
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +83,57 @@ func TestBatchRoundTripExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d := chromatest.BatchRecords(want).Diff(got); d != "" {
+		t.Fatal(d)
+	}
+}
+
+// Chroma reads some floats to a neighbouring value (17 digits, large
+// exponents), and reads each twice: metadata copied from one collection to
+// another through UpsertBatch keeps every value Chroma returned, of every
+// magnitude, and whole floats stay floats.
+func TestMetadataFloatsSurviveACopy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := chromatest.Start(t, chromatest.Options{}).Client
+	first, err := c.CreateCollectionFrom(ctx, chromaapi.CollectionSpec{Name: "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.CreateCollectionFrom(ctx, chromaapi.CollectionSpec{Name: "second"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	var b chromaapi.Batch
+	for i := range 2000 {
+		b.IDs = append(b.IDs, fmt.Sprint(i))
+		b.Embeddings = append(b.Embeddings, []float32{1})
+		bits := math.Float64frombits(rng.Uint64())
+		for math.IsNaN(bits) || math.IsInf(bits, 0) {
+			bits = math.Float64frombits(rng.Uint64())
+		}
+		b.Metadatas = append(b.Metadatas, json.RawMessage(fmt.Sprintf(`{"f":%v,"g":%v,"h":%v,"bits":%s,"whole":%d.0,"n":%d}`,
+			rng.Float64(), rng.NormFloat64()*1e6, rng.ExpFloat64()*1e-9, strconv.FormatFloat(bits, 'g', -1, 64), i, i)))
+	}
+	if err := c.UpsertBatch(ctx, first.ID, b); err != nil {
+		t.Fatal(err)
+	}
+	want, err := chromatest.ReadRecords(ctx, c, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := c.GetPage(ctx, first.ID, 0, 2000, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.UpsertBatch(ctx, second.ID, page); err != nil {
+		t.Fatal(err)
+	}
+	got, err := chromatest.ReadRecords(ctx, c, second.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := want.Diff(got); d != "" {
 		t.Fatal(d)
 	}
 }
