@@ -301,8 +301,11 @@ func writeCollectionsRestored(w io.Writer, r *collectionRestoreReport) {
 			how = fmt.Sprintf("continued an interrupted restore (%d records were already there)", c.Skipped)
 		}
 		query := ""
-		if c.Queried {
+		switch {
+		case c.Queried:
 			query = ", a query with a stored embedding found its record first"
+		case c.QueryNote != "":
+			query = "; " + c.QueryNote
 		}
 		fmt.Fprintf(w, "restored collection %q from snapshot %s into %s as %q (%s/%s): %d records, %s; distance %s; checked: the record count, every id, %d records in full (embeddings %s)%s (%s)\n",
 			c.Name, r.SnapshotID, r.Into, c.Target, r.Tenant, r.Database, c.Records, how, c.Space, c.Checked, c.Embeddings, query, c.Duration.Round(time.Millisecond))

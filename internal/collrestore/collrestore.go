@@ -113,8 +113,11 @@ type Result struct {
 	Checked    int    `json:"checked"`
 	Embeddings string `json:"embeddings"`
 	// Queried: a query with a stored embedding found its record first.
-	Queried  bool          `json:"queried"`
-	Duration time.Duration `json:"duration_ns"`
+	// QueryNote says why none did when the snapshot's Chroma missed them
+	// too.
+	Queried   bool          `json:"queried"`
+	QueryNote string        `json:"query_note,omitempty"`
+	Duration  time.Duration `json:"duration_ns"`
 }
 
 // Copy restores opts.Name from the source into the target. In create mode

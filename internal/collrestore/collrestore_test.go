@@ -323,3 +323,45 @@ func TestSampleOffsets(t *testing.T) {
 		}
 	}
 }
+
+// fakeQueries answers every query with results, all at the same distance
+// (tied first).
+func fakeQueries(t *testing.T, results ...string) *chromaapi.Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dist := make([]float64, len(results))
+		json.NewEncoder(w).Encode(map[string]any{"ids": [][]string{results}, "distances": [][]float64{dist}})
+	}))
+	t.Cleanup(srv.Close)
+	return chromaapi.NewClient(srv.URL)
+}
+
+// HNSW search is approximate: queries that miss their records in the
+// target pass when they miss them in the snapshot's Chroma too, and fail
+// when the snapshot's Chroma finds them.
+func TestQueriesTellApproximationFromLoss(t *testing.T) {
+	probes := []probe{{"a", []float32{1}}, {"b", []float32{2}}, {"c", []float32{3}}, {"d", []float32{4}}}
+	for _, tc := range []struct {
+		name           string
+		source, target []string
+		wantErr        bool
+		queried        bool
+	}{
+		{"target finds", []string{"x"}, []string{"c", "x"}, false, true},
+		{"both miss", []string{"x", "y"}, []string{"x", "y"}, false, false},
+		{"only the snapshot finds", []string{"a", "b", "c", "d"}, []string{"x"}, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Every probe's query gets the same answer, its ids tied first.
+			src, dst := fakeQueries(t, tc.source...), fakeQueries(t, tc.target...)
+			r := &run{opts: Options{Source: src, Target: dst}, res: &Result{Space: "l2"}}
+			err := r.queries(t.Context(), probes)
+			if (err != nil) != tc.wantErr || (tc.wantErr && !errors.Is(err, ErrMismatch)) || r.res.Queried != tc.queried {
+				t.Fatalf("err %v, queried %t, note %q", err, r.res.Queried, r.res.QueryNote)
+			}
+			if !tc.wantErr && !tc.queried && r.res.QueryNote == "" {
+				t.Fatal("no note when no query found its record")
+			}
+		})
+	}
+}
