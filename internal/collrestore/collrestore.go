@@ -162,8 +162,6 @@ type run struct {
 	src      chromaapi.Collection
 	res      *Result
 	targetID string
-	// fresh: the target collection was created by this run; nothing to skip.
-	fresh bool
 }
 
 func (r *run) run(ctx context.Context) error {

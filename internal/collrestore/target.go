@@ -70,7 +70,7 @@ func (r *run) openTemp(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create collection %s in the target: %w", name, err)
 	}
-	r.targetID, r.res.TargetID, r.fresh = created.ID, created.ID, true
+	r.targetID, r.res.TargetID = created.ID, created.ID
 	return nil
 }
 
