@@ -21,14 +21,20 @@ type progressPrinter struct {
 	interval time.Duration // between plain lines
 	// countsBlocks: Done and Total count blocks, not bytes (verify without --read-data).
 	countsBlocks bool
-	now          func() time.Time
+	// counts names what Done and Total count in the phases that count
+	// things other than bytes ("records").
+	counts map[snapshot.Phase]string
+	now    func() time.Time
 
-	mu       sync.Mutex
-	phase    snapshot.Phase
-	started  time.Time // first report: Done counts from there, across phases
-	last     snapshot.Update
-	lastDraw time.Time
-	drawn    bool
+	mu      sync.Mutex
+	phase   snapshot.Phase
+	started time.Time // first report: Done counts from there, across phases
+	// phaseStarted: the current phase's first report; a phase in counts
+	// counts from there.
+	phaseStarted time.Time
+	last         snapshot.Update
+	lastDraw     time.Time
+	drawn        bool
 }
 
 func newProgressPrinter(w io.Writer) *progressPrinter {
@@ -49,7 +55,7 @@ func (p *progressPrinter) Report(u snapshot.Update) {
 	}
 	if u.Phase != p.phase {
 		p.finishLine()
-		p.phase = u.Phase
+		p.phase, p.phaseStarted = u.Phase, now
 		p.last = u
 		p.draw(now, true)
 		return
@@ -85,12 +91,15 @@ func (p *progressPrinter) draw(now time.Time, phaseStart bool) {
 	p.lastDraw = now
 	u := p.last
 	elapsed := now.Sub(p.started)
+	if p.counts[u.Phase] != "" {
+		elapsed = now.Sub(p.phaseStarted)
+	}
 	rate := 0.0
 	if elapsed > 0 {
 		rate = float64(u.Done) / elapsed.Seconds()
 	}
 	if p.tty {
-		fmt.Fprintf(p.w, "\r\033[K%s", renderBar(u, rate, p.countsBlocks))
+		fmt.Fprintf(p.w, "\r\033[K%s", renderBar(u, rate, p.unit(u.Phase)))
 		p.drawn = true
 		return
 	}
@@ -98,27 +107,35 @@ func (p *progressPrinter) draw(now time.Time, phaseStart bool) {
 		fmt.Fprintf(p.w, "%s phase=%s\n", now.UTC().Format(time.RFC3339), u.Phase)
 		return
 	}
-	done, total, speed := amounts(u, rate, p.countsBlocks)
+	done, total, speed := amounts(u, rate, p.unit(u.Phase))
 	fmt.Fprintf(p.w, "%s phase=%s done=%q total=%q percent=%s rate=%q eta=%s\n",
 		now.UTC().Format(time.RFC3339), u.Phase, done, total, percent(u), speed, eta(u, rate))
 }
 
-// amounts formats done, total and rate as bytes, or as plain counts of blocks.
-func amounts(u snapshot.Update, rate float64, countsBlocks bool) (done, total, speed string) {
-	if countsBlocks {
-		return fmt.Sprintf("%d blocks", u.Done), fmt.Sprintf("%d blocks", u.Total), fmt.Sprintf("%.0f blocks/s", rate)
+// unit is what a phase's Done and Total count: "" for bytes.
+func (p *progressPrinter) unit(ph snapshot.Phase) string {
+	if p.countsBlocks {
+		return "blocks"
+	}
+	return p.counts[ph]
+}
+
+// amounts formats done, total and rate as bytes, or as plain counts of unit.
+func amounts(u snapshot.Update, rate float64, unit string) (done, total, speed string) {
+	if unit != "" {
+		return fmt.Sprintf("%d %s", u.Done, unit), fmt.Sprintf("%d %s", u.Total, unit), fmt.Sprintf("%.0f %s/s", rate, unit)
 	}
 	return humanBytes(u.Done), humanBytes(u.Total), humanBytes(int64(rate)) + "/s"
 }
 
-func renderBar(u snapshot.Update, rate float64, countsBlocks bool) string {
+func renderBar(u snapshot.Update, rate float64, unit string) string {
 	const width = 24
 	filled := 0
 	if u.Total > 0 {
 		filled = int(float64(width) * float64(min(u.Done, u.Total)) / float64(u.Total))
 	}
 	bar := strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)
-	done, total, speed := amounts(u, rate, countsBlocks)
+	done, total, speed := amounts(u, rate, unit)
 	return fmt.Sprintf("%-13s [%s] %s / %s  %s  %s  ETA %s", u.Phase, bar, done, total, percent(u), speed, eta(u, rate))
 }
 

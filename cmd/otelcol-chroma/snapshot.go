@@ -104,7 +104,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line.`,
 		Args:          noArgs,
 
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageErrorf("missing subcommand: one of now, list, status, verify, restore, drill, forget, prune, unlock, keygen, repair-config")
+			return usageErrorf("missing subcommand: one of now, list, status, verify, restore, restore-collection, drill, forget, prune, unlock, keygen, repair-config")
 		},
 	}
 	pf := cmd.PersistentFlags()
@@ -127,6 +127,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line.`,
 		newSnapshotVerifyCommand(f),
 		newSnapshotRestoreCommand(f),
 		newSnapshotDrillCommand(f),
+		newSnapshotRestoreCollectionCommand(f),
 		newSnapshotKeygenCommand(),
 		newSnapshotForgetCommand(f),
 		newSnapshotPruneCommand(f),

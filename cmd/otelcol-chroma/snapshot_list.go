@@ -28,6 +28,9 @@ type listEntry struct {
 	// snapshot holds it as it was and restores only with --no-check.
 	SourceDamaged  bool     `json:"source_damaged,omitempty"`
 	SourceProblems []string `json:"source_problems,omitempty"`
+	// CollectionList is each collection's name, id and records, with
+	// --collections.
+	CollectionList []snapshot.Collection `json:"collection_list,omitempty"`
 }
 
 // errDamagedListed makes `list` exit non-zero when it shows a damaged
@@ -46,12 +49,15 @@ func errDamagedListed(entries []listEntry) error {
 }
 
 func newSnapshotListCommand(f *snapshotFlags) *cobra.Command {
-	var asJSON bool
+	var asJSON, collections bool
 	cmd := &cobra.Command{
-		Use:   "list",
+		Use:   "list [--collections] [--json]",
 		Short: "List the snapshots in the bucket, newest first",
 		Long: `List the snapshots in the bucket, newest first: time, id, logical size, bytes
-the snapshot added to the bucket, collections and records.
+the snapshot added to the bucket, collections and records. With --collections,
+each snapshot's collections follow it: name, id and records, to find the
+snapshot taken before a collection was deleted (restore-collection brings it
+back).
 
 In an encrypted bucket the details need the reader key; without it only ids
 and times are shown.
@@ -72,7 +78,11 @@ as DAMAGED ("damaged": true and "error" with --json), and list then exits 1.`,
 			}
 			entries := make([]listEntry, 0, len(list))
 			for _, sum := range list {
-				entries = append(entries, toListEntry(sum))
+				e := toListEntry(sum)
+				if collections && sum.Manifest != nil {
+					e.CollectionList = sum.Manifest.Chroma.Collections
+				}
+				entries = append(entries, e)
 			}
 			if asJSON {
 				if err := writeJSON(cmd.OutOrStdout(), entries); err != nil {
@@ -85,6 +95,7 @@ as DAMAGED ("damaged": true and "error" with --json), and list then exits 1.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&collections, "collections", false, "list each snapshot's collections: name, id, records")
 	return cmd
 }
 
@@ -126,6 +137,9 @@ func writeListTable(w io.Writer, entries []listEntry, noReaderKey bool) {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", listTime(e.Time), e.ID,
 			optBytes(e.Size), optBytes(e.Added), optInt(e.Collections), optInt(e.Records), note)
+		for _, c := range e.CollectionList {
+			fmt.Fprintf(tw, "  - %s\t%s\t\t\t\t%d\t\n", c.Name, c.ID, c.Records)
+		}
 	}
 	tw.Flush()
 	if noReaderKey {

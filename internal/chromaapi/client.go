@@ -30,6 +30,8 @@ type Client struct {
 	Tenant   string
 	Database string
 	HTTP     *http.Client
+	// Auth, when its Token is set, is sent with every request.
+	Auth Auth
 }
 
 // NewClient returns a client for the server at baseURL on the default tenant
@@ -63,10 +65,13 @@ func IsStatus(err error, status int) bool {
 
 // Collection is a collection as the API describes it.
 type Collection struct {
-	ID                string          `json:"id"`
-	Name              string          `json:"name"`
-	Dimension         *int            `json:"dimension"`
-	Metadata          map[string]any  `json:"metadata"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Dimension *int   `json:"dimension"`
+	// Metadata is kept as Chroma sent it: a float 5.0 stays a float
+	// when it is sent back (decoded into any, it would become the
+	// integer 5).
+	Metadata          json.RawMessage `json:"metadata"`
 	ConfigurationJSON json.RawMessage `json:"configuration_json"`
 	Tenant            string          `json:"tenant"`
 	Database          string          `json:"database"`
@@ -103,6 +108,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
+	c.Auth.set(req.Header)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return fmt.Errorf("chroma %s %s: %w", method, path, err)
@@ -281,37 +287,22 @@ func (c *Client) Get(ctx context.Context, collID string, ids []string) ([]Record
 	const page = 1000
 	var all []Record
 	for offset := 0; ; offset += page {
-		body := map[string]any{
-			"include": []string{"embeddings", "metadatas", "documents"},
-			"limit":   page,
-			"offset":  offset,
-		}
+		body := map[string]any{"include": []string{"embeddings", "metadatas", "documents"}, "limit": page, "offset": offset}
 		if ids != nil {
 			body["ids"] = ids
 		}
-		var out struct {
-			IDs        []string         `json:"ids"`
-			Embeddings [][]float32      `json:"embeddings"`
-			Metadatas  []map[string]any `json:"metadatas"`
-			Documents  []*string        `json:"documents"`
-		}
-		if err := c.do(ctx, http.MethodPost, c.collPath(collID, "get"), body, &out); err != nil {
+		b, err := c.get(ctx, collID, body)
+		if err != nil {
 			return nil, err
 		}
-		for i, id := range out.IDs {
-			r := Record{ID: id}
-			if i < len(out.Embeddings) {
-				r.Embedding = out.Embeddings[i]
-			}
-			if i < len(out.Metadatas) {
-				r.Metadata = out.Metadatas[i]
-			}
-			if i < len(out.Documents) {
-				r.Document = out.Documents[i]
+		for i := range b.IDs {
+			r, err := b.record(i)
+			if err != nil {
+				return nil, err
 			}
 			all = append(all, r)
 		}
-		if len(out.IDs) < page {
+		if b.Len() < page {
 			return all, nil
 		}
 	}
@@ -363,22 +354,29 @@ func (c *Client) Nearest(ctx context.Context, collID string, embedding []float32
 	return res, nil
 }
 
+// FirstAmong reports whether id is among the results at the nearest
+// distance: records with equal embeddings tie, in any order.
+func FirstAmong(got []Neighbour, id string) bool {
+	for _, nb := range got {
+		if nb.Distance > got[0].Distance {
+			return false
+		}
+		if nb.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 // RecordAt returns the record at offset in the collection's order, with
 // its embedding; ok is false when the collection has fewer records.
 func (c *Client) RecordAt(ctx context.Context, collID string, offset int) (rec Record, ok bool, err error) {
-	body := map[string]any{"include": []string{"embeddings"}, "limit": 1, "offset": offset}
-	var out struct {
-		IDs        []string    `json:"ids"`
-		Embeddings [][]float32 `json:"embeddings"`
-	}
-	if err := c.do(ctx, http.MethodPost, c.collPath(collID, "get"), body, &out); err != nil {
+	b, err := c.get(ctx, collID, map[string]any{"include": []string{"embeddings"}, "limit": 1, "offset": offset})
+	if err != nil || b.Len() == 0 {
 		return Record{}, false, err
 	}
-	if len(out.IDs) == 0 {
-		return Record{}, false, nil
+	if len(b.Embeddings) != b.Len() {
+		return Record{}, false, fmt.Errorf("chroma get: %d ids but %d embeddings", b.Len(), len(b.Embeddings))
 	}
-	if len(out.Embeddings) != len(out.IDs) {
-		return Record{}, false, fmt.Errorf("chroma get: %d ids but %d embeddings", len(out.IDs), len(out.Embeddings))
-	}
-	return Record{ID: out.IDs[0], Embedding: out.Embeddings[0]}, true, nil
+	return Record{ID: b.IDs[0], Embedding: b.Embeddings[0]}, true, nil
 }

@@ -1,13 +1,10 @@
 package snapshot
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -104,84 +101,28 @@ func (r *Repository) Drill(ctx context.Context, opts DrillOptions) (*DrillResult
 }
 
 func (r *Repository) drill(ctx context.Context, opts DrillOptions, res *DrillResult) error {
-	log := discardLogger(opts.Logger)
-	cfg, err := r.requireReader("drill")
-	if err != nil {
-		return err
-	}
-	m, skipped, err := r.loadManifest(ctx, cfg, "drill", cmp.Or(opts.ID, "latest"))
-	for _, s := range skipped {
-		log.Warn("drilling an older snapshot: a newer one is damaged", "error", s)
-	}
+	m, err := r.readableManifest(ctx, "drill", opts.ID, opts.Logger)
 	if err != nil {
 		return err
 	}
 	res.SnapshotID, res.Bytes = m.ID, m.Stats.LogicalBytes
 	res.Collections, res.Records = len(m.Chroma.Collections), m.Records()
-	scratch := cmp.Or(opts.ScratchDir, os.TempDir())
-	if err := checkScratchSpace(scratch, m, opts.volumeSpace); err != nil {
+	sc, err := r.restoreScratch(ctx, "drill", drillPrefix, m, ScratchOptions{
+		ScratchDir: opts.ScratchDir, Concurrency: opts.Concurrency, Progress: opts.Progress, Logger: opts.Logger, volumeSpace: opts.volumeSpace,
+	})
+	if err != nil {
 		return err
 	}
-	dir, release, err := lockedTempDir(scratch, drillPrefix, nil)
-	if err != nil {
-		return fmt.Errorf("drill: %w: make a scratch folder in %s: %w", ErrScratchDir, scratch, err)
-	}
-	defer func() {
-		if err := removeTempDir(dir); err != nil {
-			log.Warn("could not delete the drill's scratch folder; the next drill removes it", "folder", dir, "error", err)
-		}
-		release()
-	}()
-	return r.drillIn(ctx, m, dir, opts, res)
-}
-
-// drillIn restores m into dir/persist and, with a Chroma command, checks
-// the copy through Chroma.
-func (r *Repository) drillIn(ctx context.Context, m *Manifest, dir string, opts DrillOptions, res *DrillResult) error {
-	target := filepath.Join(dir, "persist")
-	rr, err := r.Restore(ctx, m.ID, RestoreOptions{Target: target, Concurrency: opts.Concurrency, Progress: opts.Progress, Logger: opts.Logger})
-	if err != nil {
-		return fmt.Errorf("drill: %w", err)
-	}
-	res.Restore, res.Recovery = rr.Duration, rr.Duration
+	defer sc.Close()
+	res.Restore, res.Recovery = sc.Restore, sc.Restore
 	if opts.ChromaCommand == "" {
 		return nil
 	}
 	if opts.Progress != nil {
 		opts.Progress.Report(Update{Phase: PhaseChroma})
 	}
-	if err := checkInChroma(ctx, m, target, dir, opts, res); err != nil {
+	if err := checkInChroma(ctx, sc, opts, res); err != nil {
 		return fmt.Errorf("drill of snapshot %s: %w", m.ID, err)
-	}
-	return nil
-}
-
-// checkScratchSpace refuses a drill whose restore would not fit: the
-// snapshot's size plus a margin for Chroma's writes against the free bytes
-// of the scratch directory's file system.
-func checkScratchSpace(scratch string, m *Manifest, space func(string) (int64, int64, error)) error {
-	if space == nil {
-		space = VolumeSpace
-	}
-	st, err := os.Stat(scratch)
-	if err != nil {
-		return fmt.Errorf("drill: %w: %w (create it, or set the scratch directory to a folder with room for the snapshot)", ErrScratchDir, err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("drill: %w: %s is not a folder", ErrScratchDir, scratch)
-	}
-	free, _, err := space(scratch)
-	if errors.Is(err, errSpaceUnknown) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("drill: %w", err)
-	}
-	need := m.Stats.LogicalBytes + max(m.Stats.LogicalBytes/10, drillMarginMin)
-	if free < need {
-		return fmt.Errorf("%w: snapshot %s restores %d bytes and the drill needs %d with its margin, but %s has %d bytes free; "+
-			"point the scratch directory at a volume with room for the whole snapshot (nothing was restored)",
-			ErrScratchSpace, m.ID, m.Stats.LogicalBytes, need, scratch, free)
 	}
 	return nil
 }

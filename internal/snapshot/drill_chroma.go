@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromaapi"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
@@ -15,34 +14,19 @@ import (
 // past records at the same distance as the one queried.
 const neighbours = 10
 
-// checkInChroma starts Chroma on the restored copy in persist, on a
-// loopback port, and checks through its API that every collection of the
-// manifest is there with its record count, and that a query with a stored
-// embedding finds that record first. Chroma is stopped before it returns;
-// its log goes to logDir.
-func checkInChroma(ctx context.Context, m *Manifest, persist, logDir string, opts DrillOptions, res *DrillResult) error {
-	where, err := collectionDatabases(ctx, persist)
+// checkInChroma starts Chroma on the restored copy on a loopback port,
+// and checks through its API that every collection of the manifest is
+// there with its record count, and that a query with a stored embedding
+// finds that record first. Closing the copy stops Chroma.
+func checkInChroma(ctx context.Context, sc *ScratchCopy, opts DrillOptions, res *DrillResult) error {
+	srv, ready, err := sc.Serve(ctx, opts.ChromaCommand, opts.ChromaStartTimeout)
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	srv, err := chromaapi.StartServer(ctx, chromaapi.ServerOptions{
-		Command:      opts.ChromaCommand,
-		PersistDir:   persist,
-		LogDir:       logDir,
-		StartTimeout: cmp.Or(opts.ChromaStartTimeout, defaultChromaStartTimeout),
-	})
-	if err != nil {
-		return fmt.Errorf("%w: Chroma did not start on the restored copy (check the chroma command, and that its version reads this snapshot): %w", ErrChromaCheck, err)
-	}
-	res.ChromaReady = time.Since(start)
-	res.Recovery += res.ChromaReady
-	checkErr := checkCollections(ctx, srv.Client, m, where, res)
-	if err := srv.Stop(); err != nil {
-		discardLogger(opts.Logger).Warn("Chroma on the restored copy did not stop cleanly", "pid", srv.Pid(), "error", err)
-	}
-	if checkErr != nil {
-		return fmt.Errorf("%w: %w\n--- chroma log (tail) ---\n%s", ErrChromaCheck, checkErr, chromaapi.Tail(srv.Logs(), 1500))
+	res.ChromaReady = ready
+	res.Recovery += ready
+	if err := checkCollections(ctx, srv.Client, sc.Manifest, sc.where, res); err != nil {
+		return fmt.Errorf("%w: %w\n--- chroma log (tail) ---\n%s", ErrChromaCheck, err, chromaapi.Tail(srv.Logs(), 1500))
 	}
 	res.ChromaChecked = true
 	return nil
@@ -117,23 +101,9 @@ func checkCollection(ctx context.Context, c *chromaapi.Client, col Collection, r
 	if err != nil {
 		return fmt.Errorf("query collection %q: %w", col.Name, err)
 	}
-	if !firstAmong(got, rec.ID) {
+	if !chromaapi.FirstAmong(got, rec.ID) {
 		return fmt.Errorf("collection %q: a query with the stored embedding of record %q did not return it first (got %v)", col.Name, rec.ID, got)
 	}
 	res.Queries++
 	return nil
-}
-
-// firstAmong reports whether id is among the results at the nearest
-// distance: records with equal embeddings tie, in any order.
-func firstAmong(got []chromaapi.Neighbour, id string) bool {
-	for _, nb := range got {
-		if nb.Distance > got[0].Distance {
-			return false
-		}
-		if nb.ID == id {
-			return true
-		}
-	}
-	return false
 }
