@@ -22,7 +22,7 @@
 # (Chroma started on it, records added through the API in batches of 500,
 # Chroma stopped). It is kept under .scratch/bench/cache and reused by later
 # runs with the same records, dimension, collections, seed, Chroma version
-# and chromafill source; filling 240,000 records takes 10-15 minutes.
+# and chromafill source; filling 240,000 records took 28 minutes here.
 #
 # Per run: one copy of the pristine directory; every tool takes its full
 # snapshot of it in turn; then ROUNDS times: one chromafill change round
@@ -110,7 +110,7 @@ pristine() {
 	if [ -d "$dir" ]; then
 		log "$records records: using the persist directory filled earlier ($dir)"
 	else
-		log "$records records: filling through Chroma's API, which takes minutes (60,000 records: 3.5 min here); kept for later runs"
+		log "$records records: filling through Chroma's API, which takes minutes (60,000 records: 3.5 min here, 240,000: 28 min with the machine loaded); kept for later runs"
 		rm -rf "$dir.tmp"
 		SECONDS=0
 		"${FILL[@]}" -dir "$dir.tmp" -records "$records" 2>"$SCRATCH/fill-$records.log" ||
