@@ -80,6 +80,9 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = DefaultStartTimeout
 	}
+	if err := opts.absolutePaths(); err != nil {
+		return nil, err
+	}
 	var errs []error
 	for range startAttempts {
 		s, err := startOnce(ctx, opts)
@@ -92,6 +95,24 @@ func StartServer(ctx context.Context, opts ServerOptions) (*Server, error) {
 		}
 	}
 	return nil, errors.Join(errs...)
+}
+
+// absolutePaths resolves relative paths against this process's working
+// directory: Chroma runs in LogDir, where they would otherwise be taken
+// from. A command without a separator is looked up in PATH as given.
+func (o *ServerOptions) absolutePaths() error {
+	paths := []*string{&o.PersistDir, &o.LogDir}
+	if strings.ContainsRune(o.Command, filepath.Separator) {
+		paths = append(paths, &o.Command)
+	}
+	for _, p := range paths {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return fmt.Errorf("chromaapi: %s: %w", *p, err)
+		}
+		*p = abs
+	}
+	return nil
 }
 
 func startOnce(ctx context.Context, opts ServerOptions) (*Server, error) {

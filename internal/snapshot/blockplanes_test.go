@@ -24,14 +24,6 @@ func floatVectors(rng *rand.Rand, n int) []byte {
 	return b
 }
 
-func randomBytes(rng *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(rng.Uint32())
-	}
-	return b
-}
-
 func TestBlockCodecPicksPlanesForVectors(t *testing.T) {
 	rng := newRand()
 	for _, keys := range []Keys{{}, mustWriterReader(t)} {

@@ -65,10 +65,12 @@ func fileCachePath(scratchParent, repoID, persist string) string {
 	return filepath.Join(scratchParent, "otelcol-chroma-files-"+hex.EncodeToString(sum[:8])+".json")
 }
 
-// loadFileCache reads the cache; one that is missing, unreadable or of
-// another repository or persist directory is empty.
-func loadFileCache(path, repoID, persist string) *fileCache {
-	fc := &fileCache{path: path, doc: fileCacheDoc{Format: fileCacheFormat, Repository: repoID, Persist: persist}}
+// loadFileCache reads the cache of repoID and persist in scratchParent; one
+// that is missing, unreadable or of another repository or persist directory
+// is empty. window is the racy window of the skip rule.
+func loadFileCache(scratchParent, repoID, persist string, window time.Duration) *fileCache {
+	path := fileCachePath(scratchParent, repoID, persist)
+	fc := &fileCache{path: path, racyWindow: window, doc: fileCacheDoc{Format: fileCacheFormat, Repository: repoID, Persist: persist}}
 	removeStaleCacheTemps(path)
 	data, err := os.ReadFile(path)
 	if err != nil {

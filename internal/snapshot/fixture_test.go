@@ -201,10 +201,13 @@ func (f *fixture) persist(t testing.TB, i, n int) {
 	})
 }
 
-func (f *fixture) randBytes(n int) []byte {
+func (f *fixture) randBytes(n int) []byte { return randomBytes(f.rng, n) }
+
+// randomBytes returns n bytes from rng.
+func randomBytes(rng *rand.Rand, n int) []byte {
 	b := make([]byte, n)
 	for i := 0; i < n; i += 8 {
-		v := f.rng.Uint64()
+		v := rng.Uint64()
 		for j := 0; j < 8 && i+j < n; j++ {
 			b[i+j] = byte(v >> (8 * j))
 		}

@@ -31,8 +31,7 @@ func TestDemoRoundTripGCS(t *testing.T) {
 	if err != nil || len(vectors) == 0 {
 		t.Fatalf("no data_level0.bin in the demo: %v", err)
 	}
-	fx := &fixture{rng: newRand()}
-	fx.overwrite(t, vectors[0], 0, fx.randBytes(512<<10))
+	(&fixture{}).overwrite(t, vectors[0], 0, randomBytes(newRand(), 512<<10))
 	writer, reader := mustKeys(t)
 	m, err := mustOpen(t, b, writer).Snapshot(ctx, SnapshotOptions{PersistDir: src, ScratchDir: t.TempDir(), BlockSize: 1 << 20})
 	if err != nil {

@@ -159,11 +159,11 @@ func (r *Repository) snapshot(ctx context.Context, opts SnapshotOptions, start t
 	if err != nil {
 		return nil, err
 	}
-	cache := loadFileCache(fileCachePath(scratchParent, cfg.RepositoryID, persist), cfg.RepositoryID, persist)
-	cache.racyWindow = racyWindow
+	window := racyWindow
 	if opts.cacheRacyWindow != 0 {
-		cache.racyWindow = max(opts.cacheRacyWindow, 0)
+		window = max(opts.cacheRacyWindow, 0)
 	}
+	cache := loadFileCache(scratchParent, cfg.RepositoryID, persist, window)
 	run := &captureRun{
 		persist:           persist,
 		dbPath:            dbPath,

@@ -25,7 +25,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -71,17 +70,6 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
-	// Chroma runs in its log folder: relative paths would be taken from there.
-	dir, err := filepath.Abs(o.dir)
-	if err != nil {
-		return fmt.Errorf("persist directory %s: %w", o.dir, err)
-	}
-	o.dir = dir
-	if strings.ContainsRune(o.chroma, filepath.Separator) {
-		if o.chroma, err = filepath.Abs(o.chroma); err != nil {
-			return fmt.Errorf("chroma executable: %w", err)
-		}
-	}
 	if err := os.MkdirAll(o.dir, 0o755); err != nil {
 		return err
 	}
