@@ -68,7 +68,9 @@ func TestCLISnapshotOfDamagedDatabase(t *testing.T) {
 	if _, err := os.Stat(target); !os.IsNotExist(err) {
 		t.Fatalf("a refused restore touched its target: %v", err)
 	}
-	requireFailure(t, runCLI(t, bin, env, withReader("snapshot", "restore", "--no-check", "--quick-check", "--to", target)...), exitUsage, "--no-check")
+	for _, pair := range [][]string{{"--no-check", "--quick-check"}, {"--no-check", "--full-check"}, {"--quick-check", "--full-check"}} {
+		requireFailure(t, runCLI(t, bin, env, withReader("snapshot", "restore", pair[0], pair[1], "--to", target)...), exitUsage, "give one of them")
+	}
 	res = requireCLI(t, bin, env, withReader("snapshot", "restore", "--no-check", "--to", target)...)
 	requireOutput(t, res, "NOT checked")
 	if !strings.Contains(res.stderr, "damaged") {

@@ -14,7 +14,7 @@ import (
 
 func newSnapshotRestoreCommand(f *snapshotFlags) *cobra.Command {
 	var target string
-	var force, quickCheck, noCheck bool
+	var force, quickCheck, fullCheck, noCheck bool
 	cmd := &cobra.Command{
 		Use:   "restore [ID|latest] --to DIR",
 		Short: "Restore a snapshot into a directory Chroma can open",
@@ -23,8 +23,10 @@ func newSnapshotRestoreCommand(f *snapshotFlags) *cobra.Command {
 Stop Chroma first when restoring over its persist directory. DIR must be empty
 or missing unless --force is given. The snapshot is written to a temporary
 folder beside DIR, every block checked against the manifest, the database
-checked (PRAGMA integrity_check, or quick_check with --quick-check; record
-counts against the manifest), and only then renamed into place; with --force
+checked (record counts against the manifest, and PRAGMA quick_check when the
+snapshot's database passed PRAGMA integrity_check when it was taken: the
+restored file is byte for byte the one that passed; integrity_check for
+older snapshots, or with --full-check), and only then renamed into place; with --force
 the old contents are removed after that. When DIR is a mount point, the
 temporary folder is inside it and DIR's entries are swapped (lost+found
 stays); if that swap is interrupted, run the restore again before starting
@@ -38,8 +40,8 @@ is left.`,
 			if target == "" {
 				return usageErrorf("restore needs --to DIR")
 			}
-			if noCheck && quickCheck {
-				return usageErrorf("--no-check skips the checks --quick-check shortens: give one of them")
+			if countTrue(noCheck, quickCheck, fullCheck) > 1 {
+				return usageErrorf("--no-check, --quick-check and --full-check choose the database check: give one of them")
 			}
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
@@ -52,6 +54,7 @@ is left.`,
 				Target:      target,
 				Force:       force,
 				QuickCheck:  quickCheck,
+				FullCheck:   fullCheck,
 				NoCheck:     noCheck,
 				Protect:     f.restoreInputs(s),
 				Concurrency: s.Concurrency,
@@ -71,8 +74,8 @@ is left.`,
 			if err != nil {
 				return err
 			}
-			checked := "database check and record counts passed"
-			if noCheck {
+			checked := fmt.Sprintf("every block matched the manifest; record counts and PRAGMA %s passed", res.CheckPragma)
+			if res.CheckPragma == "" {
 				checked = "every block matched the manifest; the database was NOT checked (--no-check)"
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "restored snapshot %s into %s: %d files, %s, %d collections, %d records; %s (%s)\n",
@@ -83,7 +86,8 @@ is left.`,
 	cmd.Flags().StringVar(&target, "to", "", "directory to restore into (required)")
 	cmd.Flags().BoolVar(&force, "force", false, "replace a non-empty directory")
 	cmd.Flags().BoolVar(&noCheck, "no-check", false, "skip the restored database's checks: restores a snapshot of a damaged database byte-exact (every block is still checked against the manifest); Chroma may fail on it")
-	cmd.Flags().BoolVar(&quickCheck, "quick-check", false, "check the restored database with PRAGMA quick_check instead of integrity_check (several times faster on a large database; every byte is checked against the manifest either way)")
+	cmd.Flags().BoolVar(&quickCheck, "quick-check", false, "check the restored database with PRAGMA quick_check also when the snapshot was not taken with integrity_check (older versions; several times faster on a large database; every byte is checked against the manifest either way)")
+	cmd.Flags().BoolVar(&fullCheck, "full-check", false, "run PRAGMA integrity_check on the restored database even though the snapshot's database passed it when it was taken")
 	return cmd
 }
 
@@ -99,4 +103,15 @@ func (f *snapshotFlags) restoreInputs(s snapshotconfig.Settings) []string {
 		}
 	}
 	return paths
+}
+
+// countTrue counts the flags that are set.
+func countTrue(flags ...bool) int {
+	n := 0
+	for _, f := range flags {
+		if f {
+			n++
+		}
+	}
+	return n
 }

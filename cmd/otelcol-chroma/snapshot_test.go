@@ -104,10 +104,16 @@ func TestSnapshotCLIRoundTrip(t *testing.T) {
 	_, r = counts(t, target)
 	assert.Equal(t, int64(want.Records), r)
 
-	quick := filepath.Join(t.TempDir(), "quick")
-	assert.Contains(t, mustCLI(t, "restore", "--bucket", bucket, "--to", quick, "--quick-check"), "record counts passed")
-	_, r = counts(t, quick)
-	assert.Equal(t, int64(want.Records), r)
+	// The snapshot's database passed integrity_check when it was taken: the
+	// restore runs quick_check on the same bytes by default, integrity_check
+	// with --full-check.
+	for flag, pragma := range map[string]string{"--quick-check": "quick_check", "--full-check": "integrity_check"} {
+		dir := filepath.Join(t.TempDir(), "checked")
+		assert.Contains(t, mustCLI(t, "restore", "--bucket", bucket, "--to", dir, flag), "record counts and PRAGMA "+pragma+" passed")
+		_, r = counts(t, dir)
+		assert.Equal(t, int64(want.Records), r)
+	}
+	assert.Contains(t, mustCLI(t, "restore", "--bucket", bucket, "--to", filepath.Join(t.TempDir(), "default")), "PRAGMA quick_check passed")
 }
 
 // encryptedCLIBucket makes a folder bucket (dir/bucket), a copy of the demo

@@ -381,15 +381,29 @@ func (d *DB) facts(ctx context.Context) (*Facts, error) {
 	return &f, nil
 }
 
+// The SQLite checks Check runs.
+const (
+	// PragmaIntegrityCheck checks every page, b-tree and constraint and
+	// compares every index with its table.
+	PragmaIntegrityCheck = "integrity_check"
+	// PragmaQuickCheck is integrity_check without comparing every index with
+	// its table, several times faster on a large database.
+	PragmaQuickCheck = "quick_check"
+)
+
 // IntegrityCheck runs PRAGMA integrity_check and returns an error listing
 // the first problems it reports.
-func (d *DB) IntegrityCheck(ctx context.Context) error { return d.check(ctx, "integrity_check") }
+func (d *DB) IntegrityCheck(ctx context.Context) error { return d.Check(ctx, PragmaIntegrityCheck) }
 
-// QuickCheck runs PRAGMA quick_check: integrity_check without comparing every
-// index with its table, several times faster on a large database.
-func (d *DB) QuickCheck(ctx context.Context) error { return d.check(ctx, "quick_check") }
+// QuickCheck runs PRAGMA quick_check (see PragmaQuickCheck).
+func (d *DB) QuickCheck(ctx context.Context) error { return d.Check(ctx, PragmaQuickCheck) }
 
-func (d *DB) check(ctx context.Context, pragma string) error {
+// Check runs pragma, PragmaIntegrityCheck or PragmaQuickCheck, and returns
+// a *CheckError listing the first problems it reports.
+func (d *DB) Check(ctx context.Context, pragma string) error {
+	if pragma != PragmaIntegrityCheck && pragma != PragmaQuickCheck {
+		return fmt.Errorf("unknown SQLite check %q", pragma)
+	}
 	rows, err := d.db.QueryContext(ctx, `PRAGMA `+pragma+`(20)`)
 	if err != nil {
 		return classify(fmt.Errorf("%s of %s: %w", pragma, d.path, err))

@@ -30,13 +30,16 @@ type RestoreOptions struct {
 	// Concurrency is the number of parallel block downloads; default
 	// 2*GOMAXPROCS (at least 4).
 	Concurrency int
-	// QuickCheck checks the restored database with PRAGMA quick_check instead
-	// of integrity_check: several times faster on a large database, for when
-	// the recovery time matters most. Every byte is checked against the
-	// manifest's SHA-256 either way; what quick_check leaves out is comparing
-	// each index with its table, a fault the captured database itself would
-	// have had.
+	// QuickCheck checks the restored database with PRAGMA quick_check, also
+	// when the snapshot's capture check was not integrity_check. Every byte
+	// is checked against the manifest's SHA-256 either way; what quick_check
+	// leaves out is comparing each index with its table, a fault the
+	// captured database itself would have had.
 	QuickCheck bool
+	// FullCheck runs PRAGMA integrity_check on the restored database even
+	// when the manifest records that the captured copy passed it. By
+	// default that check is not run again (see restoreCheck).
+	FullCheck bool
 	// NoCheck skips the restored database's checks (SQLite and the
 	// manifest's record counts): for a snapshot of a damaged database
 	// (Manifest.SourceDamaged), which is refused otherwise. Every byte is
@@ -70,6 +73,29 @@ type RestoreResult struct {
 	// Download covers fetching, checking and writing blocks; Sync the
 	// fsyncs; Check the restored database's checks.
 	Download, Sync, Check time.Duration
+	// CheckPragma is the SQLite check the restored database passed:
+	// "integrity_check", "quick_check", or empty with NoCheck.
+	CheckPragma string
+}
+
+// restoreCheck chooses the SQLite check of a restored database. Every
+// restored byte has matched the manifest's SHA-256, so the restored
+// chroma.sqlite3 is the very file the capture checked: when the manifest
+// records that it passed integrity_check, running that check again on the
+// same bytes cannot find anything new, and the restore runs quick_check
+// (which also proves this binary's SQLite reads the file) unless FullCheck
+// asks for integrity_check. Snapshots whose capture check was quick_check,
+// or that record none, get integrity_check unless QuickCheck is set.
+func restoreCheck(m *Manifest, opts RestoreOptions) string {
+	switch {
+	case opts.NoCheck:
+		return ""
+	case opts.FullCheck:
+		return chromadb.PragmaIntegrityCheck
+	case opts.QuickCheck, m.checkedWhole():
+		return chromadb.PragmaQuickCheck
+	}
+	return chromadb.PragmaIntegrityCheck
 }
 
 // Restore writes snapshot id ("latest" for the newest) into opts.Target.
@@ -78,8 +104,7 @@ type RestoreResult struct {
 // as it streams in. The files are written into a temporary folder on the
 // target's file system (beside the target, or inside it when it is a mount
 // point), given their sizes, modes and mtimes, and fsynced; the restored
-// database must pass PRAGMA integrity_check (quick_check with
-// opts.QuickCheck) and match the manifest's collections, record counts and
+// database must pass its SQLite check (restoreCheck) and match the manifest's collections, record counts and
 // vector max_seq_ids. Only then is the folder renamed into place (or, in a
 // mount point, its entries swapped with the target's: see restore_mount.go).
 // On any failure the target is left untouched and the temporary folder
@@ -142,7 +167,7 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	place.release()
 	res.ID, res.Target, res.Duration = id, target, time.Since(start)
 	log.Info("snapshot restored", "id", id, "target", target, "bytes", res.Bytes, "duration", res.Duration,
-		"download", res.Download, "sync", res.Sync, "check", res.Check)
+		"download", res.Download, "sync", res.Sync, "check", res.Check, "check_pragma", res.CheckPragma)
 	return res, nil
 }
 
@@ -167,10 +192,11 @@ func (r *Repository) restoreChecked(ctx context.Context, m *Manifest, dir string
 	defer cancelCheck()
 	checked := make(chan error, 1)
 	checkStart := time.Now()
+	res.CheckPragma = restoreCheck(m, opts)
 	go func() {
 		var err error
-		if !opts.NoCheck {
-			err = checkRestored(checkCtx, m, dir, opts.QuickCheck)
+		if res.CheckPragma != "" {
+			err = checkRestored(checkCtx, m, dir, res.CheckPragma)
 		}
 		res.Check = time.Since(checkStart)
 		checked <- err
@@ -396,7 +422,7 @@ func (r *Repository) fetchObject(ctx context.Context, key string, blockSize int,
 }
 
 // checkRestored runs the checks a restored persist directory must pass.
-func checkRestored(ctx context.Context, m *Manifest, dir string, quick bool) error {
+func checkRestored(ctx context.Context, m *Manifest, dir, pragma string) error {
 	for _, name := range []string{"-journal", "-wal", "-shm"} {
 		if err := os.Remove(filepath.Join(dir, chromadb.DatabaseFile+name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove stale %s%s: %w", chromadb.DatabaseFile, name, err)
@@ -408,13 +434,9 @@ func checkRestored(ctx context.Context, m *Manifest, dir string, quick bool) err
 		return fmt.Errorf("%w: open the restored %s: %v", ErrRestoreCheck, chromadb.DatabaseFile, err)
 	}
 	defer db.Close()
-	check := db.IntegrityCheck
-	if quick {
-		check = db.QuickCheck
-	}
 	// The copy has one connection (OpenCopy): the facts are read after the
 	// check.
-	if err := check(ctx); err != nil {
+	if err := db.Check(ctx, pragma); err != nil {
 		return fmt.Errorf("%w: %v", ErrRestoreCheck, err)
 	}
 	facts, err := db.Facts(ctx)

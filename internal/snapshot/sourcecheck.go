@@ -29,6 +29,12 @@ type SourceCheck struct {
 // unless told not to check (RestoreOptions.NoCheck).
 func (m *Manifest) SourceDamaged() bool { return m.SourceCheck != nil && !m.SourceCheck.OK }
 
+// checkedWhole reports whether the captured database passed
+// integrity_check, the check that compares every index with its table.
+func (m *Manifest) checkedWhole() bool {
+	return m.SourceCheck != nil && m.SourceCheck.OK && m.SourceCheck.Pragma == chromadb.PragmaIntegrityCheck
+}
+
 // sourceDamagedErr says what a damaged source means for the snapshot.
 func (m *Manifest) sourceDamagedErr() error {
 	return fmt.Errorf("snapshot %s was taken from a damaged %s (%w; %s: %s)",
@@ -51,7 +57,7 @@ func summarizeProblems(problems []string) string {
 // wait for it. A damaged copy is a result, not an error; err
 // is set only when the check could not run.
 func checkSource(ctx context.Context, cp *chromadb.DB) (*SourceCheck, error) {
-	sc := &SourceCheck{Pragma: "integrity_check", OK: true}
+	sc := &SourceCheck{Pragma: chromadb.PragmaIntegrityCheck, OK: true}
 	err := cp.IntegrityCheck(ctx)
 	var ce *chromadb.CheckError
 	switch {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 )
 
@@ -151,4 +152,61 @@ func TestRestoreNoCheckWithoutSourceCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	requireSameTree(t, src, target)
+}
+
+// The restore's SQLite check follows the capture's: a snapshot whose
+// database passed integrity_check gets quick_check (the restored bytes are
+// the checked ones), unless FullCheck; one checked with quick_check only
+// (older versions) gets integrity_check, unless QuickCheck. The database
+// here has an index that disagrees with its table, which only
+// integrity_check sees; its manifest is rewritten to claim each check.
+func TestRestoreCheckFollowsTheCaptureCheck(t *testing.T) {
+	ctx := testContext(t)
+	src := chromatest.CopyDemo(t)
+	chromatest.DamageIndex(t, src)
+	b := newBucket(t)
+	repo := mustOpen(t, b, Keys{})
+	m, err := repo.Snapshot(ctx, SnapshotOptions{PersistDir: src, ScratchDir: t.TempDir()})
+	if !errors.Is(err, ErrSourceCorrupt) {
+		t.Fatalf("snapshot of a damaged index = %v; want ErrSourceCorrupt", err)
+	}
+	claim := func(pragma string) {
+		t.Helper()
+		m.SourceCheck = &SourceCheck{Pragma: pragma, OK: true}
+		obj, err := sealManifest(m, Keys{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeObject(t, b, manifestKey(m.ID), obj)
+	}
+	restore := func(opts RestoreOptions) (*RestoreResult, error) {
+		t.Helper()
+		opts.Target = filepath.Join(t.TempDir(), "restored")
+		return repo.Restore(ctx, m.ID, opts)
+	}
+	for _, tc := range []struct {
+		claimed    string
+		opts       RestoreOptions
+		wantPragma string
+	}{
+		{chromadb.PragmaIntegrityCheck, RestoreOptions{}, chromadb.PragmaQuickCheck},
+		{chromadb.PragmaIntegrityCheck, RestoreOptions{FullCheck: true}, chromadb.PragmaIntegrityCheck},
+		{chromadb.PragmaQuickCheck, RestoreOptions{}, chromadb.PragmaIntegrityCheck},
+		{chromadb.PragmaQuickCheck, RestoreOptions{QuickCheck: true}, chromadb.PragmaQuickCheck},
+	} {
+		claim(tc.claimed)
+		res, err := restore(tc.opts)
+		if tc.wantPragma == chromadb.PragmaIntegrityCheck {
+			if !errors.Is(err, ErrRestoreCheck) {
+				t.Errorf("captured with %s, restore %+v = %v; want ErrRestoreCheck from integrity_check", tc.claimed, tc.opts, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("captured with %s, restore %+v: %v", tc.claimed, tc.opts, err)
+		}
+		if res.CheckPragma != tc.wantPragma {
+			t.Errorf("captured with %s, restore %+v ran %q; want %q", tc.claimed, tc.opts, res.CheckPragma, tc.wantPragma)
+		}
+	}
 }
