@@ -37,7 +37,7 @@
 # dirty data is flushed before timing. The first round of the first size's
 # first run also goes through scripts/blockdiff ("where the bytes go"), and
 # the physical floors (page-cache read, SHA-256, zstd, direct write, SQLite
-# integrity_check) are measured on the first size's data.
+# integrity_check and quick_check) are measured on the first size's data.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -213,7 +213,7 @@ one_run() {
 # floors DIR: this machine's speeds for the work every snapshot tool does,
 # measured on DIR (warm page cache), written as "key value" lines to
 # $SCRATCH/floors: bytes per second, zstd ratios, and the seconds of
-# PRAGMA integrity_check per byte of database.
+# PRAGMA integrity_check and quick_check per byte of database.
 floors() {
 	local src=$1 f=$SCRATCH/floor hnsw sqlite total out
 	mkdir -p "$f"
@@ -240,8 +240,10 @@ floors() {
 	done
 	rate write "$total" sh -c 'find "$1" -type f -print0 | xargs -0 cat | dd of="$2" bs=1M iflag=fullblock oflag=direct conv=fdatasync' _ "$src" "$f/dd"
 	rm -f "$f/dd"
-	for i in 1 2 3; do elapsed_ns sqlite3 -readonly "$sqlite" 'PRAGMA integrity_check'; done | median |
-		awk -v s="$(stat -c %s "$sqlite")" '{printf "check %.3g\n", ($1 / 1e9) / s}' >>"$out"
+	for pragma in integrity_check quick_check; do
+		for i in 1 2 3; do elapsed_ns sqlite3 -readonly "$sqlite" "PRAGMA $pragma"; done | median |
+			awk -v s="$(stat -c %s "$sqlite")" -v k="$pragma" '{printf "%s %.3g\n", k, ($1 / 1e9) / s}' >>"$out"
+	done
 	echo "hnsw_file ${hnsw#"$src"/}" >>"$out"
 	rm -rf "$f"
 }
@@ -294,7 +296,7 @@ report_head() {
 	echo "- data: \`chromafill -records N -dim $DIM -collections $COLLECTIONS -seed $SEED\` through the HTTP API of Chroma $CHROMA_VERSION (\`chroma run\`, local persist directory): normalized Gaussian embeddings, a document of 15-75 words and 4 metadata keys per record, added in batches of 500; cached between runs"
 	echo "- change: $ROUNDS rounds of \`chromafill -round K -add $ADD -upsert $UPSERT -delete $DELETE\` on the working copy (Chroma started on it, records added, upserted and deleted through the API, Chroma stopped), each followed by every tool's incremental; $RACY_WAIT s pause before the incrementals"
 	echo "- each figure is the median of $REPEAT run(s); within a run all tools back up the same directory in turns (the order rotates between runs); warm page cache and no dirty pages before each timed command"
-	echo "- restic: \`restic init --repository-version 2\` (compression auto), \`restic backup .\`, \`restic restore latest --target DIR\`; ours: \`otelcol-chroma snapshot now --bucket file://REPO --persist-directory DIR [--writer-key F]\`, \`snapshot restore latest --bucket file://REPO --to DIR [--reader-key F]\` (checks \`PRAGMA integrity_check\`)"
+	echo "- restic: \`restic init --repository-version 2\` (compression auto), \`restic backup .\`, \`restic restore latest --target DIR\`; ours: \`otelcol-chroma snapshot now --bucket file://REPO --persist-directory DIR [--writer-key F]\`, \`snapshot restore latest --bucket file://REPO --to DIR [--reader-key F]\` (checks every block's SHA-256, the record counts and \`PRAGMA quick_check\`: the capture ran \`integrity_check\` on these very bytes)"
 	echo
 }
 
@@ -390,8 +392,9 @@ report_checks() {
 
 # report_floors: what the hardware allows for each operation.
 report_floors() {
-	local n read sha write check records lp sp lf sf cpu op repo added ch
-	n=$(nproc) read=$(floor_of read) sha=$(floor_of sha256) write=$(floor_of write) check=$(floor_of check)
+	local n read sha write full quick records lp sp lf sf cpu op repo added ch
+	n=$(nproc) read=$(floor_of read) sha=$(floor_of sha256) write=$(floor_of write)
+	full=$(floor_of integrity_check) quick=$(floor_of quick_check)
 	echo "## Floors on this machine"
 	echo
 	echo "Measured on the first size's pristine data (median of 3, one core, warm page cache):"
@@ -403,9 +406,10 @@ report_floors() {
 	echo "| zstd -1 of $(floor_of hnsw_file) (\`zstd -T1 -1\`) | $(mib "$(floor_of zstd1_hnsw)") MiB/s, to $(floor_of ratio_hnsw) of its size; decompress $(mib "$(floor_of unzstd_hnsw)") MiB/s |"
 	echo "| zstd -1 of chroma.sqlite3 | $(mib "$(floor_of zstd1_sqlite)") MiB/s, to $(floor_of ratio_sqlite) of its size; decompress $(mib "$(floor_of unzstd_sqlite)") MiB/s |"
 	echo "| write to the scratch disk (\`dd oflag=direct conv=fdatasync\`, the data itself) | $(mib "$write") MiB/s |"
-	echo "| \`PRAGMA integrity_check\` (\`sqlite3\`) | $(awk -v c="$check" 'BEGIN {printf "%.2f", c * 1048576 * 100}') s per 100 MiB of database |"
+	echo "| \`PRAGMA integrity_check\` (\`sqlite3\`) | $(awk -v c="$full" 'BEGIN {printf "%.2f", c * 1048576 * 100}') s per 100 MiB of database |"
+	echo "| \`PRAGMA quick_check\` (\`sqlite3\`) | $(awk -v c="$quick" 'BEGIN {printf "%.2f", c * 1048576 * 100}') s per 100 MiB of database |"
 	echo
-	echo "Floor of each operation: its CPU work at those speeds spread over the $n cores, or its disk writes, whichever takes longer. Full: read, hash and compress every byte, write the stored bytes. Incremental: read and hash the files the round changed (what file metadata cannot rule out), write the stored bytes (compressing the changed blocks is left out). Restore: read the repository, decompress, hash and write every byte. Ours also runs \`PRAGMA integrity_check\` on the database, at capture (on its copy) and at restore; restic checks nothing, so its ratio is to the floor without the check. With the check, the floor is also at least the check itself, which reads the whole database serially."
+	echo "Floor of each operation: its CPU work at those speeds spread over the $n cores, or its disk writes, whichever takes longer. Full: read, hash and compress every byte, write the stored bytes. Incremental: read and hash the files the round changed (what file metadata cannot rule out), write the stored bytes (compressing the changed blocks is left out). Restore: read the repository, decompress, hash and write every byte. Ours also checks the database: \`PRAGMA integrity_check\` at capture (on its copy), \`quick_check\` at restore (the restored file is, by SHA-256, the one that passed integrity_check); restic checks nothing, so its ratio is to the floor without the check. With the check, the floor is also at least the check itself, which reads the whole database serially."
 	echo
 	echo "| records | operation | work | CPU s (one core) | floor s | check s | floor with check s | ours s | ours / floor with check | restic s | restic / floor |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|"
@@ -417,17 +421,17 @@ report_floors() {
 			full)
 				repo=$(stored ours full 3)
 				cpu=$(awk -v l="$lp" -v s="$sp" -v r="$read" -v h="$sha" -v zs="$(floor_of zstd1_sqlite)" -v zh="$(floor_of zstd1_hnsw)" 'BEGIN {print l / r + l / h + s / zs + (l - s) / zh}')
-				floor_row "read, hash, compress $(mib "$lp") MiB; write $(mib "$repo") MiB" "$cpu" "$repo" "$sp"
+				floor_row "read, hash, compress $(mib "$lp") MiB; write $(mib "$repo") MiB" "$cpu" "$repo" "$(awk -v s="$sp" -v c="$full" 'BEGIN {print s * c}')"
 				;;
 			inc*)
 				ch=$(changed "${op#inc}") added=$(stored ours "$op" 2)
 				cpu=$(awk -v c="$ch" -v r="$read" -v h="$sha" 'BEGIN {print c / r + c / h}')
-				floor_row "read, hash $(mib "$ch") MiB; write $(mib "$added") MiB" "$cpu" "$added" "$sf"
+				floor_row "read, hash $(mib "$ch") MiB; write $(mib "$added") MiB" "$cpu" "$added" "$(awk -v s="$sf" -v c="$full" 'BEGIN {print s * c}')"
 				;;
 			restore)
 				repo=$(stored ours "inc$ROUNDS" 3)
 				cpu=$(awk -v p="$repo" -v l="$lf" -v s="$sf" -v r="$read" -v h="$sha" -v zs="$(floor_of unzstd_sqlite)" -v zh="$(floor_of unzstd_hnsw)" 'BEGIN {print p / r + s / zs + (l - s) / zh + l / h}')
-				floor_row "read $(mib "$repo") MiB, decompress, hash, write $(mib "$lf") MiB" "$cpu" "$lf" "$sf"
+				floor_row "read $(mib "$repo") MiB, decompress, hash, write $(mib "$lf") MiB" "$cpu" "$lf" "$(awk -v s="$sf" -v c="$quick" 'BEGIN {print s * c}')"
 				;;
 			esac
 		done
@@ -435,11 +439,10 @@ report_floors() {
 	echo
 }
 
-# floor_row WORK CPU_S WRITTEN_BYTES DB_BYTES: one row of the floor table
-# for $records and $op, from report_floors' n, write and check.
+# floor_row WORK CPU_S WRITTEN_BYTES CHECK_S: one row of the floor table
+# for $records and $op, from report_floors' n and write.
 floor_row() {
-	local f fc ck
-	ck=$(awk -v s="$4" -v c="$check" 'BEGIN {print s * c}')
+	local f fc ck=$4
 	f=$(awk -v c="$2" -v n="$n" -v b="$3" -v w="$write" 'BEGIN {f = c / n; if (b / w > f) f = b / w; printf "%.2f", f}')
 	fc=$(awk -v c="$2" -v k="$ck" -v n="$n" -v b="$3" -v w="$write" 'BEGIN {f = (c + k) / n; if (b / w > f) f = b / w; if (k > f) f = k; printf "%.2f", f}')
 	printf '| %s | %s | %s | %.2f | %s | %.2f | %s | %s | %sx | %s | %sx |\n' "$records" "$op" "$1" "$2" "$f" "$ck" "$fc" \
