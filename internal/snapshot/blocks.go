@@ -89,19 +89,21 @@ func (c *blockCodec) compress(p []byte) []byte {
 }
 
 // compressZstd returns the codecZstd payload of p, or nil when it does not
-// save an eighth. A sample is tried first; a block no larger than the
-// sample is compressed once.
+// save an eighth. A block larger than two samples (the 1 MiB blocks of
+// segment files, mostly float vectors zstd cannot shrink) is given up on
+// when its first sample does not shrink; smaller ones (the database's
+// 128 KiB blocks, which mostly halve) are compressed once, whole.
 func (c *blockCodec) compressZstd(p []byte) []byte {
-	sample := p[:min(len(p), compressSample)]
-	out := c.enc.EncodeAll(sample, append(c.payload[:0], codecZstd))
-	c.payload = out[:0]
-	if len(sample) < len(p) {
+	if len(p) > 2*compressSample {
+		sample := p[:compressSample]
+		out := c.enc.EncodeAll(sample, append(c.payload[:0], codecZstd))
+		c.payload = out[:0]
 		if len(out)-1 > len(sample)-len(sample)/16 {
 			return nil
 		}
-		out = c.enc.EncodeAll(p, out[:1])
-		c.payload = out[:0]
 	}
+	out := c.enc.EncodeAll(p, append(c.payload[:0], codecZstd))
+	c.payload = out[:0]
 	if len(out)-1 > len(p)-len(p)/8 {
 		return nil
 	}

@@ -215,7 +215,9 @@ func (c *captureRun) inspectCopy(ctx context.Context, scratchDB, journalMode str
 		c.beforeSourceCheck()
 	}
 	start := time.Now()
+	release := c.up.reserveCore(ctx)
 	check, err := checkSource(ctx, cp)
+	release()
 	c.checkTime += time.Since(start)
 	if err != nil {
 		return nil, nil, err

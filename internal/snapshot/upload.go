@@ -17,7 +17,9 @@ import (
 // time feeds fixed-size blocks from files; workers hash each block, skip it
 // when its object already exists (in the bucket, or earlier in this run),
 // and otherwise compress, encrypt and store it. Memory is bounded by the
-// buffer pool: about (2*workers+2) blocks, whatever the data size.
+// buffer pool: about (2*workers+2) blocks, whatever the data size. There
+// are more workers than cores, so that stores overlap; hashing and
+// compressing take one of the cores tokens (see reserveCore).
 type uploader struct {
 	bucket    storage.Bucket
 	keys      Keys
@@ -35,6 +37,7 @@ type uploader struct {
 
 	jobs      chan blockJob
 	pool      chan []byte
+	cores     chan struct{} // one token per core, held while hashing or compressing
 	workers   sync.WaitGroup
 	closed    bool
 	finishErr error
@@ -93,10 +96,14 @@ func newUploader(ctx context.Context, bucket storage.Bucket, keys Keys, blockSiz
 		uploaded:  make(map[Hash]int64),
 		jobs:      make(chan blockJob, workers),
 		pool:      make(chan []byte, workers+2),
+		cores:     make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 	u.ctx, u.cancel = context.WithCancelCause(ctx)
 	for range cap(u.pool) {
 		u.pool <- make([]byte, blockSize)
+	}
+	for range cap(u.cores) {
+		u.cores <- struct{}{}
 	}
 	for range workers {
 		codec, err := newBlockCodec(keys, blockSize)
@@ -185,23 +192,9 @@ func (u *uploader) work(codec *blockCodec) {
 }
 
 func (u *uploader) store(codec *blockCodec, job blockJob) error {
-	data := job.buf[:job.n]
-	*job.out = sha256.Sum256(data)
-	u.progress.add(int64(job.n))
-	name := objectName(u.keys.authKey, *job.out)
-	if _, ok := u.existing[name]; ok {
-		return nil
-	}
-	u.mu.Lock()
-	_, dup := u.claimed[name]
-	u.claimed[name] = struct{}{}
-	u.mu.Unlock()
-	if dup {
-		return nil
-	}
-	obj, err := codec.encode(data)
-	if err != nil {
-		return fmt.Errorf("encode block %s: %w", blockKey(name), err)
+	obj, name, err := u.hashAndEncode(codec, job)
+	if obj == nil || err != nil {
+		return err
 	}
 	key := blockKey(name)
 	if err := u.bucket.Write(u.ctx, key, bytes.NewReader(obj), int64(len(obj))); err != nil {
@@ -214,6 +207,54 @@ func (u *uploader) store(codec *blockCodec, job blockJob) error {
 	u.uploaded[name] = int64(len(obj))
 	u.mu.Unlock()
 	return nil
+}
+
+// hashAndEncode hashes the job's block and, unless its object exists or
+// another worker took it on, encodes it; obj is nil when there is nothing
+// to store. It holds a core token throughout.
+func (u *uploader) hashAndEncode(codec *blockCodec, job blockJob) (obj []byte, name Hash, err error) {
+	select {
+	case <-u.cores:
+		defer func() { u.cores <- struct{}{} }()
+	case <-u.ctx.Done():
+		return nil, name, context.Cause(u.ctx)
+	}
+	data := job.buf[:job.n]
+	*job.out = sha256.Sum256(data)
+	u.progress.add(int64(job.n))
+	name = objectName(u.keys.authKey, *job.out)
+	if _, ok := u.existing[name]; ok {
+		return nil, name, nil
+	}
+	u.mu.Lock()
+	_, dup := u.claimed[name]
+	u.claimed[name] = struct{}{}
+	u.mu.Unlock()
+	if dup {
+		return nil, name, nil
+	}
+	if obj, err = codec.encode(data); err != nil {
+		return nil, name, fmt.Errorf("encode block %s: %w", blockKey(name), err)
+	}
+	return obj, name, nil
+}
+
+// reserveCore takes one core's token from the workers for as long as work
+// that Go's scheduler does not count runs: SQLite's check, in C, gives up
+// its goroutine's processor, and the workers would otherwise take that
+// core too and slow the check, which is the capture's longest step. With
+// a single core nothing is reserved. Call the returned release when the
+// work ends.
+func (u *uploader) reserveCore(ctx context.Context) (release func()) {
+	if cap(u.cores) < 2 {
+		return func() {}
+	}
+	select {
+	case <-u.cores:
+		return func() { u.cores <- struct{}{} }
+	case <-ctx.Done():
+		return func() {}
+	}
 }
 
 // finish waits for every queued block and returns the first error. After
