@@ -136,7 +136,7 @@ func Copy(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read collection %q from the restored snapshot: %w", opts.Name, err)
 	}
-	res := &Result{Name: opts.Name, Target: opts.As, SourceID: src.ID, Space: distance(src)}
+	res := &Result{Name: opts.Name, Target: opts.As, SourceID: src.ID, Space: src.Space()}
 	if src.Dimension != nil {
 		res.Dimension = *src.Dimension
 	}

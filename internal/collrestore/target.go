@@ -109,36 +109,11 @@ func compatible(src, dst chromaapi.Collection) error {
 		return fmt.Errorf("%w: %q holds embeddings of dimension %d, the snapshot's %d; nothing was written. Restore it beside with --as NEWNAME",
 			ErrIncompatible, dst.Name, *dst.Dimension, *src.Dimension)
 	}
-	if a, b := distance(src), distance(dst); a != b {
+	if a, b := src.Space(), dst.Space(); a != b {
 		return fmt.Errorf("%w: %q uses the distance function %s, the snapshot's %s; nothing was written. Restore it beside with --as NEWNAME",
 			ErrIncompatible, dst.Name, b, a)
 	}
 	return nil
-}
-
-// distance is a collection's distance function: the configuration's
-// hnsw.space (or spann.space), else the legacy "hnsw:space" metadata key,
-// else Chroma's default l2.
-func distance(c chromaapi.Collection) string {
-	var cfg struct {
-		HNSW  *struct{ Space string } `json:"hnsw"`
-		SPANN *struct{ Space string } `json:"spann"`
-	}
-	if json.Unmarshal(c.ConfigurationJSON, &cfg) == nil {
-		switch {
-		case cfg.HNSW != nil && cfg.HNSW.Space != "":
-			return cfg.HNSW.Space
-		case cfg.SPANN != nil && cfg.SPANN.Space != "":
-			return cfg.SPANN.Space
-		}
-	}
-	var md map[string]any
-	if json.Unmarshal(c.Metadata, &md) == nil {
-		if s, ok := md["hnsw:space"].(string); ok {
-			return s
-		}
-	}
-	return "l2"
 }
 
 // sameJSON reports whether two JSON values are equal, numbers compared by

@@ -99,12 +99,6 @@ type probe struct {
 	embedding []float32
 }
 
-// queryProbes is how many sampled records a query is tried with. HNSW
-// search is approximate: in a large collection of hard data (random
-// vectors of high dimension) a query can miss even the record whose
-// embedding it is, in the snapshot's Chroma as in the target.
-const queryProbes = 3
-
 // queries asks the target for the nearest neighbours of sampled records'
 // embeddings, the middle one first: one that finds its record first (or
 // tied first) passes. With ip, which ranks by inner product rather than
@@ -118,7 +112,7 @@ func (r *run) queries(ctx context.Context, probes []probe) error {
 	}
 	var misses []string
 	sourceFinds := 0
-	for _, p := range spread(probes, queryProbes) {
+	for _, p := range spread(probes, chromaapi.QueryProbes) {
 		want, inSource, err := r.expectedFirst(ctx, p)
 		if err != nil {
 			return err
@@ -157,15 +151,11 @@ func (r *run) expectedFirst(ctx context.Context, p probe) (string, bool, error) 
 	return p.id, chromaapi.FirstAmong(got, p.id), nil
 }
 
-// spread returns up to k of probes: the middle one, then others spread
-// around it.
+// spread returns up to k of probes (chromaapi.ProbeOffsets).
 func spread(probes []probe, k int) []probe {
-	n := len(probes)
-	out := []probe{probes[n/2]}
-	for _, i := range []int{n / 4, 3 * n / 4} {
-		if len(out) < k && i != n/2 {
-			out = append(out, probes[i])
-		}
+	var out []probe
+	for _, i := range chromaapi.ProbeOffsets(len(probes), k) {
+		out = append(out, probes[i])
 	}
 	return out
 }

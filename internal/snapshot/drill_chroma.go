@@ -5,19 +5,21 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromaapi"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
 )
 
 // neighbours is how many results a drill's query asks for: enough to see
-// past records at the same distance as the one queried.
+// past records at the same distance as the one queried, or nearer (ip).
 const neighbours = 10
 
 // checkInChroma starts Chroma on the restored copy on a loopback port,
 // and checks through its API that every collection of the manifest is
 // there with its record count, and that a query with a stored embedding
-// finds that record first. Closing the copy stops Chroma.
+// finds that record where an exact search would. Closing the copy stops
+// Chroma.
 func checkInChroma(ctx context.Context, sc *ScratchCopy, opts DrillOptions, res *DrillResult) error {
 	srv, ready, err := sc.Serve(ctx, opts.ChromaCommand, opts.ChromaStartTimeout)
 	if err != nil {
@@ -79,9 +81,8 @@ func checkCollections(ctx context.Context, c *chromaapi.Client, m *Manifest, whe
 	return nil
 }
 
-// checkCollection compares one collection's count with the manifest and,
-// when it has records, queries with the embedding of the one in the middle:
-// that record must come back first (or tied for first at its distance).
+// checkCollection compares one collection's count with the manifest and
+// queries with stored embeddings (see checkQueries).
 func checkCollection(ctx context.Context, c *chromaapi.Client, col Collection, res *DrillResult) error {
 	n, err := c.Count(ctx, col.ID)
 	if err != nil {
@@ -93,17 +94,38 @@ func checkCollection(ctx context.Context, c *chromaapi.Client, col Collection, r
 	if n == 0 {
 		return nil
 	}
-	rec, ok, err := c.RecordAt(ctx, col.ID, n/2)
-	if err != nil || !ok {
-		return fmt.Errorf("read a record of collection %q: found %v, %v", col.Name, ok, err)
-	}
-	got, err := c.Nearest(ctx, col.ID, rec.Embedding, min(n, neighbours))
-	if err != nil {
-		return fmt.Errorf("query collection %q: %w", col.Name, err)
-	}
-	if !chromaapi.FirstAmong(got, rec.ID) {
-		return fmt.Errorf("collection %q: a query with the stored embedding of record %q did not return it first (got %v)", col.Name, rec.ID, got)
+	if err := checkQueries(ctx, c, col, n); err != nil {
+		return err
 	}
 	res.Queries++
 	return nil
+}
+
+// checkQueries queries with the embeddings of up to QueryProbes records
+// (chromaapi.ProbeOffsets): the check
+// passes once one of them is ranked where an exact search would rank it
+// (chromaapi.RanksAsItself), in the collection's distance function.
+func checkQueries(ctx context.Context, c *chromaapi.Client, col Collection, n int) error {
+	coll, err := c.GetCollection(ctx, col.Name)
+	if err != nil {
+		return fmt.Errorf("read collection %q: %w", col.Name, err)
+	}
+	space, k := coll.Space(), min(n, neighbours)
+	var misses []string
+	for _, at := range chromaapi.ProbeOffsets(n, chromaapi.QueryProbes) {
+		rec, ok, err := c.RecordAt(ctx, col.ID, at)
+		if err != nil || !ok {
+			return fmt.Errorf("read a record of collection %q: found %v, %v", col.Name, ok, err)
+		}
+		got, err := c.Nearest(ctx, col.ID, rec.Embedding, k)
+		if err != nil {
+			return fmt.Errorf("query collection %q: %w", col.Name, err)
+		}
+		if chromaapi.RanksAsItself(got, rec.ID, chromaapi.SelfDistance(space, rec.Embedding), k) {
+			return nil
+		}
+		misses = append(misses, fmt.Sprintf("record %q: got %v", rec.ID, got))
+	}
+	return fmt.Errorf("collection %q (distance %s): no query with a stored embedding found its record where an exact search ranks it: %s",
+		col.Name, space, strings.Join(misses, "; "))
 }

@@ -107,6 +107,45 @@ func TestDrillWithChromaAndTamperedBlock(t *testing.T) {
 	}
 }
 
+// A collection with distance ip whose embeddings differ in length drills
+// with a real Chroma: a query with a record's own embedding returns the
+// longer records first, as an exact search does, and that passes.
+func TestDrillInnerProductCollection(t *testing.T) {
+	bin := chromatest.Binary(t)
+	ctx := testContext(t)
+	persist := t.TempDir()
+	srv := chromatest.Start(t, chromatest.Options{PersistDir: persist, Binary: bin})
+	coll, err := srv.Client.CreateCollectionFrom(ctx, chromaapi.CollectionSpec{Name: "lengths", Configuration: json.RawMessage(`{"hnsw":{"space":"ip"}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n, dim = 200, 8
+	ids, embeddings := make([]string, n), make([][]float32, n)
+	for i := range n {
+		ids[i] = fmt.Sprintf("r%03d", i)
+		v := make([]float32, dim)
+		v[0] = 1 + 2*float32(i)/n // one direction, lengths 1 to 3
+		v[1+i%(dim-1)] = 0.01
+		embeddings[i] = v
+	}
+	if err := srv.Client.Add(ctx, coll.ID, ids, embeddings, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	middle, err := srv.Client.Nearest(ctx, coll.ID, embeddings[n/2], 10)
+	if err != nil || len(middle) == 0 || middle[0].ID == ids[n/2] {
+		t.Fatalf("a query with the middle record's embedding answers %v, %v: want longer records first", middle, err)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	b := newBucket(t)
+	takeSnapshot(t, mustOpen(t, b, Keys{}), persist)
+	res, err := mustOpen(t, b, Keys{}).Drill(ctx, DrillOptions{ScratchDir: t.TempDir(), ChromaCommand: bin})
+	if err != nil || !res.ChromaChecked || res.Queries != 1 {
+		t.Fatalf("drill of an ip collection: %+v, %v", res, err)
+	}
+}
+
 // A scratch volume too small for the restore is refused before anything
 // is restored, and the refusal is recorded.
 func TestDrillRefusesSmallScratchVolume(t *testing.T) {
@@ -145,13 +184,17 @@ func TestDrillSpaceCheck(t *testing.T) {
 	}
 }
 
-// fakeChromaAPI answers count, get and query for one collection "c1" the
-// way the test says; anything else is a 404.
-func fakeChromaAPI(t *testing.T, count int, queryIDs []string, distances []float64) *chromaapi.Client {
+// fakeChromaAPI answers count, get and query for one collection "c1"
+// named "docs", of distance function space, the way the test says; any
+// record read is "r2" at [0.5, 0.5]; anything else is a 404.
+func fakeChromaAPI(t *testing.T, space string, count int, queryIDs []string, distances []float64) *chromaapi.Client {
 	t.Helper()
 	base := "/api/v2/tenants/default_tenant/databases/default_database"
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+base+"/collections_count", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, 1) })
+	mux.HandleFunc("GET "+base+"/collections/docs", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, `{"id":"c1","name":"docs","configuration_json":{"hnsw":{"space":%q}}}`, space)
+	})
 	mux.HandleFunc("GET "+base+"/collections/c1/count", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, count) })
 	mux.HandleFunc("POST "+base+"/collections/c1/get", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, `{"ids":["r2"],"embeddings":[[0.5,0.5]]}`)
@@ -165,26 +208,32 @@ func fakeChromaAPI(t *testing.T, count int, queryIDs []string, distances []float
 }
 
 // The Chroma check fails on a count that differs from the manifest and on
-// a query whose record does not come back first; a tie at the nearest
-// distance passes.
+// queries that do not rank their record as an exact search would; a tie
+// at the nearest distance passes, and so, with ip, do records nearer by
+// inner product ([0.5, 0.5] is at distance 1 - 0.5 from itself).
 func TestDrillChromaChecks(t *testing.T) {
 	m := &Manifest{Chroma: ChromaFacts{Collections: []Collection{{ID: "c1", Name: "docs", Records: 4}}}}
 	where := map[string]dbRef{"c1": {chromaapi.DefaultTenant, chromaapi.DefaultDatabase}}
+	const missed = "no query with a stored embedding found its record"
 	for _, tc := range []struct {
 		name      string
+		space     string
 		count     int
 		ids       []string
 		distances []float64
 		want      string
 	}{
-		{"passes", 4, []string{"r2", "r1"}, []float64{0, 0.3}, ""},
-		{"tie at the nearest distance", 4, []string{"r9", "r2", "r1"}, []float64{0, 0, 0.3}, ""},
-		{"count differs", 3, []string{"r2"}, []float64{0}, "3 records in Chroma, the manifest says 4"},
-		{"another record first", 4, []string{"r1", "r2"}, []float64{0, 0.1}, `did not return it first`},
+		{"passes", "l2", 4, []string{"r2", "r1"}, []float64{0, 0.3}, ""},
+		{"tie at the nearest distance", "l2", 4, []string{"r9", "r2", "r1"}, []float64{0, 0, 0.3}, ""},
+		{"count differs", "l2", 3, []string{"r2"}, []float64{0}, "3 records in Chroma, the manifest says 4"},
+		{"another record first", "l2", 4, []string{"r1", "r2"}, []float64{0, 0.1}, missed},
+		{"record missing", "cosine", 4, []string{"r1", "r3"}, []float64{0.2, 0.3}, missed},
+		{"ip: longer records first", "ip", 4, []string{"r9", "r2", "r1"}, []float64{-1, 0.5, 0.7}, ""},
+		{"ip: farther record first", "ip", 4, []string{"r9", "r2"}, []float64{0.9, 0.5}, missed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := &DrillResult{}
-			err := checkCollections(testContext(t), fakeChromaAPI(t, tc.count, tc.ids, tc.distances), m, where, res)
+			err := checkCollections(testContext(t), fakeChromaAPI(t, tc.space, tc.count, tc.ids, tc.distances), m, where, res)
 			if tc.want == "" {
 				if err != nil || res.Queries != 1 {
 					t.Fatalf("%v, %d queries", err, res.Queries)
