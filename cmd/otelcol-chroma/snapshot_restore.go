@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
 )
@@ -40,7 +41,7 @@ is left.`,
 			if target == "" {
 				return usageErrorf("restore needs --to DIR")
 			}
-			if countTrue(noCheck, quickCheck, fullCheck) > 1 {
+			if (noCheck && (quickCheck || fullCheck)) || (quickCheck && fullCheck) {
 				return usageErrorf("--no-check, --quick-check and --full-check choose the database check: give one of them")
 			}
 			ctx, stop := signalContext(cmd.Context())
@@ -75,6 +76,9 @@ is left.`,
 				return err
 			}
 			checked := fmt.Sprintf("every block matched the manifest; record counts and PRAGMA %s passed", res.CheckPragma)
+			if res.CheckPragma == chromadb.PragmaQuickCheck && !quickCheck {
+				checked += " (the database passed integrity_check when the snapshot was taken)"
+			}
 			if res.CheckPragma == "" {
 				checked = "every block matched the manifest; the database was NOT checked (--no-check)"
 			}
@@ -103,15 +107,4 @@ func (f *snapshotFlags) restoreInputs(s snapshotconfig.Settings) []string {
 		}
 	}
 	return paths
-}
-
-// countTrue counts the flags that are set.
-func countTrue(flags ...bool) int {
-	n := 0
-	for _, f := range flags {
-		if f {
-			n++
-		}
-	}
-	return n
 }

@@ -332,14 +332,19 @@ type Neighbour struct {
 // Nearest returns the n records nearest to embedding with their distances,
 // nearest first.
 func (c *Client) Nearest(ctx context.Context, collID string, embedding []float32, n int) ([]Neighbour, error) {
-	body := map[string]any{
+	return c.nearest(ctx, collID, map[string]any{
 		"query_embeddings": [][]float32{embedding},
 		"n_results":        n,
 		"include":          []string{"distances"},
-	}
+	})
+}
+
+// nearest runs one query. A result without a distance (Chroma sends a
+// distance that is not a number as null) is an error.
+func (c *Client) nearest(ctx context.Context, collID string, body map[string]any) ([]Neighbour, error) {
 	var out struct {
-		IDs       [][]string  `json:"ids"`
-		Distances [][]float64 `json:"distances"`
+		IDs       [][]string   `json:"ids"`
+		Distances [][]*float64 `json:"distances"`
 	}
 	if err := c.do(ctx, http.MethodPost, c.collPath(collID, "query"), body, &out); err != nil {
 		return nil, err
@@ -349,7 +354,11 @@ func (c *Client) Nearest(ctx context.Context, collID string, embedding []float32
 	}
 	res := make([]Neighbour, len(out.IDs[0]))
 	for i, id := range out.IDs[0] {
-		res[i] = Neighbour{ID: id, Distance: out.Distances[0][i]}
+		d := out.Distances[0][i]
+		if d == nil {
+			return nil, fmt.Errorf("chroma query: record %q came back without a distance (not a number)", id)
+		}
+		res[i] = Neighbour{ID: id, Distance: *d}
 	}
 	return res, nil
 }

@@ -38,41 +38,80 @@ func (c Collection) Space() string {
 	return SpaceL2
 }
 
+// Distance is Chroma's distance between embeddings a and b in space:
+// squared Euclidean (l2), 1 - cosine similarity (cosine), or 1 - the
+// inner product (ip).
+func Distance(space string, a, b []float32) float64 {
+	var dot, aa, bb, l2 float64
+	for i := range min(len(a), len(b)) {
+		x, y := float64(a[i]), float64(b[i])
+		dot, aa, bb, l2 = dot+x*y, aa+x*x, bb+y*y, l2+(x-y)*(x-y)
+	}
+	switch space {
+	case SpaceIP:
+		return 1 - dot
+	case SpaceCosine:
+		return 1 - dot/math.Sqrt(aa*bb)
+	}
+	return l2
+}
+
 // SelfDistance is the distance Chroma reports between embedding and
-// itself: 0 for l2 (squared) and cosine, 1 - |embedding|² for ip, which
-// ranks by inner product, so a longer embedding can rank before the
-// record's own.
+// itself: 0 for l2 and cosine, 1 - |embedding|² for ip, which ranks by
+// inner product, so a longer embedding can rank before the record's own.
 func SelfDistance(space string, embedding []float32) float64 {
 	if space != SpaceIP {
 		return 0
 	}
-	var dot float64
-	for _, x := range embedding {
-		dot += float64(x) * float64(x)
-	}
-	return 1 - dot
+	return Distance(space, embedding, embedding)
 }
 
-// RanksAsItself reports whether the k results of a query with record id's
-// own embedding (whose distance to itself is self) rank it where an exact
-// search would: id is among them, at distance self, with nothing farther
-// before it, or all k are at least as near as self (records with equal
-// embeddings, or, with ip, longer ones, may all come first). A result
-// farther than self before id, or an id missing behind such a result,
-// means the index did not find the record; id at another distance means
-// the index holds another vector for it than the record has.
-func RanksAsItself(got []Neighbour, id string, self float64, k int) bool {
-	tol := 1e-4 * max(1, math.Abs(self))
+// Ranking is where a query with a record's own embedding placed it.
+type Ranking int
+
+const (
+	// RankMissed: a result farther than the record's own distance came
+	// before it, or it came at another distance (or a distance is not a
+	// number): the index did not find the record, or holds another vector
+	// for it.
+	RankMissed Ranking = iota
+	// RankFound: the record came at its own distance, with nothing farther
+	// before it.
+	RankFound
+	// RankBehind: all k results are at least as near as the record's own
+	// distance, and it is not among them. An exact search ranks it after
+	// them too (records with equal embeddings, or, with ip, longer ones),
+	// so the query cannot tell whether the index holds it.
+	RankBehind
+)
+
+// Rank places record id in the k results of a query with its own
+// embedding, whose distance to itself is self (SelfDistance).
+func Rank(got []Neighbour, id string, self float64, k int) Ranking {
 	for _, nb := range got {
-		if nb.ID == id {
-			return math.Abs(nb.Distance-self) <= tol
-		}
-		if nb.Distance > self+tol {
-			return false
+		switch {
+		case !finite(nb.Distance):
+			return RankMissed
+		case nb.ID == id && SameDistance(nb.Distance, self):
+			return RankFound
+		case nb.ID == id, nb.Distance > self && !SameDistance(nb.Distance, self):
+			return RankMissed
 		}
 	}
-	return len(got) == k && k > 0
+	if len(got) == k && k > 0 {
+		return RankBehind
+	}
+	return RankMissed
 }
+
+// SameDistance reports whether distance d equals want within the
+// rounding of Chroma's float32 arithmetic; a distance that is not a
+// finite number equals nothing.
+func SameDistance(d, want float64) bool {
+	return finite(d) && math.Abs(d-want) <= 1e-4*max(1, math.Abs(want))
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // QueryProbes is how many stored records a check queries with, at most.
 // HNSW search is approximate: in a large collection of hard data (random

@@ -145,7 +145,7 @@ func (r *run) expectedFirst(ctx context.Context, p probe) (string, bool, error) 
 	if err != nil || len(got) == 0 {
 		return "", false, fmt.Errorf("query the restored snapshot: %d results, %v", len(got), err)
 	}
-	if r.res.Space == "ip" {
+	if r.res.Space == chromaapi.SpaceIP {
 		return got[0].ID, true, nil
 	}
 	return p.id, chromaapi.FirstAmong(got, p.id), nil
@@ -190,7 +190,7 @@ const cosineULPs = 4
 // embeddingULPs is how far apart an embedding's components may be after the
 // copy: 0 (bit for bit) unless Chroma renormalizes them (cosine).
 func (r *run) embeddingULPs() uint32 {
-	if r.res.Space == "cosine" {
+	if r.res.Space == chromaapi.SpaceCosine {
 		return cosineULPs
 	}
 	return 0

@@ -214,8 +214,8 @@ func (c *captureRun) inspectCopy(ctx context.Context, scratchDB, journalMode str
 	if c.beforeSourceCheck != nil {
 		c.beforeSourceCheck()
 	}
-	start := time.Now()
 	release := c.up.reserveCore(ctx)
+	start := time.Now()
 	check, err := checkSource(ctx, cp)
 	release()
 	c.checkTime += time.Since(start)

@@ -75,7 +75,7 @@ type DrillResult struct {
 	Collections int           `json:"collections"`
 	Records     int64         `json:"records"`
 	// ChromaChecked says Chroma served the copy; Queries counts the
-	// nearest-neighbour queries that found their record first.
+	// collections that passed the query check (checkQueries).
 	ChromaChecked bool `json:"chroma_checked"`
 	Queries       int  `json:"queries"`
 	// Recorded is false when no record was written (no repository, an

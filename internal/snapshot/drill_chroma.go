@@ -102,9 +102,9 @@ func checkCollection(ctx context.Context, c *chromaapi.Client, col Collection, r
 }
 
 // checkQueries queries with the embeddings of up to QueryProbes records
-// (chromaapi.ProbeOffsets): the check
-// passes once one of them is ranked where an exact search would rank it
-// (chromaapi.RanksAsItself), in the collection's distance function.
+// (chromaapi.ProbeOffsets), in the collection's distance function: the
+// check passes once one of them comes back at its own distance where an
+// exact search ranks it (see probeRecord).
 func checkQueries(ctx context.Context, c *chromaapi.Client, col Collection, n int) error {
 	coll, err := c.GetCollection(ctx, col.Name)
 	if err != nil {
@@ -117,15 +117,61 @@ func checkQueries(ctx context.Context, c *chromaapi.Client, col Collection, n in
 		if err != nil || !ok {
 			return fmt.Errorf("read a record of collection %q: found %v, %v", col.Name, ok, err)
 		}
-		got, err := c.Nearest(ctx, col.ID, rec.Embedding, k)
+		found, got, err := probeRecord(ctx, c, col.ID, rec, space, k)
 		if err != nil {
 			return fmt.Errorf("query collection %q: %w", col.Name, err)
 		}
-		if chromaapi.RanksAsItself(got, rec.ID, chromaapi.SelfDistance(space, rec.Embedding), k) {
+		if found {
 			return nil
 		}
 		misses = append(misses, fmt.Sprintf("record %q: got %v", rec.ID, got))
 	}
 	return fmt.Errorf("collection %q (distance %s): no query with a stored embedding found its record where an exact search ranks it: %s",
 		col.Name, space, strings.Join(misses, "; "))
+}
+
+// probeRecord queries with rec's embedding for its k nearest records, and
+// reports whether rec came back at its own distance with nothing farther
+// before it. When all k are at least as near (equal embeddings, or, with
+// ip, longer ones), the query cannot show rec; it passes when every result
+// is at the distance its own stored embedding gives (the index answers
+// with the records' true vectors, in an order an exact search agrees with).
+// got is what the query returned.
+func probeRecord(ctx context.Context, c *chromaapi.Client, collID string, rec chromaapi.Record, space string, k int) (bool, []chromaapi.Neighbour, error) {
+	got, err := c.Nearest(ctx, collID, rec.Embedding, k)
+	if err != nil {
+		return false, nil, err
+	}
+	switch chromaapi.Rank(got, rec.ID, chromaapi.SelfDistance(space, rec.Embedding), k) {
+	case chromaapi.RankFound:
+		return true, got, nil
+	case chromaapi.RankMissed:
+		return false, got, nil
+	}
+	ok, err := trueDistances(ctx, c, collID, rec.Embedding, space, got)
+	return ok, got, err
+}
+
+// trueDistances reports whether every neighbour's distance from query is
+// the one its stored embedding gives.
+func trueDistances(ctx context.Context, c *chromaapi.Client, collID string, query []float32, space string, got []chromaapi.Neighbour) (bool, error) {
+	ids := make([]string, len(got))
+	for i, nb := range got {
+		ids[i] = nb.ID
+	}
+	recs, err := c.Get(ctx, collID, ids)
+	if err != nil {
+		return false, err
+	}
+	stored := make(map[string][]float32, len(recs))
+	for _, r := range recs {
+		stored[r.ID] = r.Embedding
+	}
+	for _, nb := range got {
+		emb, ok := stored[nb.ID]
+		if !ok || !chromaapi.SameDistance(nb.Distance, chromaapi.Distance(space, query, emb)) {
+			return false, nil
+		}
+	}
+	return true, nil
 }

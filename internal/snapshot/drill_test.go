@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromaapi"
@@ -184,10 +185,18 @@ func TestDrillSpaceCheck(t *testing.T) {
 	}
 }
 
+// fakeQuery answers the call-th query (from 0) with result ids and
+// distances.
+type fakeQuery func(call int) ([]string, []float64)
+
+// fakeStored are the stored embeddings of records the fake's queries
+// return; any other record's is [0.5, 0.5].
+var fakeStored = map[string][]float32{"r6": {3, 3}, "r7": {3, 3}, "r8": {2, 2}, "r9": {2, 2}}
+
 // fakeChromaAPI answers count, get and query for one collection "c1"
-// named "docs", of distance function space, the way the test says; any
-// record read is "r2" at [0.5, 0.5]; anything else is a 404.
-func fakeChromaAPI(t *testing.T, space string, count int, queryIDs []string, distances []float64) *chromaapi.Client {
+// named "docs", of distance function space, the way the test says; the
+// record at offset k is "r<k>"; anything else is a 404.
+func fakeChromaAPI(t *testing.T, space string, count int, query fakeQuery) *chromaapi.Client {
 	t.Helper()
 	base := "/api/v2/tenants/default_tenant/databases/default_database"
 	mux := http.NewServeMux()
@@ -196,11 +205,33 @@ func fakeChromaAPI(t *testing.T, space string, count int, queryIDs []string, dis
 		fmt.Fprintf(w, `{"id":"c1","name":"docs","configuration_json":{"hnsw":{"space":%q}}}`, space)
 	})
 	mux.HandleFunc("GET "+base+"/collections/c1/count", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, count) })
-	mux.HandleFunc("POST "+base+"/collections/c1/get", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, `{"ids":["r2"],"embeddings":[[0.5,0.5]]}`)
+	mux.HandleFunc("POST "+base+"/collections/c1/get", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			IDs    []string
+			Offset int
+		}
+		json.NewDecoder(r.Body).Decode(&req)
+		if req.IDs == nil {
+			req.IDs = []string{fmt.Sprintf("r%d", req.Offset)}
+		}
+		embeddings := make([][]float32, len(req.IDs))
+		for i, id := range req.IDs {
+			embeddings[i] = []float32{0.5, 0.5}
+			if e, ok := fakeStored[id]; ok {
+				embeddings[i] = e
+			}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"ids": req.IDs, "embeddings": embeddings})
 	})
+	var mu sync.Mutex
+	calls := 0
 	mux.HandleFunc("POST "+base+"/collections/c1/query", func(w http.ResponseWriter, _ *http.Request) {
-		json.NewEncoder(w).Encode(map[string]any{"ids": [][]string{queryIDs}, "distances": [][]float64{distances}})
+		mu.Lock()
+		call := calls
+		calls++
+		mu.Unlock()
+		ids, distances := query(call)
+		json.NewEncoder(w).Encode(map[string]any{"ids": [][]string{ids}, "distances": [][]float64{distances}})
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -208,32 +239,48 @@ func fakeChromaAPI(t *testing.T, space string, count int, queryIDs []string, dis
 }
 
 // The Chroma check fails on a count that differs from the manifest and on
-// queries that do not rank their record as an exact search would; a tie
-// at the nearest distance passes, and so, with ip, do records nearer by
-// inner product ([0.5, 0.5] is at distance 1 - 0.5 from itself).
+// queries that do not find their record where an exact search ranks it; a
+// tie at the nearest distance passes, and so, with ip, do records nearer by
+// inner product ([0.5, 0.5] is at distance 1 - 0.5 from itself). When all
+// results are nearer, a query limited to the record decides. Each probe
+// reads another record (r<offset>), up to three.
 func TestDrillChromaChecks(t *testing.T) {
 	m := &Manifest{Chroma: ChromaFacts{Collections: []Collection{{ID: "c1", Name: "docs", Records: 4}}}}
 	where := map[string]dbRef{"c1": {chromaapi.DefaultTenant, chromaapi.DefaultDatabase}}
 	const missed = "no query with a stored embedding found its record"
+	always := func(ids []string, d []float64) fakeQuery {
+		return func(int) ([]string, []float64) { return ids, d }
+	}
+	// The k = 4 nearest by inner product with [0.5, 0.5], at distance
+	// 1 - <q, x> of their stored vectors (fakeStored): all nearer than the
+	// record's own 0.5.
+	nearerIDs, nearerDistances := []string{"r6", "r7", "r8", "r9"}, []float64{-2, -2, -1, -1}
 	for _, tc := range []struct {
-		name      string
-		space     string
-		count     int
-		ids       []string
-		distances []float64
-		want      string
+		name  string
+		space string
+		count int
+		query fakeQuery
+		want  string
 	}{
-		{"passes", "l2", 4, []string{"r2", "r1"}, []float64{0, 0.3}, ""},
-		{"tie at the nearest distance", "l2", 4, []string{"r9", "r2", "r1"}, []float64{0, 0, 0.3}, ""},
-		{"count differs", "l2", 3, []string{"r2"}, []float64{0}, "3 records in Chroma, the manifest says 4"},
-		{"another record first", "l2", 4, []string{"r1", "r2"}, []float64{0, 0.1}, missed},
-		{"record missing", "cosine", 4, []string{"r1", "r3"}, []float64{0.2, 0.3}, missed},
-		{"ip: longer records first", "ip", 4, []string{"r9", "r2", "r1"}, []float64{-1, 0.5, 0.7}, ""},
-		{"ip: farther record first", "ip", 4, []string{"r9", "r2"}, []float64{0.9, 0.5}, missed},
+		{"passes", "l2", 4, always([]string{"r2", "r1"}, []float64{0, 0.3}), ""},
+		{"tie at the nearest distance", "l2", 4, always([]string{"r9", "r2", "r1"}, []float64{0, 0, 0.3}), ""},
+		{"count differs", "l2", 3, always([]string{"r2"}, []float64{0}), "3 records in Chroma, the manifest says 4"},
+		{"another record first", "l2", 4, always([]string{"r8", "r2"}, []float64{0, 0.1}), missed},
+		{"record missing", "cosine", 4, always([]string{"r8", "r9"}, []float64{0.2, 0.3}), missed},
+		{"the third record found", "l2", 4, func(call int) ([]string, []float64) {
+			if call < 2 {
+				return []string{"r8", "r9"}, []float64{0.2, 0.3}
+			}
+			return []string{"r3", "r9"}, []float64{0, 0.3} // offset 3 of 4
+		}, ""},
+		{"ip: longer records first", "ip", 4, always([]string{"r9", "r2", "r1"}, []float64{-1, 0.5, 0.7}), ""},
+		{"ip: farther record first", "ip", 4, always([]string{"r9", "r2"}, []float64{0.9, 0.5}), missed},
+		{"all nearer, at their stored vectors' distances", "ip", 4, always(nearerIDs, nearerDistances), ""},
+		{"all nearer, at distances their vectors do not give", "ip", 4, always(nearerIDs, []float64{-2, -2, -1, -1.5}), missed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := &DrillResult{}
-			err := checkCollections(testContext(t), fakeChromaAPI(t, tc.space, tc.count, tc.ids, tc.distances), m, where, res)
+			err := checkCollections(testContext(t), fakeChromaAPI(t, tc.space, tc.count, tc.query), m, where, res)
 			if tc.want == "" {
 				if err != nil || res.Queries != 1 {
 					t.Fatalf("%v, %d queries", err, res.Queries)

@@ -78,6 +78,17 @@ type RestoreResult struct {
 	CheckPragma string
 }
 
+// countSet counts the options that are set.
+func countSet(opts ...bool) int {
+	n := 0
+	for _, o := range opts {
+		if o {
+			n++
+		}
+	}
+	return n
+}
+
 // restoreCheck chooses the SQLite check of a restored database. Every
 // restored byte has matched the manifest's SHA-256, so the restored
 // chroma.sqlite3 is the very file the capture checked: when the manifest
@@ -111,6 +122,9 @@ func restoreCheck(m *Manifest, opts RestoreOptions) string {
 // removed.
 func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions) (*RestoreResult, error) {
 	start := time.Now()
+	if countSet(opts.NoCheck, opts.QuickCheck, opts.FullCheck) > 1 {
+		return nil, errors.New("restore: NoCheck, QuickCheck and FullCheck each choose the database check: set one of them")
+	}
 	log := discardLogger(opts.Logger)
 	cfg, err := r.requireReader("restore")
 	if err != nil {

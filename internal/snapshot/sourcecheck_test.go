@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
@@ -173,6 +174,9 @@ func TestRestoreCheckFollowsTheCaptureCheck(t *testing.T) {
 	claim := func(pragma string) {
 		t.Helper()
 		m.SourceCheck = &SourceCheck{Pragma: pragma, OK: true}
+		if pragma == "" {
+			m.SourceCheck = nil // older manifests record none
+		}
 		obj, err := sealManifest(m, Keys{})
 		if err != nil {
 			t.Fatal(err)
@@ -193,12 +197,14 @@ func TestRestoreCheckFollowsTheCaptureCheck(t *testing.T) {
 		{chromadb.PragmaIntegrityCheck, RestoreOptions{FullCheck: true}, chromadb.PragmaIntegrityCheck},
 		{chromadb.PragmaQuickCheck, RestoreOptions{}, chromadb.PragmaIntegrityCheck},
 		{chromadb.PragmaQuickCheck, RestoreOptions{QuickCheck: true}, chromadb.PragmaQuickCheck},
+		{"", RestoreOptions{}, chromadb.PragmaIntegrityCheck},
+		{chromadb.PragmaIntegrityCheck, RestoreOptions{NoCheck: true}, ""},
 	} {
 		claim(tc.claimed)
 		res, err := restore(tc.opts)
 		if tc.wantPragma == chromadb.PragmaIntegrityCheck {
-			if !errors.Is(err, ErrRestoreCheck) {
-				t.Errorf("captured with %s, restore %+v = %v; want ErrRestoreCheck from integrity_check", tc.claimed, tc.opts, err)
+			if !errors.Is(err, ErrRestoreCheck) || !strings.Contains(err.Error(), "integrity_check") {
+				t.Errorf("captured with %q, restore %+v = %v; want ErrRestoreCheck from integrity_check", tc.claimed, tc.opts, err)
 			}
 			continue
 		}
@@ -207,6 +213,17 @@ func TestRestoreCheckFollowsTheCaptureCheck(t *testing.T) {
 		}
 		if res.CheckPragma != tc.wantPragma {
 			t.Errorf("captured with %s, restore %+v ran %q; want %q", tc.claimed, tc.opts, res.CheckPragma, tc.wantPragma)
+		}
+	}
+}
+
+// The library refuses options that choose two database checks.
+func TestRestoreRefusesTwoChecks(t *testing.T) {
+	repo := mustOpen(t, newBucket(t), Keys{})
+	for _, opts := range []RestoreOptions{{NoCheck: true, FullCheck: true}, {QuickCheck: true, FullCheck: true}, {NoCheck: true, QuickCheck: true}} {
+		opts.Target = filepath.Join(t.TempDir(), "restored")
+		if _, err := repo.Restore(testContext(t), "latest", opts); err == nil || !strings.Contains(err.Error(), "set one of them") {
+			t.Errorf("restore with %+v: %v", opts, err)
 		}
 	}
 }

@@ -193,8 +193,12 @@ func (u *uploader) work(codec *blockCodec) {
 
 func (u *uploader) store(codec *blockCodec, job blockJob) error {
 	obj, name, err := u.hashAndEncode(codec, job)
-	if obj == nil || err != nil {
+	if err != nil {
 		return err
+	}
+	u.progress.add(int64(job.n))
+	if obj == nil {
+		return nil
 	}
 	key := blockKey(name)
 	if err := u.bucket.Write(u.ctx, key, bytes.NewReader(obj), int64(len(obj))); err != nil {
@@ -221,7 +225,6 @@ func (u *uploader) hashAndEncode(codec *blockCodec, job blockJob) (obj []byte, n
 	}
 	data := job.buf[:job.n]
 	*job.out = sha256.Sum256(data)
-	u.progress.add(int64(job.n))
 	name = objectName(u.keys.authKey, *job.out)
 	if _, ok := u.existing[name]; ok {
 		return nil, name, nil
