@@ -41,8 +41,9 @@ func freeAddr(t *testing.T) string {
 type syncBuffer = testutil.SyncBuffer
 
 // TestRunsEmbeddedDefaultConfig starts the binary the way `make run` does, without
-// --config, and checks that it snapshots and probes the demo persist directory,
-// prints the metrics, answers its health check and stops cleanly on SIGINT.
+// --config, and checks that it snapshots and probes the demo persist directory
+// and the snapshots' bucket, prints the metrics, answers its health check and
+// stops cleanly on SIGINT.
 func TestRunsEmbeddedDefaultConfig(t *testing.T) {
 	bin := binary(t)
 	persist := chromatest.CopyDemo(t)
@@ -97,6 +98,11 @@ func TestRunsEmbeddedDefaultConfig(t *testing.T) {
 	assert.Equal(t, int64(want.Records), m.Records())
 	assert.Equal(t, "demo-test", m.Instance)
 	assert.Equal(t, "1", metricValue(out.String(), "chroma.persist.up"))
+	// The receiver reads the snapshots' bucket too: the backup metrics.
+	require.Eventually(t, func() bool {
+		return metricValue(out.String(), "chroma.backup.count") == "1" &&
+			metricValue(out.String(), "chroma.backup.last_attempt.success") == "1"
+	}, time.Minute, 50*time.Millisecond, "the bucket's backup metrics never showed the snapshot; output:\n%s", &out)
 	assert.Contains(t, out.String(), "demo-test")
 	assert.NotContains(t, out.String(), persist, "no path in the telemetry or the logs")
 
