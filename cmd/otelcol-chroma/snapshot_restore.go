@@ -41,7 +41,7 @@ is left.`,
 			if target == "" {
 				return usageErrorf("restore needs --to DIR")
 			}
-			if (noCheck && (quickCheck || fullCheck)) || (quickCheck && fullCheck) {
+			if (snapshot.RestoreOptions{NoCheck: noCheck, QuickCheck: quickCheck, FullCheck: fullCheck}).ChoosesTwoChecks() {
 				return usageErrorf("--no-check, --quick-check and --full-check choose the database check: give one of them")
 			}
 			ctx, stop := signalContext(cmd.Context())

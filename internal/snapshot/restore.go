@@ -78,15 +78,10 @@ type RestoreResult struct {
 	CheckPragma string
 }
 
-// countSet counts the options that are set.
-func countSet(opts ...bool) int {
-	n := 0
-	for _, o := range opts {
-		if o {
-			n++
-		}
-	}
-	return n
+// ChoosesTwoChecks reports whether more than one of NoCheck, QuickCheck
+// and FullCheck is set: each chooses the restored database's check.
+func (o RestoreOptions) ChoosesTwoChecks() bool {
+	return (o.NoCheck && (o.QuickCheck || o.FullCheck)) || (o.QuickCheck && o.FullCheck)
 }
 
 // restoreCheck chooses the SQLite check of a restored database. Every
@@ -115,14 +110,14 @@ func restoreCheck(m *Manifest, opts RestoreOptions) string {
 // as it streams in. The files are written into a temporary folder on the
 // target's file system (beside the target, or inside it when it is a mount
 // point), given their sizes, modes and mtimes, and fsynced; the restored
-// database must pass its SQLite check (restoreCheck) and match the manifest's collections, record counts and
-// vector max_seq_ids. Only then is the folder renamed into place (or, in a
-// mount point, its entries swapped with the target's: see restore_mount.go).
-// On any failure the target is left untouched and the temporary folder
-// removed.
+// database must pass its SQLite check (restoreCheck) and match the
+// manifest's collections, record counts and vector max_seq_ids. Only then
+// is the folder renamed into place (or, in a mount point, its entries
+// swapped with the target's: see restore_mount.go). On any failure the
+// target is left untouched and the temporary folder removed.
 func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions) (*RestoreResult, error) {
 	start := time.Now()
-	if countSet(opts.NoCheck, opts.QuickCheck, opts.FullCheck) > 1 {
+	if opts.ChoosesTwoChecks() {
 		return nil, errors.New("restore: NoCheck, QuickCheck and FullCheck each choose the database check: set one of them")
 	}
 	log := discardLogger(opts.Logger)
