@@ -2,6 +2,7 @@ package snapshotextension // import "github.com/otelcol-chroma/otelcol-chroma/ex
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -39,9 +40,11 @@ type attempts struct {
 	locks *snapshot.HeldLocks
 
 	// unrecorded counts failed attempts since the last success that wrote
-	// no status record (the bucket was down): the next record written
-	// counts them. Attempts run one at a time.
-	unrecorded int
+	// no status record (the bucket was down, or refused writes): the next
+	// record written counts them, and until then the chromabackup receiver
+	// adds them to what the bucket's record says (UnrecordedFailures).
+	// Attempts run one at a time; the receiver reads it concurrently.
+	unrecorded *atomic.Int64
 }
 
 // open opens the repository with this collector's lock bookkeeping.
@@ -54,18 +57,18 @@ func (a *attempts) open(ctx context.Context, keys snapshot.Keys) (*snapshot.Repo
 func (a *attempts) take(ctx context.Context) (*snapshot.Manifest, error) {
 	repo, err := a.open(ctx, a.keys)
 	if err != nil {
-		a.unrecorded++
+		a.unrecorded.Add(1)
 		return nil, err
 	}
 	opts := a.settings.SnapshotOptions()
 	opts.ToolVersion = a.version
 	opts.Logger = newEngineLogger(a.log)
-	opts.UnrecordedFailures = a.unrecorded
+	opts.UnrecordedFailures = int(a.unrecorded.Load())
 	m, recorded, err := repo.SnapshotRecorded(ctx, opts)
 	if err != nil && !recorded {
-		a.unrecorded++
+		a.unrecorded.Add(1)
 	} else {
-		a.unrecorded = 0
+		a.unrecorded.Store(0)
 	}
 	return m, err
 }

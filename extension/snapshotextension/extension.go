@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -44,6 +45,9 @@ type snapshotExtension struct {
 
 	stop context.CancelFunc
 	done chan struct{}
+
+	// unrecorded is shared with the attempts (see attempts.unrecorded).
+	unrecorded atomic.Int64
 }
 
 func newExtension(cfg *Config, set extension.Settings, opts ...option) (*snapshotExtension, error) {
@@ -65,6 +69,15 @@ func newExtension(cfg *Config, set extension.Settings, opts ...option) (*snapsho
 // chromabackup receiver (`snapshot_extension:`) reads the bucket this
 // extension writes, configured once.
 func (e *snapshotExtension) SnapshotSettings() snapshotconfig.Settings { return e.cfg.Settings }
+
+// UnrecordedFailures returns the instance this extension records its
+// attempts under and how many of its attempts failed since the last status
+// record it wrote, because the bucket took none (it was down, full, or
+// refused writes). The chromabackup receiver adds them to the record's
+// count, so a bucket that can be read but not written pages as failing.
+func (e *snapshotExtension) UnrecordedFailures() (instance string, failures int) {
+	return snapshot.AttemptInstance(e.cfg.Instance), int(e.unrecorded.Load())
+}
 
 // Start checks the key and the bucket URL (without contacting the bucket),
 // then schedules the attempts. A bucket that cannot be reached does not
@@ -175,6 +188,7 @@ func (e *snapshotExtension) engineJobs(ctx context.Context, maint maintainer) (*
 		now:        e.opts.clock.now,
 		maintainer: maint,
 		locks:      snapshot.NewHeldLocks(),
+		unrecorded: &e.unrecorded,
 	}, nil
 }
 

@@ -32,7 +32,8 @@ func consecutiveFailures(t *testing.T, gw *versitygw.Server) int {
 // An attempt while the bucket is down (a real S3 server, stopped) can write
 // no record; the next record written counts it: the first attempt after the
 // bucket is back fails too (the persist directory moved meanwhile), and its
-// record says two failures in a row. A success counts from zero again.
+// record says two failures in a row. Until then the receiver learns of the
+// unrecorded failure from the extension. A success counts from zero again.
 func TestFailuresDuringABucketOutageAreCounted(t *testing.T) {
 	gw := versitygw.Start(t)
 	persist := chromatest.CopyDemo(t)
@@ -48,12 +49,17 @@ func TestFailuresDuringABucketOutageAreCounted(t *testing.T) {
 	gw.Stop()
 	h.tickForAttempt(t, ticks)
 	h.waitFor(t, "an attempt failing with the bucket down", func() bool { return failed() == 1 })
+	instance, unrecorded := h.ext.UnrecordedFailures()
+	require.Equal(t, cfg.Instance, instance)
+	require.Equal(t, 1, unrecorded, "the failure the bucket could not record")
 
 	require.NoError(t, os.Rename(persist, persist+".moved"))
 	gw.Start()
 	h.tickForAttempt(t, ticks)
 	h.waitFor(t, "an attempt failing on the moved persist directory", func() bool { return failed() == 2 })
 	require.Equal(t, 2, consecutiveFailures(t, gw), "the failure during the outage and the one after it")
+	_, unrecorded = h.ext.UnrecordedFailures()
+	require.Zero(t, unrecorded, "the record counts it now")
 
 	require.NoError(t, os.Rename(persist+".moved", persist))
 	taken := func() int { return h.logs.FilterMessage("Snapshot taken").Len() }

@@ -128,6 +128,13 @@ func AttemptKey(instance string) string {
 	return attemptsPrefix + b.String() + ".json"
 }
 
+// AttemptInstance is the name the attempts of a snapshot taken with
+// instance as SnapshotOptions.Instance are recorded under on this host.
+func AttemptInstance(instance string) string {
+	host, _ := os.Hostname()
+	return attemptInstance(instance, host)
+}
+
 // attemptInstance is the name an attempt is recorded under: the instance
 // label, or the host name without one.
 func attemptInstance(instance, host string) string {

@@ -363,6 +363,57 @@ func TestSnapshotExtensionReference(t *testing.T) {
 	require.ErrorContains(t, err, `extension "snapshot/other" is not a snapshot extension`)
 }
 
+// unrecordingExtension is a snapshot extension whose last attempts failed
+// without a status record (the bucket refused writes).
+type unrecordingExtension struct {
+	fakeSnapshotExtension
+	instance string
+	failures int
+}
+
+func (e unrecordingExtension) UnrecordedFailures() (string, int) { return e.instance, e.failures }
+
+// The extension's failures the bucket holds no record of count on top of
+// the record's, for the receiver's own instance only; without a record at
+// all (a bucket never written), they are the whole count.
+func TestUnrecordedFailuresCount(t *testing.T) {
+	fx := newBucketFixture(t, "file://"+t.TempDir(), false)
+	id := component.MustNewID("snapshot")
+	scrape := func(ext unrecordingExtension) (success, failures int64, ok bool) {
+		t.Helper()
+		cfg := createDefaultConfig().(*Config)
+		cfg.PersistDirectory, cfg.Instance, cfg.SnapshotExtension = fx.persist, "test-instance", &id
+		ext.settings = snapshotconfig.Settings{Bucket: fx.settings(t), Instance: "test-instance"}
+		host := fakeHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{id: ext}}
+		s := newScraper(cfg, receivertest.NewNopSettings(metadata.Type))
+		require.NoError(t, s.start(context.Background(), host))
+		md, err := s.scrape(context.Background())
+		require.NoError(t, err)
+		success, _ = gauge(md, "chroma.backup.last_attempt.success")
+		failures, ok = gauge(md, "chroma.backup.consecutive_failures")
+		return success, failures, ok
+	}
+
+	success, failures, ok := scrape(unrecordingExtension{instance: "test-instance", failures: 3})
+	assert.True(t, ok, "no record in the bucket yet: the unrecorded failures are the count")
+	assert.Equal(t, []int64{0, 3}, []int64{success, failures})
+
+	fx.snapshot(t, "test-instance")
+	fx.failAttempt(t, "test-instance")
+	success, failures, _ = scrape(unrecordingExtension{instance: "test-instance", failures: 2})
+	assert.Equal(t, []int64{0, 3}, []int64{success, failures}, "one recorded failure and two unrecorded")
+	success, failures, _ = scrape(unrecordingExtension{instance: "test-instance"})
+	assert.Equal(t, []int64{0, 1}, []int64{success, failures}, "the record alone")
+	success, failures, _ = scrape(unrecordingExtension{instance: "prod-eu-1", failures: 5})
+	assert.Equal(t, []int64{0, 1}, []int64{success, failures}, "another instance's failures are not this one's")
+
+	fx.snapshot(t, "test-instance")
+	success, failures, _ = scrape(unrecordingExtension{instance: "test-instance", failures: 1})
+	assert.Equal(t, []int64{0, 1}, []int64{success, failures}, "a failure after the recorded success")
+	success, failures, _ = scrape(unrecordingExtension{instance: "test-instance"})
+	assert.Equal(t, []int64{1, 0}, []int64{success, failures})
+}
+
 type plainExtension struct {
 	component.StartFunc
 	component.ShutdownFunc

@@ -21,26 +21,37 @@ type SnapshotSettingsProvider interface {
 	SnapshotSettings() snapshotconfig.Settings
 }
 
+// UnrecordedFailuresProvider is what the snapshot extension offers besides
+// its settings: the instance it records its attempts under, and how many of
+// them failed since the last status record it could write. A bucket that
+// can be read but not written (full, write permission revoked) takes no
+// record of its failures, so the receiver adds them to the record's.
+type UnrecordedFailuresProvider interface {
+	UnrecordedFailures() (instance string, failures int)
+}
+
 // bucketSettings returns the bucket and key settings: the receiver's own,
-// or those of the snapshot extension it names.
-func bucketSettings(cfg *Config, host component.Host) (snapshotconfig.Settings, error) {
+// or those of the snapshot extension it names, with the extension's
+// unrecorded failures when it offers them (else nil).
+func bucketSettings(cfg *Config, host component.Host) (snapshotconfig.Settings, UnrecordedFailuresProvider, error) {
 	if cfg.SnapshotExtension == nil {
-		return snapshotconfig.Settings{Bucket: cfg.Bucket, Encryption: cfg.Encryption}, nil
+		return snapshotconfig.Settings{Bucket: cfg.Bucket, Encryption: cfg.Encryption}, nil, nil
 	}
 	id := *cfg.SnapshotExtension
 	ext, ok := host.GetExtensions()[id]
 	if !ok {
-		return snapshotconfig.Settings{}, fmt.Errorf(`snapshot_extension: no extension %q is running: add it under extensions and service::extensions, or configure "bucket" here`, id)
+		return snapshotconfig.Settings{}, nil, fmt.Errorf(`snapshot_extension: no extension %q is running: add it under extensions and service::extensions, or configure "bucket" here`, id)
 	}
 	p, ok := ext.(SnapshotSettingsProvider)
 	if !ok {
-		return snapshotconfig.Settings{}, fmt.Errorf("snapshot_extension: extension %q is not a snapshot extension (it does not offer its bucket settings)", id)
+		return snapshotconfig.Settings{}, nil, fmt.Errorf("snapshot_extension: extension %q is not a snapshot extension (it does not offer its bucket settings)", id)
 	}
 	s := p.SnapshotSettings()
 	if err := s.Bucket.Validate("snapshot_extension " + id.String() + ": bucket"); err != nil {
-		return snapshotconfig.Settings{}, err
+		return snapshotconfig.Settings{}, nil, err
 	}
-	return snapshotconfig.Settings{Bucket: s.Bucket, Encryption: s.Encryption, Instance: s.Instance}, nil
+	unrecorded, _ := ext.(UnrecordedFailuresProvider)
+	return snapshotconfig.Settings{Bucket: s.Bucket, Encryption: s.Encryption, Instance: s.Instance}, unrecorded, nil
 }
 
 // warnInstanceMismatch warns at start when the snapshot extension records
@@ -106,17 +117,43 @@ func (s *chromaScraper) recordInventory(ts pcommon.Timestamp, now time.Time, st 
 }
 
 // recordAttempt records the receiver's own instance's last attempt. A
-// record that cannot be trusted counts as a failed attempt.
+// record that cannot be trusted counts as a failed attempt. The snapshot
+// extension's failures that the bucket took no record of count too.
 func (s *chromaScraper) recordAttempt(ts pcommon.Timestamp, st *bucketState) {
 	rec, err := st.attempt(s.cfg.Instance)
+	// Read after the record: a record written in between already counts
+	// these failures and resets them, so one scrape can undercount, never
+	// count twice.
+	unrecorded := s.unrecordedFailures()
 	switch {
 	case err != nil:
 		s.mb.RecordChromaBackupLastAttemptSuccessDataPoint(ts, 0)
+	case unrecorded > 0:
+		recorded := 0
+		if rec != nil {
+			recorded = rec.ConsecutiveFailures
+		}
+		s.mb.RecordChromaBackupLastAttemptSuccessDataPoint(ts, 0)
+		s.mb.RecordChromaBackupConsecutiveFailuresDataPoint(ts, int64(recorded+unrecorded))
 	case rec != nil:
 		s.mb.RecordChromaBackupLastAttemptSuccessDataPoint(ts, boolValue(rec.Outcome == snapshot.OutcomeSuccess))
 		s.mb.RecordChromaBackupConsecutiveFailuresDataPoint(ts, int64(rec.ConsecutiveFailures))
 	}
-	s.noteMissingAttempt(st, rec == nil && err == nil)
+	s.noteMissingAttempt(st, rec == nil && err == nil && unrecorded == 0)
+}
+
+// unrecordedFailures returns the snapshot extension's failed attempts that
+// the bucket holds no record of, when the extension records this
+// receiver's instance.
+func (s *chromaScraper) unrecordedFailures() int {
+	if s.unrecorded == nil {
+		return 0
+	}
+	instance, n := s.unrecorded.UnrecordedFailures()
+	if instance != s.cfg.Instance {
+		return 0
+	}
+	return n
 }
 
 // noteMissingAttempt logs once when the bucket holds attempt records, but

@@ -30,6 +30,9 @@ type chromaScraper struct {
 	opts   scraperOptions
 	// bucket is nil when no bucket is configured.
 	bucket *bucketProbe
+	// unrecorded is the snapshot extension named by snapshot_extension,
+	// when it offers its unrecorded failures; else nil.
+	unrecorded UnrecordedFailuresProvider
 
 	// What was wrong at the previous scrape: a problem is logged when it
 	// appears or changes, and its end once, never once per scrape.
@@ -67,10 +70,11 @@ func (s *chromaScraper) start(ctx context.Context, host component.Host) error {
 	if !s.cfg.bucketConfigured() {
 		return nil
 	}
-	settings, err := bucketSettings(s.cfg, host)
+	settings, unrecorded, err := bucketSettings(s.cfg, host)
 	if err != nil {
 		return err
 	}
+	s.unrecorded = unrecorded
 	s.warnInstanceMismatch(settings)
 	b, err := settings.Bucket.Open(ctx, storage.Options{Retry: bucketRetryPolicy(), HTTPClient: s.opts.httpClient})
 	if err != nil {
