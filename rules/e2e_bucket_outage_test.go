@@ -105,10 +105,7 @@ const outageCollectorConfig = `extensions:
   snapshot:
     persist_directory: %[1]q
     instance: %[2]s
-    bucket:
-      url: %[3]q
-      access_key_id: %[4]q
-      secret_access_key: %[5]q
+    bucket: %[3]s
     interval: 3s
     on_start: true
     timeout: 30s
@@ -123,14 +120,14 @@ receivers:
     bucket_list_interval: 5s
 exporters:
   alertrules:
-    rule_files: [%[6]s]
+    rule_files: [%[4]s]
     evaluation_interval: 500ms
     resend_delay: 1s
     alertmanagers:
-      - endpoint: %[7]s
+      - endpoint: %[5]s
         timeout: 2s
   prometheus_remote_write:
-    endpoint: %[8]s/api/v1/write
+    endpoint: %[6]s/api/v1/write
 service:
   extensions: [snapshot]
   telemetry:
@@ -143,6 +140,11 @@ service:
       receivers: [chromabackup]
       exporters: [alertrules, prometheus_remote_write]
 `
+
+// s3Bucket is the extension's bucket setting for gw, in flow style.
+func s3Bucket(gw *versitygw.Server) string {
+	return fmt.Sprintf("{url: %q, access_key_id: %q, secret_access_key: %q}", gw.URL(), gw.AccessKey, gw.Secret)
+}
 
 func quoted(paths []string) string {
 	q := make([]string, len(paths))
@@ -198,7 +200,7 @@ func TestBucketOutagePagesAndResolves(t *testing.T) {
 	am := alertmanager.Start(t, withWebhooks(t, map[string]string{"pager": pager.URL, "chat": chat.URL}, 3*time.Second))
 	rules := compressedRuleFiles(t, outageOverrides)
 	prom := prometheus.Start(t, prometheusConfig(t, "", rules))
-	cfg := fmt.Sprintf(outageCollectorConfig, chromatest.CopyDemo(t), outageInstance, gw.URL(), gw.AccessKey, gw.Secret,
+	cfg := fmt.Sprintf(outageCollectorConfig, chromatest.CopyDemo(t), outageInstance, s3Bucket(gw),
 		quoted(rules), am.URL, prom.URL)
 	log := testutil.StartCollector(t, cfg)
 	var last map[string]string
@@ -208,15 +210,7 @@ func TestBucketOutagePagesAndResolves(t *testing.T) {
 		}
 	}()
 
-	// Two snapshots (the receiver has read a success record in between),
-	// the bucket stopped once the last one's retention step is over: a
-	// retention step cut off by the stop would leave its exclusive lock in
-	// the bucket, which holds back snapshots until it expires (30 min).
-	testutil.Eventually(t, 30*time.Second, "two snapshots taken and their retention done", func() bool {
-		out := log.String()
-		taken := strings.Count(out, "Snapshot taken")
-		return taken >= 2 && strings.Count(out, "Retention kept every snapshot")+strings.Count(out, "Retention forgot snapshots") == taken
-	})
+	waitForTwoSnapshots(t, log)
 	stopped := time.Now()
 	gw.Stop()
 	testutil.Eventually(t, 60*time.Second, "ChromaBucketUnreachable at the pager", func() bool {
@@ -244,9 +238,30 @@ func TestBucketOutagePagesAndResolves(t *testing.T) {
 	})
 
 	gw.Start()
+	waitForEveryAlertResolved(t, am, prom, pager, chat)
+}
+
+// waitForTwoSnapshots waits for two snapshots (the receiver has read a
+// success record in between) whose retention steps are over: a retention
+// step cut off by a bucket outage would leave its exclusive lock in the
+// bucket, which holds back snapshots until it expires (30 min).
+func waitForTwoSnapshots(t *testing.T, log *testutil.SyncBuffer) {
+	t.Helper()
+	testutil.Eventually(t, 30*time.Second, "two snapshots taken and their retention done", func() bool {
+		out := log.String()
+		taken := strings.Count(out, "Snapshot taken")
+		return taken >= 2 && strings.Count(out, "Retention kept every snapshot")+strings.Count(out, "Retention forgot snapshots") == taken
+	})
+}
+
+// waitForEveryAlertResolved waits until neither Alertmanager nor Prometheus
+// holds an alert of the outage's kinds and every notification of one
+// firing was followed by one of it resolved.
+func waitForEveryAlertResolved(t *testing.T, am *alertmanager.Server, prom *prometheus.Server, pager, chat *alertmanager.Webhook) {
+	t.Helper()
 	testutil.Eventually(t, 60*time.Second, "every alert resolved", func() bool {
-		last = states(t, am)
-		return len(amHolds(t, am)) == 0 && len(promFiring(t, prom)) == 0 && slices.Equal(notified(pager, "firing"), notified(pager, "resolved")) &&
+		return len(amHolds(t, am)) == 0 && len(promFiring(t, prom)) == 0 &&
+			slices.Equal(notified(pager, "firing"), notified(pager, "resolved")) &&
 			slices.Equal(notified(chat, "firing"), notified(chat, "resolved"))
 	})
 	t.Logf("after the outage: pager notified of %v, chat of %v (each resolved)", notified(pager, "resolved"), notified(chat, "resolved"))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -36,9 +37,10 @@ func MountTmpfs(t testing.TB, dir string, sizeMiB int) {
 
 // BindMountReadOnly mounts src at dir (created if missing) read-only, as
 // kubelet mounts a volume with readOnly: true, and unmounts it when the test
-// ends. Where this process may not mount, the test is skipped with the
-// reason.
-func BindMountReadOnly(t testing.TB, src, dir string) {
+// ends, or earlier when the test calls the returned function. src may be
+// dir itself: the folder turns read-only in place. Where this process may
+// not mount, the test is skipped with the reason.
+func BindMountReadOnly(t testing.TB, src, dir string) (unmount func()) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -50,12 +52,17 @@ func BindMountReadOnly(t testing.TB, src, dir string) {
 	if err != nil {
 		t.Fatalf("bind-mount %s at %s: %v", src, dir, err)
 	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
+	var once sync.Once
+	unmount = func() {
+		once.Do(func() {
+			if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
+				t.Errorf("unmount %s: %v", dir, err)
+			}
+		})
+	}
+	t.Cleanup(unmount)
 	if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
 		t.Fatalf("remount %s read-only: %v", dir, err)
 	}
+	return unmount
 }
