@@ -191,6 +191,32 @@ func TestSnapshotFullBucketAdvisesSpace(t *testing.T) {
 	})
 }
 
+// TestSnapshotReadOnlyBucketSaysSoOnce: a snapshot into a bucket that can
+// be read but not written (a folder bucket remounted read-only in place)
+// fails naming the cause, and neither its error nor the warning about its
+// status record repeats itself.
+func TestSnapshotReadOnlyBucketSaysSoOnce(t *testing.T) {
+	bin := binary(t)
+	env := cliEnv(t)
+	persist := chromatest.CopyDemo(t)
+	root := filepath.Join(t.TempDir(), "bucket")
+	if err := os.Mkdir(root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	requireCLI(t, bin, env, "snapshot", "now", "--bucket", "file://"+root, "--persist-directory", persist)
+	testutil.BindMountReadOnly(t, root, root)
+	res := runCLI(t, bin, env, "snapshot", "now", "--bucket", "file://"+root, "--persist-directory", persist)
+	requireFailure(t, res, exitFailed, "read-only file system")
+	for line := range strings.Lines(res.stderr) {
+		if strings.HasPrefix(line, "Error:") && strings.Count(line, persist) > 1 {
+			t.Errorf("the error names the persist directory more than once: %s", line)
+		}
+		if strings.Count(line, "write status/attempts/") > 1 {
+			t.Errorf("the status record's warning repeats itself: %s", line)
+		}
+	}
+}
+
 // TestSnapshotJunkManifestInTheFuture: a junk object planted as a manifest
 // dated 9999 neither moves the ids of later snapshots (they come from the
 // clock) nor becomes "latest"; list shows it as DAMAGED (exit 1) and status

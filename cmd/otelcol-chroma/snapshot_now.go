@@ -58,10 +58,8 @@ snapshot's id and time, which retention goes by.`,
 				// Also when the source was damaged: the snapshot was stored.
 				printSnapshotLine(cmd.OutOrStdout(), m)
 			}
-			if err != nil {
-				return fmt.Errorf("snapshot of %s: %w", s.PersistDirectory, err)
-			}
-			return nil
+			// The engine's error names the persist directory where it matters.
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&at, "time", "", `record this time instead of now: "2006-01-02 15:04:05" (local time, as restic's --time) or RFC 3339`)

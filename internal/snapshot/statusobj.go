@@ -136,7 +136,8 @@ func (r *Repository) writeStatus(ctx context.Context, key string, v any) error {
 		return err
 	}
 	if err := r.bucket.Write(ctx, key, bytes.NewReader(obj), int64(len(obj))); err != nil {
-		return fmt.Errorf("write %s in %s: %w%s", key, r.bucket, err, storageHint(err))
+		// The bucket's error names the key and the bucket already.
+		return fmt.Errorf("%w%s", err, storageHint(err))
 	}
 	return nil
 }
