@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver (SQLite in C, through cgo)
+	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver (SQLite in C, through cgo)
 )
 
 // DatabaseFile is the name of Chroma's SQLite database inside a persist directory.
@@ -168,7 +168,7 @@ func (d *DB) Path() string { return d.path }
 func (d *DB) loadTables(ctx context.Context) error {
 	rows, err := d.db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type IN ('table', 'view')`)
 	if err != nil {
-		if strings.Contains(err.Error(), "file is not a database") {
+		if hasCode(err, sqlite3.ErrNotADB) {
 			return fmt.Errorf("%w: %s is not a SQLite database", ErrNotChroma, d.path)
 		}
 		return fmt.Errorf("read schema of %s: %w", d.path, err)

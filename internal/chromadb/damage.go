@@ -31,11 +31,16 @@ func (e *CheckError) Is(target error) bool { return target == ErrDamaged }
 // classify marks SQLite's "malformed" and "not a database" results as
 // ErrDamaged, by their result code.
 func classify(err error) error {
-	var se sqlite3.Error
-	if errors.As(err, &se) && (se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB) {
+	if hasCode(err, sqlite3.ErrCorrupt) || hasCode(err, sqlite3.ErrNotADB) {
 		return fmt.Errorf("%w: %w", ErrDamaged, err)
 	}
 	return err
+}
+
+// hasCode reports whether err is SQLite's result code.
+func hasCode(err error, code sqlite3.ErrNo) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == code
 }
 
 // problemLines splits one row of a check's output into its reports: SQLite

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -339,7 +338,7 @@ func storageHint(err error) string {
 	case errors.Is(err, storage.ErrNotExist):
 		return ""
 	}
-	if strings.Contains(err.Error(), "context canceled") {
+	if errors.Is(err, context.Canceled) {
 		return ""
 	}
 	return " (cannot reach the bucket: check its endpoint and the network, then retry)"
