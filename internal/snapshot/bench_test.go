@@ -139,19 +139,24 @@ func BenchmarkRestore(b *testing.B) {
 			bucket := newBucket(b)
 			m := benchSnapshot(b, mustOpen(b, bucket, writer), fx.dir)
 			repo := mustOpen(b, bucket, reader)
-			b.SetBytes(m.Stats.LogicalBytes)
-			parent := b.TempDir()
-			i := 0
-			for b.Loop() {
-				i++
-				target := filepath.Join(parent, strconv.Itoa(i))
-				if _, err := repo.Restore(context.Background(), m.ID, RestoreOptions{Target: target}); err != nil {
-					b.Fatal(err)
-				}
-				os.RemoveAll(target)
-			}
+			benchRestores(b, repo, m)
 			reportPeakRSS(b)
 		})
+	}
+}
+
+// benchRestores restores m into a new folder per iteration.
+func benchRestores(b *testing.B, repo *Repository, m *Manifest) {
+	b.SetBytes(m.Stats.LogicalBytes)
+	parent := b.TempDir()
+	i := 0
+	for b.Loop() {
+		i++
+		target := filepath.Join(parent, strconv.Itoa(i))
+		if _, err := repo.Restore(context.Background(), m.ID, RestoreOptions{Target: target}); err != nil {
+			b.Fatal(err)
+		}
+		os.RemoveAll(target)
 	}
 }
 

@@ -1,22 +1,17 @@
 package snapshot
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
-	"github.com/otelcol-chroma/otelcol-chroma/internal/directio"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/durable"
-	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
 // RestoreOptions configure a restore.
@@ -27,8 +22,9 @@ type RestoreOptions struct {
 	// Force replaces a non-empty Target. The old contents are moved aside and
 	// deleted only once the restored copy has passed its checks.
 	Force bool
-	// Concurrency is the number of parallel block downloads; default
-	// 2*GOMAXPROCS (at least 4).
+	// Concurrency is the number of blocks held, checked and written at
+	// once; default 2*GOMAXPROCS (at least 4). From a remote bucket, up to
+	// 32 requests (never fewer than Concurrency) wait on it meanwhile.
 	Concurrency int
 	// QuickCheck checks the restored database with PRAGMA quick_check, also
 	// when the snapshot's capture check was not integrity_check. Every byte
@@ -193,8 +189,8 @@ func (r *Repository) restoreChecked(ctx context.Context, m *Manifest, dir string
 	// chroma.sqlite3 first: its checks (integrity_check is the slow part) run
 	// while the segment files download.
 	dbFirst, others := splitDatabase(m)
-	workers := defaultConcurrency(opts.Concurrency)
-	if err := r.restoreFiles(ctx, dbFirst, dir, workers, progress, res); err != nil {
+	par := r.fetchParallelism(opts.Concurrency)
+	if err := r.restoreFiles(ctx, dbFirst, dir, par, progress, res); err != nil {
 		return nil, err
 	}
 	checkCtx, cancelCheck := context.WithCancel(ctx)
@@ -210,7 +206,7 @@ func (r *Repository) restoreChecked(ctx context.Context, m *Manifest, dir string
 		res.Check = time.Since(checkStart)
 		checked <- err
 	}()
-	if err := r.restoreFiles(ctx, others, dir, workers, progress, res); err != nil {
+	if err := r.restoreFiles(ctx, others, dir, par, progress, res); err != nil {
 		cancelCheck()
 		<-checked
 		return nil, err
@@ -253,13 +249,13 @@ const maxOpenFiles = 256
 
 // restoreFiles creates the files in dir and fills them, in batches of at
 // most maxOpenFiles files.
-func (r *Repository) restoreFiles(ctx context.Context, m *Manifest, dir string, workers int, progress *progressReporter, res *RestoreResult) error {
+func (r *Repository) restoreFiles(ctx context.Context, m *Manifest, dir string, par parallelism, progress *progressReporter, res *RestoreResult) error {
 	start := time.Now()
 	var sync time.Duration
 	dirs := map[string]bool{dir: true}
 	for lo := 0; lo < len(m.Files); lo += maxOpenFiles {
 		hi := min(lo+maxOpenFiles, len(m.Files))
-		blocks, synced, err := r.restoreBatch(ctx, m, dir, lo, hi, workers, progress, dirs)
+		blocks, synced, err := r.restoreBatch(ctx, m, dir, lo, hi, par, progress, dirs)
 		res.Blocks += blocks
 		sync += synced
 		if err != nil {
@@ -281,7 +277,7 @@ func (r *Repository) restoreFiles(ctx context.Context, m *Manifest, dir string, 
 // restoreBatch restores files [lo, hi) of m, downloading each distinct
 // block once and writing it wherever it occurs in these files; it returns
 // the blocks downloaded and the time spent in fsync.
-func (r *Repository) restoreBatch(ctx context.Context, m *Manifest, dir string, lo, hi, workers int, progress *progressReporter, dirs map[string]bool) (int, time.Duration, error) {
+func (r *Repository) restoreBatch(ctx context.Context, m *Manifest, dir string, lo, hi int, par parallelism, progress *progressReporter, dirs map[string]bool) (int, time.Duration, error) {
 	files := make([]*restoreFile, len(m.Files))
 	defer func() {
 		for _, f := range files {
@@ -318,8 +314,8 @@ func (r *Repository) restoreBatch(ctx context.Context, m *Manifest, dir string, 
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	r.forEachBlock(ctx, m.BlockSize, order, workers, func(w *blockWorker, h Hash) {
-		if err := r.restoreBlock(ctx, m, files, w, h, uses[h], progress); err != nil {
+	r.forEachBlock(ctx, m.BlockSize, order, par, func(pool blockPool, h Hash) {
+		if err := r.restoreBlock(ctx, m, files, pool, h, uses[h], progress); err != nil {
 			cancel(err)
 		}
 	}, func(err error) { cancel(err) })
@@ -339,56 +335,16 @@ func (r *Repository) restoreBatch(ctx context.Context, m *Manifest, dir string, 
 	return len(order), time.Since(syncStart), nil
 }
 
-// blockWorker is what each block worker owns: a codec, a download buffer
-// and a buffer for direct writes.
-type blockWorker struct {
-	codec   *blockCodec
-	buf     bytes.Buffer
-	aligned directio.Buffer
-}
-
-// forEachBlock runs fn for each hash in order on up to workers goroutines,
-// each with its own codec and download buffer, and stops feeding work once
-// ctx is done. A codec that cannot be made is reported through fail.
-func (r *Repository) forEachBlock(ctx context.Context, blockSize int, order []Hash, workers int, fn func(*blockWorker, Hash), fail func(error)) {
-	jobs := make(chan Hash)
-	var wg sync.WaitGroup
-	for range min(workers, max(len(order), 1)) {
-		codec, err := newBlockCodec(r.keys, blockSize)
-		if err != nil {
-			fail(err)
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer codec.close()
-			w := &blockWorker{codec: codec}
-			for h := range jobs {
-				fn(w, h)
-			}
-		}()
-	}
-feed:
-	for _, h := range order {
-		select {
-		case jobs <- h:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(jobs)
-	wg.Wait()
-}
-
 // restoreBlock downloads one block, checks it and writes it at every use.
-func (r *Repository) restoreBlock(ctx context.Context, m *Manifest, files []*restoreFile, w *blockWorker, h Hash, uses []blockUse, progress *progressReporter) error {
+func (r *Repository) restoreBlock(ctx context.Context, m *Manifest, files []*restoreFile, pool blockPool, h Hash, uses []blockUse, progress *progressReporter) error {
 	first := m.Files[uses[0].file]
 	key := blockKey(objectName(r.keys.authKey, h))
 	where := fmt.Sprintf("block %d of %s (object %s)", uses[0].index, first.Path, key)
-	if err := r.fetchObject(ctx, key, m.BlockSize, &w.buf); err != nil {
+	w, err := r.fetchBlock(ctx, pool, key, m.BlockSize)
+	if err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}
+	defer pool.put(w)
 	plain, err := w.codec.decode(w.buf.Bytes(), h, uses[0].n)
 	if err != nil {
 		return fmt.Errorf("%s in %s: %w", where, r.bucket, err)
@@ -402,30 +358,6 @@ func (r *Repository) restoreBlock(ctx context.Context, m *Manifest, files []*res
 			return err
 		}
 		progress.add(int64(len(plain)))
-	}
-	return nil
-}
-
-// fetchObject reads a block object into buf, refusing anything larger than
-// a block of blockSize can encode to.
-func (r *Repository) fetchObject(ctx context.Context, key string, blockSize int, buf *bytes.Buffer) error {
-	rc, err := r.bucket.Read(ctx, key)
-	if err != nil {
-		if errors.Is(err, storage.ErrNotExist) {
-			return fmt.Errorf("%w: %s does not exist in %s; the snapshot is damaged: restore another one", ErrMissing, key, r.bucket)
-		}
-		return fmt.Errorf("read %s in %s: %w%s", key, r.bucket, err, storageHint(err))
-	}
-	defer rc.Close()
-	// Room for the codec byte, age's per-chunk tags and recipient stanzas.
-	limit := int64(blockSize) + int64(blockSize)/64 + 1<<20
-	buf.Reset()
-	n, err := buf.ReadFrom(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return fmt.Errorf("read %s in %s: %w%s", key, r.bucket, err, storageHint(err))
-	}
-	if n > limit {
-		return fmt.Errorf("%w: %s is larger than any block of this snapshot can be", ErrCorrupt, key)
 	}
 	return nil
 }

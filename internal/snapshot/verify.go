@@ -15,7 +15,8 @@ type VerifyOptions struct {
 	// ReadData downloads, decrypts, decompresses and hashes every block;
 	// without it, verify checks that every block object exists.
 	ReadData bool
-	// Concurrency is the number of parallel downloads with ReadData.
+	// Concurrency is the number of blocks held and checked at once with
+	// ReadData (see RestoreOptions.Concurrency).
 	Concurrency int
 	Progress    Progress
 }
@@ -83,7 +84,7 @@ func (r *Repository) Verify(ctx context.Context, id string, opts VerifyOptions) 
 	}
 	if opts.ReadData {
 		progress.addTotal(res.Bytes)
-		r.verifyData(ctx, m, order, uses, defaultConcurrency(opts.Concurrency), progress, report)
+		r.verifyData(ctx, m, order, uses, r.fetchParallelism(opts.Concurrency), progress, report)
 	} else {
 		progress.addTotal(int64(len(order)))
 		existing, err := listBlockNames(ctx, r.bucket)
@@ -115,16 +116,17 @@ func (r *Repository) Verify(ctx context.Context, id string, opts VerifyOptions) 
 	return res, nil
 }
 
-func (r *Repository) verifyData(ctx context.Context, m *Manifest, order []Hash, uses map[Hash][]blockUse, workers int, progress *progressReporter, report func(error)) {
-	r.forEachBlock(ctx, m.BlockSize, order, workers, func(w *blockWorker, h Hash) {
+func (r *Repository) verifyData(ctx context.Context, m *Manifest, order []Hash, uses map[Hash][]blockUse, par parallelism, progress *progressReporter, report func(error)) {
+	r.forEachBlock(ctx, m.BlockSize, order, par, func(pool blockPool, h Hash) {
 		u := uses[h][0]
 		key := blockKey(objectName(r.keys.authKey, h))
 		where := fmt.Sprintf("block %d of %s (object %s)", u.index, m.Files[u.file].Path, key)
-		if err := r.fetchObject(ctx, key, m.BlockSize, &w.buf); err != nil {
-			if ctx.Err() == nil {
-				report(fmt.Errorf("%s: %w", where, err))
-			}
-		} else if _, err := w.codec.decode(w.buf.Bytes(), h, u.n); err != nil {
+		w, err := r.fetchBlock(ctx, pool, key, m.BlockSize)
+		if err == nil {
+			_, err = w.codec.decode(w.buf.Bytes(), h, u.n)
+			pool.put(w)
+		}
+		if err != nil && ctx.Err() == nil {
 			report(fmt.Errorf("%s: %w", where, err))
 		}
 		progress.add(int64(u.n) * int64(len(uses[h])))

@@ -1,0 +1,156 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/otelcol-chroma/otelcol-chroma/internal/directio"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
+)
+
+// remoteRequests is how many block requests a restore or verify keeps
+// waiting on a remote bucket (S3, GCS, Azure). Each request spends most of
+// its time on the round trip, with nothing in memory yet, so many can wait
+// while only a few blocks are held (parallelism.blocks).
+const remoteRequests = 32
+
+// parallelism says how many block requests wait on the bucket at once and
+// how many blocks are held in memory (fetched, checked and written) at once.
+type parallelism struct{ requests, blocks int }
+
+// fetchParallelism is the parallelism of a restore or verify: concurrency
+// (default 2 per CPU, at least 4) blocks in memory, and as many requests on
+// a local folder, where a request costs no round trip, or at least
+// remoteRequests on a remote bucket.
+func (r *Repository) fetchParallelism(concurrency int) parallelism {
+	blocks := defaultConcurrency(concurrency)
+	if _, local := storage.Unwrap(r.raw).(localBucket); local {
+		return parallelism{requests: blocks, blocks: blocks}
+	}
+	return parallelism{requests: max(blocks, remoteRequests), blocks: blocks}
+}
+
+// blockWorker is what each block held in memory needs: a codec, a
+// download buffer and a buffer for direct writes.
+type blockWorker struct {
+	codec   *blockCodec
+	buf     bytes.Buffer
+	aligned directio.Buffer
+}
+
+// blockPool hands out the block workers: a request takes one only once the
+// bucket has answered, and gives it back when its block is written.
+type blockPool chan *blockWorker
+
+func newBlockPool(keys Keys, blockSize, n int) (blockPool, error) {
+	pool := make(blockPool, n)
+	for range n {
+		codec, err := newBlockCodec(keys, blockSize)
+		if err != nil {
+			pool.close()
+			return nil, err
+		}
+		pool <- &blockWorker{codec: codec}
+	}
+	return pool, nil
+}
+
+func (p blockPool) get(ctx context.Context) (*blockWorker, error) {
+	select {
+	case w := <-p:
+		return w, nil
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+func (p blockPool) put(w *blockWorker) { p <- w }
+
+// close releases the codecs of the workers in the pool (all of them, once
+// every request has ended).
+func (p blockPool) close() {
+	for {
+		select {
+		case w := <-p:
+			w.codec.close()
+		default:
+			return
+		}
+	}
+}
+
+// forEachBlock runs fn for each hash in order on up to par.requests
+// goroutines sharing par.blocks workers, and stops feeding work once ctx is
+// done. A codec that cannot be made is reported through fail.
+func (r *Repository) forEachBlock(ctx context.Context, blockSize int, order []Hash, par parallelism, fn func(blockPool, Hash), fail func(error)) {
+	n := max(len(order), 1)
+	pool, err := newBlockPool(r.keys, blockSize, min(par.blocks, n))
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer pool.close()
+	jobs := make(chan Hash)
+	var wg sync.WaitGroup
+	for range min(par.requests, n) {
+		wg.Go(func() {
+			for h := range jobs {
+				fn(pool, h)
+			}
+		})
+	}
+feed:
+	for _, h := range order {
+		select {
+		case jobs <- h:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+}
+
+// fetchBlock reads the block object key into a worker's buffer: the
+// request goes out first, and the worker is taken from the pool only once
+// the bucket answers, so requests waiting on a remote bucket hold no block.
+// The caller gives the worker back (pool.put).
+func (r *Repository) fetchBlock(ctx context.Context, pool blockPool, key string, blockSize int) (*blockWorker, error) {
+	rc, err := r.bucket.Read(ctx, key)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s does not exist in %s; the snapshot is damaged: restore another one", ErrMissing, key, r.bucket)
+		}
+		return nil, fmt.Errorf("read %s in %s: %w%s", key, r.bucket, err, storageHint(err))
+	}
+	defer rc.Close()
+	w, err := pool.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.readObject(rc, key, blockSize, &w.buf); err != nil {
+		pool.put(w)
+		return nil, err
+	}
+	return w, nil
+}
+
+// readObject reads an opened block object into buf, refusing anything
+// larger than a block of blockSize can encode to.
+func (r *Repository) readObject(rc io.Reader, key string, blockSize int, buf *bytes.Buffer) error {
+	// Room for the codec byte, age's per-chunk tags and recipient stanzas.
+	limit := int64(blockSize) + int64(blockSize)/64 + 1<<20
+	buf.Reset()
+	n, err := buf.ReadFrom(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return fmt.Errorf("read %s in %s: %w%s", key, r.bucket, err, storageHint(err))
+	}
+	if n > limit {
+		return fmt.Errorf("%w: %s is larger than any block of this snapshot can be", ErrCorrupt, key)
+	}
+	return nil
+}
