@@ -3,38 +3,15 @@ package snapshot
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/versitygw"
 )
-
-// slowEndpoint serves target's requests after latency each, as a bucket in
-// another building would, and returns its address.
-func slowEndpoint(b *testing.B, target string, latency time.Duration) string {
-	u, err := url.Parse(target)
-	if err != nil {
-		b.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(u)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(latency)
-		proxy.ServeHTTP(w, r)
-	})}
-	go srv.Serve(ln)
-	b.Cleanup(func() { srv.Close() })
-	return "http://" + ln.Addr().String()
-}
 
 // localLooking makes a remote bucket look like a folder, so that a restore
 // keeps only as many requests waiting as it holds blocks: how restores
@@ -62,7 +39,9 @@ func BenchmarkRestoreFromRemote(b *testing.B) {
 		dir = benchFixture(b).dir
 	}
 	gw := versitygw.Start(b)
-	q := url.Values{"endpoint": {slowEndpoint(b, gw.Endpoint, latency)}, "region": {versitygw.Region}, "path_style": {"true"}}
+	proxy := testutil.StartConnProxy(b, gw.Endpoint)
+	proxy.Delay(latency)
+	q := url.Values{"endpoint": {proxy.URL}, "region": {versitygw.Region}, "path_style": {"true"}}
 	bucket, err := storage.Open(context.Background(), "s3://"+gw.Bucket+"?"+q.Encode(),
 		storage.Options{AccessKeyID: gw.AccessKey, SecretAccessKey: gw.Secret})
 	if err != nil {

@@ -15,10 +15,12 @@ package azblob
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -156,8 +158,9 @@ func newClient(containerURL string, opts Options) (*container.Client, error) {
 	co := &container.ClientOptions{}
 	co.Retry.MaxRetries = opts.MaxRetries
 	co.Logging.IncludeBody = false
-	if opts.Transport != nil {
-		co.Transport = opts.Transport
+	co.Transport = opts.Transport
+	if co.Transport == nil {
+		co.Transport = defaultClient()
 	}
 	switch {
 	case opts.AccountKey != "":
@@ -333,4 +336,14 @@ func redactURL(raw string) string {
 	}
 	u.User, u.RawQuery = nil, ""
 	return u.String()
+}
+
+// defaultClient is the SDK's default HTTP client with room for a restore's
+// connections (base.IdleConnsPerHost idle ones to the account).
+func defaultClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 100
+	tr.MaxIdleConnsPerHost = base.IdleConnsPerHost
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/azblob"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/storagetest"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/azurite"
 )
 
@@ -20,11 +21,17 @@ var _ storage.Bucket = (*azblob.Bucket)(nil)
 
 func newBucket(t *testing.T, az *azurite.Server, containerName, prefix string) *azblob.Bucket {
 	t.Helper()
+	return newBucketAt(t, az.Endpoint, containerName, prefix)
+}
+
+// newBucketAt reaches a container of Azurite's account through endpoint.
+func newBucketAt(t *testing.T, endpoint, containerName, prefix string) *azblob.Bucket {
+	t.Helper()
 	b, err := azblob.New(azblob.Options{
 		Account:      azurite.Account,
 		Container:    containerName,
 		Prefix:       prefix,
-		Endpoint:     az.Endpoint,
+		Endpoint:     endpoint,
 		AccountKey:   azurite.AccountKey,
 		BlockSize:    azblob.MinBlockSize,
 		ListPageSize: 3, // exercise pagination everywhere
@@ -33,6 +40,14 @@ func newBucket(t *testing.T, az *azurite.Server, containerName, prefix string) *
 		t.Fatal(err)
 	}
 	return b
+}
+
+// A restore's 32 waiting requests find their connections open again.
+func TestKeepsConnectionsForARestore(t *testing.T) {
+	az := azurite.Start(t)
+	host, account, _ := strings.Cut(strings.TrimPrefix(az.Endpoint, "http://"), "/")
+	proxy := testutil.StartConnProxy(t, "http://"+host)
+	storagetest.ReusesConnections(t, newBucketAt(t, proxy.URL+"/"+account, az.Container, ""), proxy, 32)
 }
 
 func TestConformancePrefix(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/gcs"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage/storagetest"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/testutil/fakegcs"
 )
 
@@ -27,10 +28,16 @@ var _ storage.Bucket = (*gcs.Bucket)(nil)
 
 func newBucket(t *testing.T, srv *fakegcs.Server, bucket, prefix string) *gcs.Bucket {
 	t.Helper()
+	return newBucketAt(t, srv.Endpoint, bucket, prefix)
+}
+
+// newBucketAt reaches a bucket of fake-gcs-server through endpoint.
+func newBucketAt(t *testing.T, endpoint, bucket, prefix string) *gcs.Bucket {
+	t.Helper()
 	b, err := gcs.New(t.Context(), gcs.Options{
 		Bucket:       bucket,
 		Prefix:       prefix,
-		Endpoint:     srv.Endpoint,
+		Endpoint:     endpoint,
 		ChunkSize:    1 << 20, // several chunks for the suite's large object
 		ListPageSize: 3,       // exercise pagination everywhere
 	})
@@ -39,6 +46,13 @@ func newBucket(t *testing.T, srv *fakegcs.Server, bucket, prefix string) *gcs.Bu
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	return b
+}
+
+// A restore's 32 waiting requests find their connections open again.
+func TestKeepsConnectionsForARestore(t *testing.T) {
+	srv := fakegcs.Start(t)
+	proxy := testutil.StartConnProxy(t, srv.Endpoint)
+	storagetest.ReusesConnections(t, newBucketAt(t, proxy.URL, srv.Bucket, ""), proxy, 32)
 }
 
 func TestConformancePrefix(t *testing.T) {

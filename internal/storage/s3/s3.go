@@ -213,6 +213,7 @@ func defaultHTTPClient() *awshttp.BuildableClient {
 			// Time from sending the whole request to the first response
 			// byte; CompleteMultipartUpload of a large object is the slowest.
 			tr.ResponseHeaderTimeout = 2 * time.Minute
+			tr.MaxIdleConnsPerHost = base.IdleConnsPerHost
 		})
 }
 

@@ -25,11 +25,17 @@ var _ storage.Bucket = (*s3.Bucket)(nil)
 
 func newBucket(t *testing.T, gw *versitygw.Server, bucket, prefix string) *s3.Bucket {
 	t.Helper()
+	return newBucketAt(t, gw, gw.Endpoint, bucket, prefix)
+}
+
+// newBucketAt reaches gw's bucket through endpoint.
+func newBucketAt(t *testing.T, gw *versitygw.Server, endpoint, bucket, prefix string) *s3.Bucket {
+	t.Helper()
 	b, err := s3.New(t.Context(), s3.Options{
 		ListPageSize:    3, // exercise pagination everywhere
 		Bucket:          bucket,
 		Prefix:          prefix,
-		Endpoint:        gw.Endpoint,
+		Endpoint:        endpoint,
 		PathStyle:       true,
 		AccessKeyID:     gw.AccessKey,
 		SecretAccessKey: gw.Secret,
@@ -39,6 +45,13 @@ func newBucket(t *testing.T, gw *versitygw.Server, bucket, prefix string) *s3.Bu
 		t.Fatal(err)
 	}
 	return b
+}
+
+// A restore's 32 waiting requests find their connections open again.
+func TestKeepsConnectionsForARestore(t *testing.T) {
+	gw := versitygw.Start(t)
+	proxy := testutil.StartConnProxy(t, gw.Endpoint)
+	storagetest.ReusesConnections(t, newBucketAt(t, gw, proxy.URL, gw.Bucket, ""), proxy, 32)
 }
 
 func TestConformancePrefix(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -533,4 +534,47 @@ func (p *patternReader) Read(buf []byte) (int, error) {
 	}
 	p.remaining -= int64(len(buf))
 	return len(buf), nil
+}
+
+// ConnectionCounter is what ReusesConnections needs of a proxy between a
+// bucket and its server (testutil.ConnProxy).
+type ConnectionCounter interface {
+	Opened() int64
+	Hold(n int)
+}
+
+// ReusesConnections checks that after n reads at once through the proxy,
+// n more reads at once open no new connection: the backend keeps n idle
+// connections to its endpoint, as a restore's waiting requests need.
+func ReusesConnections(t *testing.T, b storage.Bucket, proxy ConnectionCounter, n int) {
+	t.Helper()
+	ctx := t.Context()
+	if err := b.Write(ctx, "conns/object", strings.NewReader("data"), 4); err != nil {
+		t.Fatal(err)
+	}
+	round := func() {
+		proxy.Hold(n)
+		defer proxy.Hold(0)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				rc, err := b.Read(ctx, "conns/object")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer rc.Close()
+				if _, err := io.Copy(io.Discard, rc); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	round()
+	before := proxy.Opened()
+	round()
+	if opened := proxy.Opened() - before; opened > 0 {
+		t.Errorf("%d reads at once opened %d new connections after as many reads had ended: the backend keeps fewer idle connections", n, opened)
+	}
 }
