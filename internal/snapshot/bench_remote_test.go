@@ -20,12 +20,12 @@ type localLooking struct{ storage.Bucket }
 
 func (localLooking) Root() string { return "/nonexistent" }
 
-// BenchmarkRestoreFromRemote restores a snapshot from versitygw behind
-// SNAPSHOT_BENCH_LATENCY (default 20ms) per request, at the default
-// concurrency: with as many requests waiting as blocks held, and with
-// remoteRequests waiting. SNAPSHOT_BENCH_PERSIST names a persist directory
-// to snapshot instead of the generated one (left unchanged).
-func BenchmarkRestoreFromRemote(b *testing.B) {
+// remoteBench is the setting of the remote benchmarks: a persist directory
+// (SNAPSHOT_BENCH_PERSIST, left unchanged, else a generated one) and an S3
+// bucket on versitygw behind SNAPSHOT_BENCH_LATENCY (default 20ms) per
+// request, opened under a prefix, as seen with as many requests waiting as
+// blocks held (looking local) and with remoteRequests waiting.
+func remoteBench(b *testing.B) (dir string, cases []remoteCase) {
 	latency := 20 * time.Millisecond
 	if v := os.Getenv("SNAPSHOT_BENCH_LATENCY"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -34,7 +34,7 @@ func BenchmarkRestoreFromRemote(b *testing.B) {
 		}
 		latency = d
 	}
-	dir := os.Getenv("SNAPSHOT_BENCH_PERSIST")
+	dir = os.Getenv("SNAPSHOT_BENCH_PERSIST")
 	if dir == "" {
 		dir = benchFixture(b).dir
 	}
@@ -42,19 +42,32 @@ func BenchmarkRestoreFromRemote(b *testing.B) {
 	proxy := testutil.StartConnProxy(b, gw.Endpoint)
 	proxy.Delay(latency)
 	q := url.Values{"endpoint": {proxy.URL}, "region": {versitygw.Region}, "path_style": {"true"}}
-	bucket, err := storage.Open(context.Background(), "s3://"+gw.Bucket+"?"+q.Encode(),
-		storage.Options{AccessKeyID: gw.AccessKey, SecretAccessKey: gw.Secret})
-	if err != nil {
-		b.Fatal(err)
+	open := func(prefix string) storage.Bucket {
+		bucket, err := storage.Open(context.Background(), "s3://"+gw.Bucket+"/"+prefix+"?"+q.Encode(),
+			storage.Options{AccessKeyID: gw.AccessKey, SecretAccessKey: gw.Secret})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return bucket
 	}
-	m := benchSnapshot(b, mustOpen(b, bucket, Keys{}), dir)
-	for _, c := range []struct {
-		requests int
-		bucket   storage.Bucket
-	}{{defaultConcurrency(0), localLooking{bucket}}, {remoteRequests, bucket}} {
+	return dir, []remoteCase{
+		{defaultConcurrency(0), func(prefix string) storage.Bucket { return localLooking{open(prefix)} }},
+		{remoteRequests, open},
+	}
+}
+
+type remoteCase struct {
+	requests int
+	open     func(prefix string) storage.Bucket
+}
+
+// BenchmarkRestoreFromRemote restores one snapshot from the remote bucket.
+func BenchmarkRestoreFromRemote(b *testing.B) {
+	dir, cases := remoteBench(b)
+	m := benchSnapshot(b, mustOpen(b, cases[0].open("restore"), Keys{}), dir)
+	for _, c := range cases {
 		b.Run(fmt.Sprintf("requests=%d", c.requests), func(b *testing.B) {
-			repo := mustOpen(b, c.bucket, Keys{})
-			benchRestores(b, repo, m)
+			benchRestores(b, mustOpen(b, c.open("restore"), Keys{}), m)
 			b.ReportMetric(float64(m.Stats.BlocksNew), "objects")
 			reportPeakRSS(b)
 		})

@@ -189,7 +189,7 @@ func (r *Repository) restoreChecked(ctx context.Context, m *Manifest, dir string
 	// chroma.sqlite3 first: its checks (integrity_check is the slow part) run
 	// while the segment files download.
 	dbFirst, others := splitDatabase(m)
-	par := r.fetchParallelism(opts.Concurrency)
+	par := r.parallelismFor(opts.Concurrency)
 	if err := r.restoreFiles(ctx, dbFirst, dir, par, progress, res); err != nil {
 		return nil, err
 	}

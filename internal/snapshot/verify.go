@@ -84,7 +84,7 @@ func (r *Repository) Verify(ctx context.Context, id string, opts VerifyOptions) 
 	}
 	if opts.ReadData {
 		progress.addTotal(res.Bytes)
-		r.verifyData(ctx, m, order, uses, r.fetchParallelism(opts.Concurrency), progress, report)
+		r.verifyData(ctx, m, order, uses, r.parallelismFor(opts.Concurrency), progress, report)
 	} else {
 		progress.addTotal(int64(len(order)))
 		existing, err := listBlockNames(ctx, r.bucket)

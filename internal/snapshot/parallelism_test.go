@@ -16,7 +16,7 @@ type remoteBucket struct{ storage.Bucket }
 // On a folder a request costs no round trip: as many requests as blocks.
 // On a remote bucket many requests wait while few blocks are held, and
 // --concurrency above remoteRequests raises both.
-func TestFetchParallelism(t *testing.T) {
+func TestParallelismFor(t *testing.T) {
 	b := newBucket(t)
 	local := mustOpen(t, b, Keys{})
 	remote := mustOpen(t, remoteBucket{b}, Keys{})
@@ -31,7 +31,7 @@ func TestFetchParallelism(t *testing.T) {
 		{remote, 0, parallelism{requests: remoteRequests, blocks: blocks}},
 		{remote, 48, parallelism{requests: 48, blocks: 48}},
 	} {
-		if got := c.repo.fetchParallelism(c.concurrency); got != c.want {
+		if got := c.repo.parallelismFor(c.concurrency); got != c.want {
 			t.Errorf("%s, concurrency %d: %+v, want %+v", c.repo.bucket, c.concurrency, got, c.want)
 		}
 	}
