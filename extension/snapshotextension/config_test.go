@@ -86,6 +86,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"interval_and_cron":    {`"interval" and "cron" are exclusive`},
 		"bad_cron":             {`"cron"`, `"61 * * * *"`},
 		"six_fields":           {`"cron"`, "5-field"},
+		"never_fires":          {`"cron": "0 0 30 2 *" never fires`},
 		"jitter_too_long":      {`"jitter" (10m0s) must be shorter than "interval" (10m0s)`},
 		"negatives":            {`"interval" must be at least 1s`, `"jitter" must not be negative`, `"timeout" must not be negative`, `"prune_interval"`},
 		"no_persist_directory": {`"persist_directory" is required`},

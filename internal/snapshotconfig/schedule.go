@@ -59,6 +59,11 @@ func (s *ScheduleSettings) SnapshotSchedule() (Schedule, error) {
 		if err != nil {
 			return nil, fmt.Errorf(`"cron": %q is not a 5-field cron expression (minute hour day-of-month month day-of-week, e.g. "0 */6 * * *"): %w`, s.Cron, err)
 		}
+		// The parser gives the zero time when no time within five years
+		// matches (February 30th): a schedule that never takes a snapshot.
+		if sched.Next(time.Now()).IsZero() {
+			return nil, fmt.Errorf(`"cron": %q never fires (no date matches it, such as February 30th): check the day-of-month and month fields`, s.Cron)
+		}
 		return sched, nil
 	}
 	if s.Interval == 0 {
