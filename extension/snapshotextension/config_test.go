@@ -91,6 +91,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"negatives":            {`"interval" must be at least 1s`, `"jitter" must not be negative`, `"timeout" must not be negative`, `"prune_interval"`},
 		"no_persist_directory": {`"persist_directory" is required`},
 		"no_bucket":            {`"bucket::url" is required`},
+		"relative_bucket":      {`"bucket::url" is neither a URL nor an absolute folder path`},
 		"reader_key_only":      {`"encryption::reader_key_file" is set without "encryption::writer_key_file"`, "stored unencrypted"},
 		"bad_retention":        {`"retention::time_zone" "Mars/Olympus_Mons"`},
 	} {

@@ -84,4 +84,7 @@ func TestConfigValidateNamesTheKey(t *testing.T) {
 
 	_, err = loadConfig(t, "bad_bucket_timeout")
 	require.ErrorContains(t, err, `"bucket_timeout" must be positive`)
+
+	_, err = loadConfig(t, "relative_bucket")
+	require.ErrorContains(t, err, `"bucket::url" is neither a URL nor an absolute folder path`)
 }
