@@ -2,6 +2,7 @@ package chromabackupreceiver // import "github.com/otelcol-chroma/otelcol-chroma
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -52,11 +53,19 @@ type Config struct {
 	_ struct{}
 }
 
+// minDuration is the shortest duration the receiver's settings take: a
+// number without a unit ("collection_interval: 60") is nanoseconds, which
+// would scrape without pause or time out every bucket request.
+const minDuration = 100 * time.Millisecond
+
 // Validate checks the configuration before the collector starts.
 func (cfg *Config) Validate() error {
 	var errs []error
 	if strings.TrimSpace(cfg.PersistDirectory) == "" {
 		errs = append(errs, errors.New(`"persist_directory" is required: set it to Chroma's persist directory (the --path of "chroma run", or persist_path in Chroma's config)`))
+	}
+	if strings.TrimSpace(cfg.Instance) == "" {
+		errs = append(errs, errors.New(`"instance" is empty (an unset environment variable?): set it to the deployment's name, the snapshot extension's instance, or leave the key out to use the host name`))
 	}
 	if cfg.CollectionInterval <= 0 {
 		errs = append(errs, errors.New(`"collection_interval" must be positive, e.g. 60s`))
@@ -64,7 +73,18 @@ func (cfg *Config) Validate() error {
 	if cfg.QuickCheckInterval < 0 {
 		errs = append(errs, errors.New(`"quick_check_interval" must not be negative: e.g. 1h, or 0 to turn the check off`))
 	}
+	errs = append(errs, unitless("collection_interval", cfg.CollectionInterval, "60s"),
+		unitless("quick_check_interval", cfg.QuickCheckInterval, "1h"))
 	return errors.Join(append(errs, cfg.validateBucket())...)
+}
+
+// unitless reports a positive duration below minDuration: a number
+// written without its unit.
+func unitless(key string, d time.Duration, example string) error {
+	if d <= 0 || d >= minDuration {
+		return nil
+	}
+	return fmt.Errorf(`%q is %s, less than %s: give the unit, e.g. %s (a number without one is nanoseconds)`, key, d, minDuration, example)
 }
 
 func (cfg *Config) validateBucket() error {
@@ -86,6 +106,8 @@ func (cfg *Config) validateBucket() error {
 	if cfg.BucketListInterval < 0 {
 		errs = append(errs, errors.New(`"bucket_list_interval" must not be negative, e.g. 15m (0: list at every scrape)`))
 	}
+	errs = append(errs, unitless("bucket_timeout", cfg.BucketTimeout, "10s"),
+		unitless("bucket_list_interval", cfg.BucketListInterval, "15m"))
 	return errors.Join(errs...)
 }
 

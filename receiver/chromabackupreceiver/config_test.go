@@ -85,6 +85,18 @@ func TestConfigValidateNamesTheKey(t *testing.T) {
 	_, err = loadConfig(t, "bad_bucket_timeout")
 	require.ErrorContains(t, err, `"bucket_timeout" must be positive`)
 
+	// An unset environment variable must not leave the metrics without
+	// their instance, reading no attempt record.
+	_, err = loadConfig(t, "empty_instance")
+	require.ErrorContains(t, err, `"instance" is empty (an unset environment variable?)`)
+
+	// Numbers without a unit are nanoseconds: each is refused, named.
+	_, err = loadConfig(t, "unitless_durations")
+	for _, want := range []string{`"collection_interval" is 60ns`, `"quick_check_interval" is 3.6µs`, `"bucket_timeout" is 10ns`, `"bucket_list_interval" is 900ns`} {
+		require.ErrorContains(t, err, want)
+	}
+	require.ErrorContains(t, err, "give the unit, e.g. 60s (a number without one is nanoseconds)")
+
 	_, err = loadConfig(t, "relative_bucket")
 	require.ErrorContains(t, err, `"bucket::url" is neither a URL nor an absolute folder path`)
 }
