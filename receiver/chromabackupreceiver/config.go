@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
@@ -51,6 +52,23 @@ type Config struct {
 
 	// prevent unkeyed literal initialization
 	_ struct{}
+}
+
+var _ confmap.Unmarshaler = (*Config)(nil)
+
+// Unmarshal decodes the configuration strictly and refuses a bucket or key
+// setting that is present but empty: an unset environment variable must not
+// silently turn the bucket metrics off, or read the status records
+// unverified.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := conf.Unmarshal(cfg); err != nil {
+		return err
+	}
+	// A bucket block with other settings but no URL is Validate's to refuse.
+	if conf.IsSet("bucket") && cfg.Bucket == (snapshotconfig.BucketSettings{}) {
+		return errors.New(`"bucket::url" is empty (an unset environment variable?): name the snapshot bucket, or remove "bucket" to emit no bucket metrics`)
+	}
+	return snapshotconfig.CheckEncryptionBlock(conf, cfg.Encryption)
 }
 
 // minDuration is the shortest duration the receiver's settings take: a

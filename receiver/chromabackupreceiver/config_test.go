@@ -22,7 +22,9 @@ func loadConfig(t *testing.T, name string) (*Config, error) {
 	cfg := NewFactory().CreateDefaultConfig()
 	sub, err := cm.Sub(component.MustNewIDWithName(metadata.Type.String(), name).String())
 	require.NoError(t, err)
-	require.NoError(t, sub.Unmarshal(cfg))
+	if err := sub.Unmarshal(cfg); err != nil {
+		return cfg.(*Config), err
+	}
 	return cfg.(*Config), confmap.Validate(cfg)
 }
 
@@ -96,6 +98,16 @@ func TestConfigValidateNamesTheKey(t *testing.T) {
 		require.ErrorContains(t, err, want)
 	}
 	require.ErrorContains(t, err, "give the unit, e.g. 60s (a number without one is nanoseconds)")
+
+	// A bucket or key setting that is present but empty (an unset
+	// environment variable) must not silently turn the bucket metrics off,
+	// or read the status records unverified.
+	_, err = loadConfig(t, "empty_bucket_url")
+	require.ErrorContains(t, err, `"bucket::url" is empty (an unset environment variable?)`)
+	_, err = loadConfig(t, "empty_key_file")
+	require.ErrorContains(t, err, `"encryption::writer_key_file" is empty (an unset environment variable?)`)
+	_, err = loadConfig(t, "empty_encryption")
+	require.ErrorContains(t, err, `"encryption" names no key file`)
 
 	_, err = loadConfig(t, "relative_bucket")
 	require.ErrorContains(t, err, `"bucket::url" is neither a URL nor an absolute folder path`)
