@@ -95,8 +95,19 @@ func (s *ScheduleSettings) validateSchedule() error {
 	if s.Timeout < 0 {
 		errs = append(errs, fmt.Errorf(`"timeout" must not be negative (0 means no bound), got %s`, s.Timeout))
 	}
+	errs = append(errs, CheckUnit("timeout", s.Timeout, time.Second, "1h"))
 	if s.PruneInterval < 0 || (s.PruneInterval > 0 && s.PruneInterval < time.Second) {
 		errs = append(errs, fmt.Errorf(`"prune_interval" must be at least 1s, got %s`, s.PruneInterval))
 	}
 	return errors.Join(errs...)
+}
+
+// CheckUnit refuses a positive duration below least: a number written
+// without its unit ("timeout: 3600" is 3.6µs) would fail every run at once,
+// or run without pause. key names the setting, example a valid value.
+func CheckUnit(key string, d, least time.Duration, example string) error {
+	if d <= 0 || d >= least {
+		return nil
+	}
+	return fmt.Errorf(`%q is %s, less than %s: give the unit, e.g. %s (a number without one is nanoseconds)`, key, d, least, example)
 }

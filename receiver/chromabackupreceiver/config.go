@@ -2,7 +2,6 @@ package chromabackupreceiver // import "github.com/otelcol-chroma/otelcol-chroma
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -91,18 +90,9 @@ func (cfg *Config) Validate() error {
 	if cfg.QuickCheckInterval < 0 {
 		errs = append(errs, errors.New(`"quick_check_interval" must not be negative: e.g. 1h, or 0 to turn the check off`))
 	}
-	errs = append(errs, unitless("collection_interval", cfg.CollectionInterval, "60s"),
-		unitless("quick_check_interval", cfg.QuickCheckInterval, "1h"))
+	errs = append(errs, snapshotconfig.CheckUnit("collection_interval", cfg.CollectionInterval, minDuration, "60s"),
+		snapshotconfig.CheckUnit("quick_check_interval", cfg.QuickCheckInterval, minDuration, "1h"))
 	return errors.Join(append(errs, cfg.validateBucket())...)
-}
-
-// unitless reports a positive duration below minDuration: a number
-// written without its unit.
-func unitless(key string, d time.Duration, example string) error {
-	if d <= 0 || d >= minDuration {
-		return nil
-	}
-	return fmt.Errorf(`%q is %s, less than %s: give the unit, e.g. %s (a number without one is nanoseconds)`, key, d, minDuration, example)
 }
 
 func (cfg *Config) validateBucket() error {
@@ -124,8 +114,8 @@ func (cfg *Config) validateBucket() error {
 	if cfg.BucketListInterval < 0 {
 		errs = append(errs, errors.New(`"bucket_list_interval" must not be negative, e.g. 15m (0: list at every scrape)`))
 	}
-	errs = append(errs, unitless("bucket_timeout", cfg.BucketTimeout, "10s"),
-		unitless("bucket_list_interval", cfg.BucketListInterval, "15m"))
+	errs = append(errs, snapshotconfig.CheckUnit("bucket_timeout", cfg.BucketTimeout, minDuration, "10s"),
+		snapshotconfig.CheckUnit("bucket_list_interval", cfg.BucketListInterval, minDuration, "15m"))
 	return errors.Join(errs...)
 }
 
