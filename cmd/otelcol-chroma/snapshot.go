@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"syscall"
@@ -181,7 +182,7 @@ func (f *snapshotFlags) settings(ctx context.Context) (snapshotconfig.Settings, 
 			*dst = v
 		}
 	}
-	override(&s.Bucket.URL, f.bucket)
+	override(&s.Bucket.URL, f.bucketURL())
 	override(&s.PersistDirectory, f.persistDir)
 	override(&s.Encryption.WriterKeyFile, f.writerKey)
 	override(&s.Encryption.ReaderKeyFile, f.readerKey)
@@ -198,6 +199,20 @@ func (f *snapshotFlags) settings(ctx context.Context) (snapshotconfig.Settings, 
 	}
 	setMemoryLimit(s.Concurrency)
 	return s, nil
+}
+
+// bucketURL is --bucket, a relative folder made absolute: the settings
+// accept only absolute folders (a configuration has no working directory
+// to be relative to), the command line has one.
+func (f *snapshotFlags) bucketURL() string {
+	if f.bucket == "" || !storage.IsFolderPath(f.bucket) {
+		return f.bucket
+	}
+	abs, err := filepath.Abs(f.bucket)
+	if err != nil {
+		return f.bucket
+	}
+	return abs
 }
 
 // openBucket opens the configured bucket; a malformed URL is a usage error.

@@ -205,6 +205,26 @@ extensions:
 	assert.Equal(t, "from-flag", list[0].Instance)
 }
 
+// On the command line a relative --bucket folder is the working
+// directory's; in a configuration, which has none, it is refused.
+func TestSnapshotCLIRelativeBucketFolder(t *testing.T) {
+	dir := t.TempDir()
+	persist := chromatest.CopyDemo(t)
+	t.Chdir(dir)
+	require.NoError(t, os.Mkdir("bucket", 0o755))
+	mustCLI(t, "now", "--bucket", "bucket", "--persist-directory", persist)
+	var list []listEntry
+	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, "list", "--json", "--bucket", "file://"+filepath.Join(dir, "bucket"))), &list))
+	require.Len(t, list, 1)
+
+	cfg := filepath.Join(dir, "config.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte("extensions:\n  snapshot:\n    persist_directory: "+persist+"\n    bucket:\n      url: s3:/bucket\n"), 0o600))
+	_, errOut, code := cli(t, "now", "--config", cfg)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, `"bucket::url" is neither a URL nor an absolute folder path`)
+	assert.NoDirExists(t, filepath.Join(dir, "s3:"), "nothing was written to the working directory")
+}
+
 func TestSnapshotCLIUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	bucket := "file://" + filepath.Join(dir, "bucket")

@@ -86,10 +86,14 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"interval_and_cron":    {`"interval" and "cron" are exclusive`},
 		"bad_cron":             {`"cron"`, `"61 * * * *"`},
 		"six_fields":           {`"cron"`, "5-field"},
+		"never_fires":          {`"cron": "0 0 30 2 *" never fires`},
 		"jitter_too_long":      {`"jitter" (10m0s) must be shorter than "interval" (10m0s)`},
 		"negatives":            {`"interval" must be at least 1s`, `"jitter" must not be negative`, `"timeout" must not be negative`, `"prune_interval"`},
 		"no_persist_directory": {`"persist_directory" is required`},
+		"unitless_timeouts":    {`"timeout" is 3.6µs, less than 1s: give the unit`, `"drill::timeout" is 600ns, less than 1s: give the unit`},
 		"no_bucket":            {`"bucket::url" is required`},
+		"relative_bucket":      {`"bucket::url" is neither a URL nor an absolute folder path`},
+		"reader_key_only":      {`"encryption::reader_key_file" is set without "encryption::writer_key_file"`, "stored unencrypted"},
 		"bad_retention":        {`"retention::time_zone" "Mars/Olympus_Mons"`},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -31,6 +31,8 @@ var (
 		`run "otelcol-chroma snapshot verify --read-data" with this config`}
 	classBucketDenied = errorClass{"bucket", "the bucket refused the request",
 		`check "bucket::url" (bucket name, prefix, region) and the credentials and their permissions`}
+	classBucketFull = errorClass{"bucket", "the bucket is full",
+		`free space in the bucket or grow its volume or quota (retention and prune free what older snapshots hold); nothing is wrong with the credentials; the next attempt retries by itself`}
 	classBucketUnreachable = errorClass{"bucket", "cannot reach the bucket",
 		`check "bucket::url" (endpoint) and the network; the next attempt retries by itself`}
 	classSourceCorrupt = errorClass{"source_corrupt", "chroma.sqlite3 failed its integrity check",
@@ -105,9 +107,13 @@ func classifyDrill(err error, timedOut, shutdown bool) errorClass {
 	return classify(err, timedOut, shutdown)
 }
 
-// bucketClass tells a bucket that refused from one that could not be reached.
+// bucketClass tells a full bucket and one that refused from one that could
+// not be reached.
 func bucketClass(err error) errorClass {
-	if errors.Is(err, storage.ErrPermanent) {
+	switch {
+	case errors.Is(err, storage.ErrNoSpace):
+		return classBucketFull
+	case errors.Is(err, storage.ErrPermanent):
 		return classBucketDenied
 	}
 	return classBucketUnreachable

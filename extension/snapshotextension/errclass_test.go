@@ -31,6 +31,7 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("x: %w", snapshot.ErrKeptChanging), false, false, classKeptChanging},
 		{fmt.Errorf("x: %w", snapshot.ErrCorrupt), false, false, classRepository},
 		{fmt.Errorf("x: %w", storage.ErrPermanent), false, false, classBucketDenied},
+		{fmt.Errorf("x: %w: %w", storage.ErrNoSpace, storage.ErrPermanent), false, false, classBucketFull},
 		{fmt.Errorf("write blocks/ab/abcd: %w", refused), false, false, classBucketUnreachable},
 		{fmt.Errorf("x: %w", &fs.PathError{Op: "open", Path: "/data", Err: syscall.ENOENT}), false, false, classSource},
 		{fmt.Errorf("x: %w", snapshot.ErrNotChroma), false, false, classSource},

@@ -227,7 +227,7 @@ func TestAttemptTakesASnapshotWithTheEngine(t *testing.T) {
 }
 
 func TestAttemptFailureLogsClassAndWhatToDo(t *testing.T) {
-	notChroma := t.TempDir() // a folder without chroma.sqlite3
+	notChroma := t.TempDir() // an empty folder: a volume not mounted
 	cfg := testConfig(t, notChroma, filepath.Join(t.TempDir(), "bucket"))
 	cfg.OnStart = true
 	m := &fakeMaintainer{pruned: make(chan struct{}, 1)}
@@ -238,7 +238,7 @@ func TestAttemptFailureLogsClassAndWhatToDo(t *testing.T) {
 	assert.Equal(t, zapcore.ErrorLevel, line.Level)
 	fields := line.ContextMap()
 	assert.Equal(t, "source", fields["error_class"])
-	assert.Contains(t, fields["error"], "chroma.sqlite3")
+	assert.Contains(t, fields["error"], "is empty, with no chroma.sqlite3: is Chroma's volume mounted there?")
 	assert.Contains(t, fields["what_to_do"], `"persist_directory"`)
 	retentions, _ := m.counts()
 	assert.Zero(t, retentions, "no retention after a failed attempt")

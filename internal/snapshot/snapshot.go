@@ -223,7 +223,7 @@ func checkPersistDir(persist string) error {
 	}
 	if _, err := os.Stat(filepath.Join(persist, chromadb.DatabaseFile)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("%w: %s has no %s; point the snapshot at the folder Chroma was started with (--path / persist_path)", ErrNotChroma, persist, chromadb.DatabaseFile)
+			return fmt.Errorf("%w: %s", ErrNotChroma, chromadb.MissingDatabase(persist))
 		}
 		return fmt.Errorf("%w: %s: %w", ErrPersistDir, persist, err)
 	}

@@ -41,24 +41,29 @@ func (s *Settings) Unmarshal(conf *confmap.Conf) error {
 	if err := conf.Unmarshal(s); err != nil {
 		return err
 	}
-	return s.checkEncryptionBlock(conf)
+	return CheckEncryptionBlock(conf, s.Encryption)
 }
 
-// checkEncryptionBlock refuses an encryption block that names no key file,
+// withoutKey says what having no key means, wherever a key is optional.
+const withoutKey = "without a key, snapshots are stored unencrypted and status records are read unverified"
+
+// CheckEncryptionBlock refuses an encryption block that names no key file,
 // or a key file setting that is present but empty: an unset environment
 // variable (${env:WRITER_KEY_FILE}) must not silently mean "no encryption".
-func (s *Settings) checkEncryptionBlock(conf *confmap.Conf) error {
+// conf holds the block as `encryption`, decoded into enc; every component
+// with an `encryption:` block calls it from its Unmarshal.
+func CheckEncryptionBlock(conf *confmap.Conf, enc EncryptionSettings) error {
 	var errs []error
 	for key, value := range map[string]string{
-		"encryption::writer_key_file": s.Encryption.WriterKeyFile,
-		"encryption::reader_key_file": s.Encryption.ReaderKeyFile,
+		"encryption::writer_key_file": enc.WriterKeyFile,
+		"encryption::reader_key_file": enc.ReaderKeyFile,
 	} {
 		if conf.IsSet(key) && strings.TrimSpace(value) == "" {
-			errs = append(errs, fmt.Errorf("%q is empty (an unset environment variable?): name the key file, or remove the key to store snapshots unencrypted", key))
+			errs = append(errs, fmt.Errorf("%q is empty (an unset environment variable?): name the key file, or remove the key (%s)", key, withoutKey))
 		}
 	}
-	if len(errs) == 0 && conf.IsSet("encryption") && s.Encryption == (EncryptionSettings{}) {
-		errs = append(errs, errors.New(`"encryption" names no key file: set writer_key_file (and reader_key_file where you restore), or remove the block to store snapshots unencrypted`))
+	if len(errs) == 0 && conf.IsSet("encryption") && enc == (EncryptionSettings{}) {
+		errs = append(errs, fmt.Errorf(`"encryption" names no key file: set writer_key_file (and reader_key_file where you restore), or remove the block (%s)`, withoutKey))
 	}
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return errors.Join(errs...)

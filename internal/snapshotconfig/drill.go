@@ -47,6 +47,7 @@ func (d *DrillSettings) validate() error {
 	if d.Timeout < 0 {
 		errs = append(errs, fmt.Errorf(`"drill::timeout" must not be negative (0 means no bound), got %s`, d.Timeout))
 	}
+	errs = append(errs, CheckUnit("drill::timeout", d.Timeout, time.Second, "1h"))
 	return errors.Join(errs...)
 }
 

@@ -59,6 +59,11 @@ func (s *ScheduleSettings) SnapshotSchedule() (Schedule, error) {
 		if err != nil {
 			return nil, fmt.Errorf(`"cron": %q is not a 5-field cron expression (minute hour day-of-month month day-of-week, e.g. "0 */6 * * *"): %w`, s.Cron, err)
 		}
+		// The parser gives the zero time when no time within five years
+		// matches (February 30th): a schedule that never takes a snapshot.
+		if sched.Next(time.Now()).IsZero() {
+			return nil, fmt.Errorf(`"cron": %q never fires (no date matches it, such as February 30th): check the day-of-month and month fields`, s.Cron)
+		}
 		return sched, nil
 	}
 	if s.Interval == 0 {
@@ -90,8 +95,19 @@ func (s *ScheduleSettings) validateSchedule() error {
 	if s.Timeout < 0 {
 		errs = append(errs, fmt.Errorf(`"timeout" must not be negative (0 means no bound), got %s`, s.Timeout))
 	}
+	errs = append(errs, CheckUnit("timeout", s.Timeout, time.Second, "1h"))
 	if s.PruneInterval < 0 || (s.PruneInterval > 0 && s.PruneInterval < time.Second) {
 		errs = append(errs, fmt.Errorf(`"prune_interval" must be at least 1s, got %s`, s.PruneInterval))
 	}
 	return errors.Join(errs...)
+}
+
+// CheckUnit refuses a positive duration below least: a number written
+// without its unit ("timeout: 3600" is 3.6µs) would fail every run at once,
+// or run without pause. key names the setting, example a valid value.
+func CheckUnit(key string, d, least time.Duration, example string) error {
+	if d <= 0 || d >= least {
+		return nil
+	}
+	return fmt.Errorf(`%q is %s, less than %s: give the unit, e.g. %s (a number without one is nanoseconds)`, key, d, least, example)
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"go.opentelemetry.io/collector/config/configopaque"
@@ -113,8 +114,13 @@ func (b *BucketSettings) Open(ctx context.Context, opts storage.Options) (storag
 // configuration (e.g. "bucket").
 func (b *BucketSettings) Validate(prefix string) error {
 	var errs []error
-	if strings.TrimSpace(b.URL) == "" {
+	switch url := strings.TrimSpace(b.URL); {
+	case url == "":
 		errs = append(errs, fmt.Errorf(`"%s::url" is required: file:///path, s3://bucket/prefix, gs://bucket/prefix or azblob://account/container/prefix`, prefix))
+	case storage.IsFolderPath(url) && !filepath.IsAbs(url):
+		// A scheme typo ("s3:/bucket") reads as a relative folder: the
+		// snapshots would land in the working directory, out of sight.
+		errs = append(errs, fmt.Errorf(`"%s::url" is neither a URL nor an absolute folder path (a typo in the scheme, such as "s3:/bucket"?): use file:///path, s3://bucket/prefix, gs://bucket/prefix or azblob://account/container/prefix`, prefix))
 	}
 	if b.AccessKeyID != "" && b.SecretAccessKey == "" {
 		errs = append(errs, fmt.Errorf(`"%s::secret_access_key" is required with "%s::access_key_id"`, prefix, prefix))

@@ -28,3 +28,22 @@ func TestAzureCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A bucket URL with a mistyped scheme reads as a relative folder: the
+// snapshots would land in the working directory, so it is refused, naming
+// the key; URLs and absolute folders pass.
+func TestBucketURLIsAURLOrAnAbsoluteFolder(t *testing.T) {
+	for _, url := range []string{"s3:/backups/prod", "s3//backups/prod", "file:backups", "backups", "./backups"} {
+		b := BucketSettings{URL: url}
+		err := b.Validate("bucket")
+		if err == nil || !strings.Contains(err.Error(), `"bucket::url" is neither a URL nor an absolute folder path`) {
+			t.Errorf("Validate(%q) = %v, want the relative folder refused", url, err)
+		}
+	}
+	for _, url := range []string{"/var/backups", "file:///var/backups", "s3://backups/prod", "gs://backups", "azblob://acct/container"} {
+		b := BucketSettings{URL: url}
+		if err := b.Validate("bucket"); err != nil {
+			t.Errorf("Validate(%q) = %v", url, err)
+		}
+	}
+}

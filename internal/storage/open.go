@@ -78,7 +78,7 @@ func openBackend(ctx context.Context, rawURL string, opts Options) (Bucket, erro
 	if strings.TrimSpace(rawURL) == "" {
 		return nil, badURL("open bucket: empty bucket URL: use file:///path, s3://bucket/prefix or gs://bucket/prefix")
 	}
-	if !strings.Contains(rawURL, "://") {
+	if IsFolderPath(rawURL) {
 		return openFile(rawURL, rawURL)
 	}
 	u, err := url.Parse(rawURL)
@@ -122,6 +122,10 @@ func openBackend(ctx context.Context, rawURL string, opts Options) (Bucket, erro
 		return nil, badURL("open bucket %s: unsupported scheme %q: use file://, s3://, gs:// or azblob://", shown, u.Scheme)
 	}
 }
+
+// IsFolderPath reports whether Open takes rawURL as a plain folder path
+// (it has no scheme://), relative to the working directory unless absolute.
+func IsFolderPath(rawURL string) bool { return !strings.Contains(rawURL, "://") }
 
 func openFile(path, shown string) (Bucket, error) {
 	if path == "" {

@@ -3,6 +3,7 @@ package chromabackupreceiver
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -356,6 +357,13 @@ func TestSnapshotExtensionReference(t *testing.T) {
 	set.Logger = zap.New(core)
 	require.NoError(t, newScraper(cfg, set).start(context.Background(), host))
 	require.Equal(t, 1, logs.FilterMessageSnippet(`snapshot_extension records attempts as instance "prod-eu-1", but this receiver's instance is "test-instance"`).Len())
+
+	// An extension without an instance label records under the host name.
+	host.exts[mismatched] = fakeSnapshotExtension{settings: snapshotconfig.Settings{Bucket: fx.settings(t)}}
+	require.NoError(t, newScraper(cfg, set).start(context.Background(), host))
+	hostName, err := os.Hostname()
+	require.NoError(t, err)
+	require.Equal(t, 1, logs.FilterMessageSnippet(fmt.Sprintf(`snapshot_extension records attempts as instance %q, but this receiver's instance is "test-instance"`, hostName)).Len())
 
 	cfg.SnapshotExtension = &other
 	host.exts[other] = plainExtension{}

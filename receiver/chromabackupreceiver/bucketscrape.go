@@ -55,10 +55,14 @@ func bucketSettings(cfg *Config, host component.Host) (snapshotconfig.Settings, 
 }
 
 // warnInstanceMismatch warns at start when the snapshot extension records
-// its attempts under another instance label than the receiver reads.
+// its attempts under another instance label than the receiver reads (an
+// extension without one records them under the host name).
 func (s *chromaScraper) warnInstanceMismatch(settings snapshotconfig.Settings) {
-	if settings.Instance != "" && settings.Instance != s.cfg.Instance {
-		s.logger.Warn(fmt.Sprintf("snapshot_extension records attempts as instance %q, but this receiver's instance is %q: chroma.backup.last_attempt.success and chroma.backup.consecutive_failures follow %q's record; set the same instance in both", settings.Instance, s.cfg.Instance, s.cfg.Instance))
+	if s.cfg.SnapshotExtension == nil {
+		return
+	}
+	if recordsAs := snapshot.AttemptInstance(settings.Instance); recordsAs != s.cfg.Instance {
+		s.logger.Warn(fmt.Sprintf("snapshot_extension records attempts as instance %q, but this receiver's instance is %q: chroma.backup.last_attempt.success and chroma.backup.consecutive_failures follow %q's record; set the same instance in both", recordsAs, s.cfg.Instance, s.cfg.Instance))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/scraper/scraperhelper"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshotconfig"
@@ -52,11 +53,36 @@ type Config struct {
 	_ struct{}
 }
 
+var _ confmap.Unmarshaler = (*Config)(nil)
+
+// Unmarshal decodes the configuration strictly and refuses a bucket or key
+// setting that is present but empty: an unset environment variable must not
+// silently turn the bucket metrics off, or read the status records
+// unverified.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := conf.Unmarshal(cfg); err != nil {
+		return err
+	}
+	// A bucket block with other settings but no URL is Validate's to refuse.
+	if conf.IsSet("bucket") && cfg.Bucket == (snapshotconfig.BucketSettings{}) {
+		return errors.New(`"bucket::url" is empty (an unset environment variable?): name the snapshot bucket, or remove "bucket" to emit no bucket metrics`)
+	}
+	return snapshotconfig.CheckEncryptionBlock(conf, cfg.Encryption)
+}
+
+// minDuration is the shortest duration the receiver's settings take: a
+// number without a unit ("collection_interval: 60") is nanoseconds, which
+// would scrape without pause or time out every bucket request.
+const minDuration = 100 * time.Millisecond
+
 // Validate checks the configuration before the collector starts.
 func (cfg *Config) Validate() error {
 	var errs []error
 	if strings.TrimSpace(cfg.PersistDirectory) == "" {
 		errs = append(errs, errors.New(`"persist_directory" is required: set it to Chroma's persist directory (the --path of "chroma run", or persist_path in Chroma's config)`))
+	}
+	if strings.TrimSpace(cfg.Instance) == "" {
+		errs = append(errs, errors.New(`"instance" is empty (an unset environment variable?): set it to the deployment's name, the snapshot extension's instance, or leave the key out to use the host name`))
 	}
 	if cfg.CollectionInterval <= 0 {
 		errs = append(errs, errors.New(`"collection_interval" must be positive, e.g. 60s`))
@@ -64,6 +90,8 @@ func (cfg *Config) Validate() error {
 	if cfg.QuickCheckInterval < 0 {
 		errs = append(errs, errors.New(`"quick_check_interval" must not be negative: e.g. 1h, or 0 to turn the check off`))
 	}
+	errs = append(errs, snapshotconfig.CheckUnit("collection_interval", cfg.CollectionInterval, minDuration, "60s"),
+		snapshotconfig.CheckUnit("quick_check_interval", cfg.QuickCheckInterval, minDuration, "1h"))
 	return errors.Join(append(errs, cfg.validateBucket())...)
 }
 
@@ -86,6 +114,8 @@ func (cfg *Config) validateBucket() error {
 	if cfg.BucketListInterval < 0 {
 		errs = append(errs, errors.New(`"bucket_list_interval" must not be negative, e.g. 15m (0: list at every scrape)`))
 	}
+	errs = append(errs, snapshotconfig.CheckUnit("bucket_timeout", cfg.BucketTimeout, minDuration, "10s"),
+		snapshotconfig.CheckUnit("bucket_list_interval", cfg.BucketListInterval, minDuration, "15m"))
 	return errors.Join(errs...)
 }
 

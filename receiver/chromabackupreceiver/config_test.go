@@ -22,7 +22,9 @@ func loadConfig(t *testing.T, name string) (*Config, error) {
 	cfg := NewFactory().CreateDefaultConfig()
 	sub, err := cm.Sub(component.MustNewIDWithName(metadata.Type.String(), name).String())
 	require.NoError(t, err)
-	require.NoError(t, sub.Unmarshal(cfg))
+	if err := sub.Unmarshal(cfg); err != nil {
+		return cfg.(*Config), err
+	}
 	return cfg.(*Config), confmap.Validate(cfg)
 }
 
@@ -84,4 +86,29 @@ func TestConfigValidateNamesTheKey(t *testing.T) {
 
 	_, err = loadConfig(t, "bad_bucket_timeout")
 	require.ErrorContains(t, err, `"bucket_timeout" must be positive`)
+
+	// An unset environment variable must not leave the metrics without
+	// their instance, reading no attempt record.
+	_, err = loadConfig(t, "empty_instance")
+	require.ErrorContains(t, err, `"instance" is empty (an unset environment variable?)`)
+
+	// Numbers without a unit are nanoseconds: each is refused, named.
+	_, err = loadConfig(t, "unitless_durations")
+	for _, want := range []string{`"collection_interval" is 60ns`, `"quick_check_interval" is 3.6µs`, `"bucket_timeout" is 10ns`, `"bucket_list_interval" is 900ns`} {
+		require.ErrorContains(t, err, want)
+	}
+	require.ErrorContains(t, err, "give the unit, e.g. 60s (a number without one is nanoseconds)")
+
+	// A bucket or key setting that is present but empty (an unset
+	// environment variable) must not silently turn the bucket metrics off,
+	// or read the status records unverified.
+	_, err = loadConfig(t, "empty_bucket_url")
+	require.ErrorContains(t, err, `"bucket::url" is empty (an unset environment variable?)`)
+	_, err = loadConfig(t, "empty_key_file")
+	require.ErrorContains(t, err, `"encryption::writer_key_file" is empty (an unset environment variable?)`)
+	_, err = loadConfig(t, "empty_encryption")
+	require.ErrorContains(t, err, `"encryption" names no key file`)
+
+	_, err = loadConfig(t, "relative_bucket")
+	require.ErrorContains(t, err, `"bucket::url" is neither a URL nor an absolute folder path`)
 }

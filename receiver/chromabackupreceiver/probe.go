@@ -117,7 +117,7 @@ func (p *persistProbe) counts(ctx context.Context) (collections, records int64, 
 	st, err := os.Stat(dbPath)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return 0, 0, fmt.Errorf("%s holds no %s: is persist_directory Chroma's persist directory?", p.dir, chromadb.DatabaseFile)
+			return 0, 0, errors.New(chromadb.MissingDatabase(p.dir))
 		}
 		return 0, 0, describeDirError(dbPath, err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -168,20 +170,16 @@ func joinScrapeErrors(errs ...error) error {
 	return scrapererror.NewPartialScrapeError(errors.Join(msgs...), failed)
 }
 
+// problem is the probe's errors in one message, each said once (a missing
+// directory fails the size and the database probe alike).
 func (r probeResult) problem() string {
 	var msgs []string
 	for _, err := range r.errs() {
-		if err != nil {
+		if err != nil && !slices.Contains(msgs, err.Error()) {
 			msgs = append(msgs, err.Error())
 		}
 	}
-	switch len(msgs) {
-	case 0:
-		return ""
-	case 1:
-		return msgs[0]
-	}
-	return fmt.Sprint(errors.Join(r.errs()...))
+	return strings.Join(msgs, "\n")
 }
 
 func (r probeResult) errs() []error { return []error{r.sizeErr, r.volumeErr, r.dbErr, r.checkErr} }

@@ -141,11 +141,14 @@ func TestScrapeBadInput(t *testing.T) {
 		setup   func(t *testing.T) string
 		wantMsg string
 		hasSize bool
+		// once: the message appears once, however many probes it failed.
+		once bool
 	}{
 		{
 			name:    "missing directory",
 			setup:   func(t *testing.T) string { return filepath.Join(t.TempDir(), "nope") },
-			wantMsg: "does not exist",
+			wantMsg: "does not exist: check persist_directory and that Chroma's volume is mounted here",
+			once:    true,
 		},
 		{
 			name: "a file, not a directory",
@@ -157,19 +160,31 @@ func TestScrapeBadInput(t *testing.T) {
 			wantMsg: "is not a directory",
 		},
 		{
-			name:    "not a Chroma persist directory",
+			name:    "an empty directory: a volume not mounted",
 			setup:   func(t *testing.T) string { return t.TempDir() },
-			wantMsg: "holds no chroma.sqlite3",
+			wantMsg: "is empty, with no chroma.sqlite3: is Chroma's volume mounted there?",
 			hasSize: true,
+			once:    true,
 		},
 		{
-			name: "corrupt database",
+			name: "not a Chroma persist directory",
+			setup: func(t *testing.T) string {
+				dir := t.TempDir()
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o600))
+				return dir
+			},
+			wantMsg: "has no chroma.sqlite3: point the persist directory at the folder Chroma was started with",
+			hasSize: true,
+			once:    true,
+		},
+		{
+			name: "a chroma.sqlite3 that is not a SQLite file",
 			setup: func(t *testing.T) string {
 				dir := t.TempDir()
 				require.NoError(t, os.WriteFile(filepath.Join(dir, "chroma.sqlite3"), []byte(strings.Repeat("garbage!", 1024)), 0o600))
 				return dir
 			},
-			wantMsg: "corrupt",
+			wantMsg: "chroma.sqlite3 is not a SQLite database",
 			hasSize: true,
 		},
 		{
@@ -194,6 +209,9 @@ func TestScrapeBadInput(t *testing.T) {
 			require.Error(t, err)
 			assert.True(t, scrapererror.IsPartialScrapeError(err))
 			assert.Contains(t, err.Error(), tt.wantMsg)
+			if tt.once {
+				assert.Equal(t, 1, strings.Count(err.Error(), tt.wantMsg), "each problem is said once: %v", err)
+			}
 
 			up, ok := gauge(md, "chroma.persist.up")
 			require.True(t, ok, "chroma.persist.up is always emitted")
