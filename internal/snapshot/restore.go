@@ -22,7 +22,9 @@ import (
 // RestoreOptions configure a restore.
 type RestoreOptions struct {
 	// Target is the folder to restore into: it must not exist or be empty,
-	// unless Force is set. Stop Chroma before restoring over its folder.
+	// unless Force is set. Stop Chroma before restoring over its folder: a
+	// Target in which another process of this machine holds a file open is
+	// refused with ErrTargetInUse.
 	Target string
 	// Force replaces a non-empty Target. The old contents are moved aside and
 	// deleted only once the restored copy has passed its checks.
@@ -135,6 +137,9 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	if err := r.checkRestoreTarget(target, opts.Protect); err != nil {
 		return nil, err
 	}
+	if err := refuseInUse(target); err != nil {
+		return nil, err
+	}
 	place, err := planRestore(target, opts, log)
 	if err != nil {
 		return nil, err
@@ -169,6 +174,9 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w", id, target, target, err)
 	}
 	progress.phase(PhaseSwap)
+	if err := refuseInUse(target); err != nil {
+		return nil, fmt.Errorf("restore %s: %w", id, err)
+	}
 	if err := place.swap(opts.Force); err != nil {
 		return nil, fmt.Errorf("restore %s: %w", id, err)
 	}
