@@ -365,12 +365,14 @@ func (r *Repository) readManifestObject(ctx context.Context, id string) ([]byte,
 
 // loadManifest resolves id ("latest" for the newest intact snapshot) and
 // reads its manifest, naming the operation (what) in errors. skipped says
-// why each newer snapshot was passed over for "latest".
+// why each newer snapshot was passed over for "latest" when an older one
+// was found: on an error nothing was passed over for another (the error
+// names the damaged ones).
 func (r *Repository) loadManifest(ctx context.Context, cfg *repoConfig, what, id string) (m *Manifest, skipped []error, err error) {
 	if id == "latest" {
 		m, skipped, err = r.latestManifest(ctx, cfg)
 		if err != nil {
-			return nil, skipped, fmt.Errorf("%s: %w", what, err)
+			return nil, nil, fmt.Errorf("%s: %w", what, err)
 		}
 		return m, skipped, nil
 	}
