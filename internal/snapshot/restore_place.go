@@ -44,6 +44,8 @@ func planRestore(target string, opts RestoreOptions, log *slog.Logger) (*restore
 		return p, nil
 	case err != nil:
 		return nil, fmt.Errorf("restore target %s: %w", target, err)
+	case st.Mode()&fs.ModeSymlink != 0:
+		return nil, symlinkTargetError(target)
 	case !st.IsDir():
 		return nil, fmt.Errorf("restore target %s exists and is not a folder", target)
 	}
@@ -62,6 +64,17 @@ func planRestore(target string, opts RestoreOptions, log *slog.Logger) (*restore
 		}
 	}
 	return p, nil
+}
+
+// symlinkTargetError refuses a target that is a symbolic link: renaming the
+// restored folder over it would replace the link, not the folder it points
+// to. The message names that folder, the target to give instead.
+func symlinkTargetError(target string) error {
+	dest, err := filepath.EvalSymlinks(target)
+	if err != nil {
+		return fmt.Errorf("restore target %s is a symbolic link that does not resolve (%w): restore into the folder itself", target, err)
+	}
+	return fmt.Errorf("restore target %s is a symbolic link to %s: restore into that folder itself (--to %s)", target, dest, dest)
 }
 
 // requireEmpty fails with ErrTargetNotEmpty when the target has contents.
