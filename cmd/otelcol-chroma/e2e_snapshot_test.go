@@ -860,7 +860,7 @@ func TestSnapshotCorruptionAndBadInput(t *testing.T) {
 		}
 		target := filepath.Join(mnt, "restored")
 		res := runCLI(t, bin, env, "snapshot", "restore", id, "--to", target, "--bucket", "file://"+golden)
-		requireFailure(t, res, exitFailed, "no space", target)
+		requireFailure(t, res, exitFailed, "not enough space", target, "bytes free")
 		requireNoRestoreLeftovers(t, target)
 		if entries, err := os.ReadDir(mnt); err != nil || len(entries) > 0 {
 			t.Errorf("the full file system still holds %d entries after the failed restore (%v)", len(entries), err)

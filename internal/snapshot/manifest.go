@@ -136,6 +136,15 @@ func (m *Manifest) Records() int64 {
 	return n
 }
 
+// fileBytes is the total size of the snapshot's files: what a restore writes.
+func (m *Manifest) fileBytes() int64 {
+	var n int64
+	for _, f := range m.Files {
+		n += f.Size
+	}
+	return n
+}
+
 // newSnapshotID returns a time-sortable id: UTC time, a dash, 8 random hex.
 func newSnapshotID(t time.Time) (string, error) {
 	b := make([]byte, 4)

@@ -59,6 +59,8 @@ type RestoreOptions struct {
 	// Test hook: afterSwapStep runs after each step of a swap inside a
 	// mount point.
 	afterSwapStep func(step string)
+	// volumeSpace replaces VolumeSpace (tests).
+	volumeSpace func(dir string) (available, size int64, err error)
 }
 
 // RestoreResult describes a completed restore.
@@ -155,6 +157,9 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	if err := checkSourceForRestore(m, opts.NoCheck, log); err != nil {
 		return nil, err
 	}
+	if err := place.checkSpace(m, opts.volumeSpace); err != nil {
+		return nil, fmt.Errorf("restore %s into %s: %w", id, target, err)
+	}
 	if err := place.makeStage(); err != nil {
 		place.abandon()
 		return nil, fmt.Errorf("restore %s: %w", id, err)
@@ -191,10 +196,7 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 // restoreChecked writes m's files into dir and runs the restored database's
 // checks.
 func (r *Repository) restoreChecked(ctx context.Context, m *Manifest, dir string, opts RestoreOptions, progress *progressReporter) (*RestoreResult, error) {
-	var total int64
-	for _, f := range m.Files {
-		total += f.Size
-	}
+	total := m.fileBytes()
 	progress.addTotal(total)
 	progress.phase(PhaseRestore)
 	res := &RestoreResult{Files: len(m.Files), Bytes: total, Collections: len(m.Chroma.Collections), Records: m.Records()}

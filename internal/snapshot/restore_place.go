@@ -139,6 +139,39 @@ func (p *restorePlace) makeStage() error {
 	return os.Chmod(p.stage, 0o755)
 }
 
+// checkSpace refuses, before anything is downloaded, a restore whose files
+// cannot fit on the file system the restored copy is written to: the copy
+// is written and checked beside (in a mount point, inside) the target while
+// its old contents stay, so the snapshot's whole size must be free.
+func (p *restorePlace) checkSpace(m *Manifest, space func(string) (int64, int64, error)) error {
+	if space == nil {
+		space = VolumeSpace
+	}
+	dir := filepath.Dir(p.target)
+	if p.inside {
+		dir = p.target
+	}
+	for ; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(dir); err == nil || filepath.Dir(dir) == dir {
+			break
+		}
+	}
+	free, _, err := space(dir)
+	if errors.Is(err, errSpaceUnknown) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("restore target %s: %w", p.target, err)
+	}
+	need := m.fileBytes()
+	if free >= need {
+		return nil
+	}
+	return fmt.Errorf("%w: the snapshot's files take %d bytes, but the file system of %s has %d bytes free "+
+		"(the restored copy is written and checked before the old contents go); free space there, or restore into a larger volume (nothing was changed)",
+		ErrTargetSpace, need, dir, free)
+}
+
 // swap puts the restored tree in place of the target's contents.
 func (p *restorePlace) swap(force bool) error {
 	if p.inside {
