@@ -877,7 +877,10 @@ func TestSnapshotCorruptionAndBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := runCLI(t, bin, env, "snapshot", "restore", id, "--to", target, "--bucket", "file://"+golden)
-		requireFailure(t, res, exitFailed, "not empty", "--force")
+		requireFailure(t, res, exitFailed, "not empty", "--force", "stop Chroma first")
+		if n := strings.Count(res.stderr, "new or empty folder"); n != 1 {
+			t.Errorf("the advice is given %d times, want once:\n%s", n, res)
+		}
 		if data, err := os.ReadFile(keep); err != nil || string(data) != "mine" {
 			t.Errorf("a refused restore changed the target: %q, %v", data, err)
 		}

@@ -64,9 +64,6 @@ is left.`,
 				Logger:      f.logger(cmd.ErrOrStderr()),
 			})
 			progress.Done()
-			if errors.Is(err, snapshot.ErrTargetNotEmpty) {
-				return fmt.Errorf("%w\nrestore into a new or empty folder, or pass --force to replace it (stop Chroma first)", err)
-			}
 			if errors.Is(err, snapshot.ErrUnsafeTarget) {
 				return usageError{err}
 			}

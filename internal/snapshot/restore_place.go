@@ -86,7 +86,7 @@ func (p *restorePlace) requireEmpty(what string) error {
 	if len(names) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %s %s (%s); restore into a new or empty folder, or replace it with force (stop Chroma first)",
+	return fmt.Errorf("%w: %s %s (%s); restore into a new or empty folder, or pass --force to replace it (stop Chroma first)",
 		ErrTargetNotEmpty, p.target, what, strings.Join(names[:min(3, len(names))], ", "))
 }
 
