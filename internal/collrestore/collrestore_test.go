@@ -365,3 +365,45 @@ func TestQueriesTellApproximationFromLoss(t *testing.T) {
 		})
 	}
 }
+
+// A target that fails writes with a server error, as Chroma 1.0 does after
+// a client was killed mid-write, stops the copy with ErrTargetFailing and
+// advice to restart the target; once it takes writes again, a re-run
+// completes.
+func TestCopyTargetFailingAdvisesRestart(t *testing.T) {
+	src, want := source(t, 60, 4)
+	chroma := chromatest.Start(t, chromatest.Options{})
+	ctx := t.Context()
+	u, err := url.Parse(chroma.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := httputil.NewSingleHostReverseProxy(u)
+	var failing atomic.Bool
+	failing.Store(true)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() && strings.HasSuffix(r.URL.Path, "/upsert") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprint(w, `{"error":"InternalError","message":"Error sending message to compactor"}`)
+			return
+		}
+		forward.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	target := chromaapi.NewClient(proxy.URL)
+	_, err = Copy(ctx, Options{Source: src, Target: target, Name: "docs", BatchSize: 20, SnapshotID: "s1"})
+	if !errors.Is(err, ErrTargetFailing) {
+		t.Fatalf("copy into a target failing its writes: %v; want ErrTargetFailing", err)
+	}
+	for _, want := range []string{"HTTP 500", "restart the target Chroma", "run the same command again"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q: %v", want, err)
+		}
+	}
+	failing.Store(false)
+	if _, err := Copy(ctx, Options{Source: src, Target: target, Name: "docs", BatchSize: 20, SnapshotID: "s1"}); err != nil {
+		t.Fatalf("re-run once the target takes writes: %v", err)
+	}
+	requireRestored(t, chroma.Client, "docs", want)
+}
