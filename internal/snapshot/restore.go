@@ -155,7 +155,7 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	}
 	id = m.ID
 	if err := checkSourceForRestore(m, opts.NoCheck, log); err != nil {
-		return nil, err
+		return nil, r.suggestUndamaged(ctx, cfg, id, err)
 	}
 	if err := place.checkSpace(m, opts.volumeSpace); err != nil {
 		return nil, fmt.Errorf("restore %s into %s: %w", id, target, err)
