@@ -397,15 +397,18 @@ func (r *Repository) restoreBlock(ctx context.Context, m *Manifest, files []*res
 	key := blockKey(objectName(r.keys.authKey, h))
 	where := fmt.Sprintf("block %d of %s (object %s)", uses[0].index, first.Path, key)
 	if err := r.fetchObject(ctx, key, m.BlockSize, &w.buf); err != nil {
+		if errors.Is(err, ErrCorrupt) {
+			return fmt.Errorf("%s: %w; %s", where, err, damagedSnapshotAdvice)
+		}
 		return fmt.Errorf("%s: %w", where, err)
 	}
 	plain, err := w.codec.decode(w.buf.Bytes(), h, uses[0].n)
 	if err != nil {
-		return fmt.Errorf("%s in %s: %w", where, r.bucket, err)
+		return fmt.Errorf("%s in %s: %w; %s", where, r.bucket, err, damagedSnapshotAdvice)
 	}
 	for _, u := range uses {
 		if u.n != len(plain) {
-			return fmt.Errorf("%w: block %d of %s: manifest lists content of %d bytes where %d fit", ErrCorrupt, u.index, m.Files[u.file].Path, len(plain), u.n)
+			return fmt.Errorf("%w: block %d of %s: manifest lists content of %d bytes where %d fit; %s", ErrCorrupt, u.index, m.Files[u.file].Path, len(plain), u.n, damagedSnapshotAdvice)
 		}
 		bs := int64(m.fileBlockSize(m.Files[u.file]))
 		if err := files[u.file].writeBlock(plain, int64(u.index)*bs, &w.aligned); err != nil {
@@ -416,13 +419,17 @@ func (r *Repository) restoreBlock(ctx context.Context, m *Manifest, files []*res
 	return nil
 }
 
+// damagedSnapshotAdvice ends the error of a block that is missing or fails
+// its check: no retry brings that block back.
+const damagedSnapshotAdvice = "the snapshot is damaged: restore another one (snapshot list; check it first with snapshot verify ID --read-data)"
+
 // fetchObject reads a block object into buf, refusing anything larger than
 // a block of blockSize can encode to.
 func (r *Repository) fetchObject(ctx context.Context, key string, blockSize int, buf *bytes.Buffer) error {
 	rc, err := r.bucket.Read(ctx, key)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotExist) {
-			return fmt.Errorf("%w: %s does not exist in %s; the snapshot is damaged: restore another one", ErrMissing, key, r.bucket)
+			return fmt.Errorf("%w: %s does not exist in %s; %s", ErrMissing, key, r.bucket, damagedSnapshotAdvice)
 		}
 		return fmt.Errorf("read %s in %s: %w%s", key, r.bucket, err, storageHint(err))
 	}

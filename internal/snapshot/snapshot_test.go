@@ -295,6 +295,7 @@ func TestDamagedBlock(t *testing.T) {
 					t.Fatalf("verify = %+v, %v; want ErrCorrupt naming %s", vr, err, key)
 				}
 				requireRestoreFails(t, repo, m.ID, ErrCorrupt, key)
+				requireRestoreFails(t, repo, m.ID, ErrCorrupt, "the snapshot is damaged: restore another one")
 			})
 		}
 	}
