@@ -138,8 +138,8 @@ func TestUnreadableManifestIsSkipped(t *testing.T) {
 	}
 }
 
-// When every manifest is damaged, "latest" fails naming the damage and no
-// warning claims that an older snapshot is used instead: there is none.
+// When every manifest is damaged, "latest" fails naming the damage and
+// where else to look, and no warning claims that an older snapshot is used instead: there is none.
 func TestLatestWithNothingIntactClaimsNoFallback(t *testing.T) {
 	ctx := testContext(t)
 	b := newBucket(t)
@@ -151,8 +151,8 @@ func TestLatestWithNothingIntactClaimsNoFallback(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	_, err := repo.Restore(ctx, "latest", RestoreOptions{Target: filepath.Join(t.TempDir(), "data"), Logger: logger})
-	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), only.ID) {
-		t.Fatalf("restore latest of a bucket whose only manifest is damaged: %v; want ErrCorrupt naming %s", err, only.ID)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), only.ID) || !strings.Contains(err.Error(), "replica of the bucket") {
+		t.Fatalf("restore latest of a bucket whose only manifest is damaged: %v; want ErrCorrupt naming %s and what to do", err, only.ID)
 	}
 	_, err = repo.RestoreScratch(ctx, "drill", ScratchOptions{ScratchDir: t.TempDir(), Logger: logger})
 	if !errors.Is(err, ErrCorrupt) {
