@@ -711,6 +711,10 @@ func TestSnapshotCorruptionAndBadInput(t *testing.T) {
 		requireCLI(t, bin, env, "snapshot", "keygen", "--writer-key", otherWriter, "--reader-key", otherReader)
 		res := runCLI(t, bin, env, "snapshot", "keygen", "--writer-key", writer, "--reader-key", filepath.Join(dir, "new.key"))
 		requireFailure(t, res, exitFailed, "exists")
+		same := filepath.Join(dir, "both.key")
+		res = runCLI(t, bin, env, "snapshot", "keygen", "--writer-key", same, "--reader-key", same)
+		requireFailure(t, res, exitUsage, "two different files")
+		requireMissing(t, same)
 
 		bucket := []string{"--bucket", "file://" + t.TempDir()}
 		encID := cliSnapshotNow(t, bin, env, append([]string{"--persist-directory", demo, "--writer-key", writer}, bucket...)...)
