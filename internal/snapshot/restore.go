@@ -176,7 +176,7 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	progress := newProgress(opts.Progress)
 	res, err := r.restoreChecked(ctx, m, place.tree, opts, progress)
 	if err != nil {
-		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w", id, target, target, err)
+		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w%s", id, target, target, err, r.blockAdvice(ctx, id, err))
 	}
 	progress.phase(PhaseSwap)
 	if err := refuseInUse(target); err != nil {
@@ -191,6 +191,20 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	log.Info("snapshot restored", "id", id, "target", target, "bytes", res.Bytes, "duration", res.Duration,
 		"download", res.Download, "sync", res.Sync, "check", res.Check, "check_pragma", res.CheckPragma)
 	return res, nil
+}
+
+// blockAdvice ends the error of a restore that found a block of snapshot id
+// missing or failing its check: no retry brings it back. A snapshot whose
+// manifest is gone by then was removed while it was read (retention's forget
+// and a prune, which a restore does not hold off), not damaged.
+func (r *Repository) blockAdvice(ctx context.Context, id string, err error) string {
+	if !errors.Is(err, ErrMissing) && !errors.Is(err, ErrCorrupt) {
+		return ""
+	}
+	if _, serr := r.bucket.Stat(ctx, manifestKey(id)); errors.Is(serr, storage.ErrNotExist) {
+		return "; the snapshot was removed from the bucket while it was being restored (forget, by retention, then prune; or a deletion): restore another one (snapshot list)"
+	}
+	return "; the snapshot is damaged: restore another one (snapshot list; check it first with snapshot verify ID --read-data)"
 }
 
 // restoreChecked writes m's files into dir and runs the restored database's
@@ -397,18 +411,15 @@ func (r *Repository) restoreBlock(ctx context.Context, m *Manifest, files []*res
 	key := blockKey(objectName(r.keys.authKey, h))
 	where := fmt.Sprintf("block %d of %s (object %s)", uses[0].index, first.Path, key)
 	if err := r.fetchObject(ctx, key, m.BlockSize, &w.buf); err != nil {
-		if errors.Is(err, ErrCorrupt) {
-			return fmt.Errorf("%s: %w; %s", where, err, damagedSnapshotAdvice)
-		}
 		return fmt.Errorf("%s: %w", where, err)
 	}
 	plain, err := w.codec.decode(w.buf.Bytes(), h, uses[0].n)
 	if err != nil {
-		return fmt.Errorf("%s in %s: %w; %s", where, r.bucket, err, damagedSnapshotAdvice)
+		return fmt.Errorf("%s in %s: %w", where, r.bucket, err)
 	}
 	for _, u := range uses {
 		if u.n != len(plain) {
-			return fmt.Errorf("%w: block %d of %s: manifest lists content of %d bytes where %d fit; %s", ErrCorrupt, u.index, m.Files[u.file].Path, len(plain), u.n, damagedSnapshotAdvice)
+			return fmt.Errorf("%w: block %d of %s: manifest lists content of %d bytes where %d fit", ErrCorrupt, u.index, m.Files[u.file].Path, len(plain), u.n)
 		}
 		bs := int64(m.fileBlockSize(m.Files[u.file]))
 		if err := files[u.file].writeBlock(plain, int64(u.index)*bs, &w.aligned); err != nil {
@@ -419,17 +430,13 @@ func (r *Repository) restoreBlock(ctx context.Context, m *Manifest, files []*res
 	return nil
 }
 
-// damagedSnapshotAdvice ends the error of a block that is missing or fails
-// its check: no retry brings that block back.
-const damagedSnapshotAdvice = "the snapshot is damaged: restore another one (snapshot list; check it first with snapshot verify ID --read-data)"
-
 // fetchObject reads a block object into buf, refusing anything larger than
 // a block of blockSize can encode to.
 func (r *Repository) fetchObject(ctx context.Context, key string, blockSize int, buf *bytes.Buffer) error {
 	rc, err := r.bucket.Read(ctx, key)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotExist) {
-			return fmt.Errorf("%w: %s does not exist in %s; %s", ErrMissing, key, r.bucket, damagedSnapshotAdvice)
+			return fmt.Errorf("%w: %s does not exist in %s", ErrMissing, key, r.bucket)
 		}
 		return fmt.Errorf("read %s in %s: %w%s", key, r.bucket, err, storageHint(err))
 	}

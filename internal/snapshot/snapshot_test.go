@@ -378,6 +378,7 @@ func TestMissingBlock(t *testing.T) {
 		}
 	}
 	requireRestoreFails(t, repo, m.ID, ErrMissing, key)
+	requireRestoreFails(t, repo, m.ID, ErrMissing, "the snapshot is damaged: restore another one")
 
 	// The next snapshot uploads the missing block again: nothing relies on
 	// a listing that is out of date.
@@ -898,4 +899,34 @@ func TestDatabaseBlockSize(t *testing.T) {
 	if _, err := repo.Verify(ctx, first.ID, VerifyOptions{ReadData: true}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// pruningBucket removes a snapshot's manifest and one of its blocks at the
+// first block read, as a forget and a prune running beside a restore do.
+type pruningBucket struct {
+	storage.Bucket
+	manifest, block string
+	once            sync.Once
+}
+
+func (p *pruningBucket) Read(ctx context.Context, key string) (io.ReadCloser, error) {
+	if strings.HasPrefix(key, blocksPrefix) {
+		p.once.Do(func() {
+			_ = p.Bucket.Delete(ctx, p.manifest)
+			_ = p.Bucket.Delete(ctx, p.block)
+		})
+	}
+	return p.Bucket.Read(ctx, key)
+}
+
+// A snapshot forgotten and pruned while it is being restored fails the
+// restore (the target untouched) with a message that says so, not that the
+// snapshot is damaged.
+func TestRestoreOfSnapshotRemovedMeanwhile(t *testing.T) {
+	fx := newFixture(t, fixtureOpts{collections: 1})
+	b := newBucket(t)
+	m := takeSnapshot(t, mustOpen(t, b, Keys{}), fx.dir)
+	blocks := objectKeys(t, b, blocksPrefix)
+	repo := mustOpen(t, &pruningBucket{Bucket: b, manifest: manifestKey(m.ID), block: blocks[len(blocks)-1]}, Keys{})
+	requireRestoreFails(t, repo, m.ID, ErrMissing, "removed from the bucket while it was being restored")
 }
