@@ -194,17 +194,27 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 }
 
 // blockAdvice ends the error of a restore that found a block of snapshot id
-// missing or failing its check: no retry brings it back. A snapshot whose
-// manifest is gone by then was removed while it was read (retention's forget
-// and a prune, which a restore does not hold off), not damaged.
+// missing or failing its check: no retry brings it back.
 func (r *Repository) blockAdvice(ctx context.Context, id string, err error) string {
 	if !errors.Is(err, ErrMissing) && !errors.Is(err, ErrCorrupt) {
 		return ""
 	}
-	if _, serr := r.bucket.Stat(ctx, manifestKey(id)); errors.Is(serr, storage.ErrNotExist) {
-		return "; the snapshot was removed from the bucket while it was being restored (forget, by retention, then prune; or a deletion): restore another one (snapshot list)"
+	if r.removedMeanwhile(ctx, id) {
+		return "; the snapshot " + removedMeanwhileReason + ": restore another one (snapshot list)"
 	}
 	return "; the snapshot is damaged: restore another one (snapshot list; check it first with snapshot verify ID --read-data)"
+}
+
+// removedMeanwhileReason says why the blocks of a snapshot whose manifest is
+// gone went missing while it was read: a restore or verify holds no lock, so
+// retention's forget and a prune beside it can remove the snapshot.
+const removedMeanwhileReason = "was removed from the bucket while it was being read (forget, by retention, then prune; or a deletion)"
+
+// removedMeanwhile reports whether snapshot id's manifest is gone from the
+// bucket (a failure to tell counts as not gone).
+func (r *Repository) removedMeanwhile(ctx context.Context, id string) bool {
+	_, err := r.bucket.Stat(ctx, manifestKey(id))
+	return errors.Is(err, storage.ErrNotExist)
 }
 
 // restoreChecked writes m's files into dir and runs the restored database's

@@ -919,14 +919,29 @@ func (p *pruningBucket) Read(ctx context.Context, key string) (io.ReadCloser, er
 	return p.Bucket.Read(ctx, key)
 }
 
-// A snapshot forgotten and pruned while it is being restored fails the
-// restore (the target untouched) with a message that says so, not that the
-// snapshot is damaged.
-func TestRestoreOfSnapshotRemovedMeanwhile(t *testing.T) {
+// snapshotRemovedOnRead takes a snapshot and opens its repository through a
+// pruningBucket.
+func snapshotRemovedOnRead(t *testing.T) (*Repository, *Manifest) {
 	fx := newFixture(t, fixtureOpts{collections: 1})
 	b := newBucket(t)
 	m := takeSnapshot(t, mustOpen(t, b, Keys{}), fx.dir)
 	blocks := objectKeys(t, b, blocksPrefix)
-	repo := mustOpen(t, &pruningBucket{Bucket: b, manifest: manifestKey(m.ID), block: blocks[len(blocks)-1]}, Keys{})
-	requireRestoreFails(t, repo, m.ID, ErrMissing, "removed from the bucket while it was being restored")
+	return mustOpen(t, &pruningBucket{Bucket: b, manifest: manifestKey(m.ID), block: blocks[len(blocks)-1]}, Keys{}), m
+}
+
+// A snapshot forgotten and pruned while it is being restored fails the
+// restore (the target untouched) with a message that says so, not that the
+// snapshot is damaged.
+func TestRestoreOfSnapshotRemovedMeanwhile(t *testing.T) {
+	repo, m := snapshotRemovedOnRead(t)
+	requireRestoreFails(t, repo, m.ID, ErrMissing, "was removed from the bucket while it was being read")
+}
+
+// The same for a verify: the snapshot was removed, not damaged.
+func TestVerifyOfSnapshotRemovedMeanwhile(t *testing.T) {
+	repo, m := snapshotRemovedOnRead(t)
+	_, err := repo.Verify(testContext(t), m.ID, VerifyOptions{ReadData: true})
+	if !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), "was removed from the bucket while it was being read") || strings.Contains(err.Error(), "is damaged") {
+		t.Fatalf("verify of a snapshot removed meanwhile: %v", err)
+	}
 }
