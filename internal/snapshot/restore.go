@@ -129,37 +129,15 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	if err != nil {
 		return nil, err
 	}
-	if opts.Target == "" {
-		return nil, errors.New("restore: no target folder given")
-	}
-	target, err := filepath.Abs(opts.Target)
-	if err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
-	}
-	if err := r.checkRestoreTarget(target, opts.Protect); err != nil {
-		return nil, err
-	}
-	if err := refuseInUse(target); err != nil {
-		return nil, err
-	}
-	place, err := planRestore(target, opts, log)
+	target, place, err := r.planTarget(opts, log)
 	if err != nil {
 		return nil, err
 	}
-	m, skipped, err := r.loadManifest(ctx, cfg, "restore", id)
-	for _, s := range skipped {
-		log.Warn("restoring an older snapshot: a newer one is damaged", "error", s)
-	}
+	m, err := r.restorableManifest(ctx, cfg, id, place, opts, log)
 	if err != nil {
 		return nil, err
 	}
 	id = m.ID
-	if err := checkSourceForRestore(m, opts.NoCheck, log); err != nil {
-		return nil, r.suggestUndamaged(ctx, cfg, id, err)
-	}
-	if err := place.checkSpace(m, opts.volumeSpace); err != nil {
-		return nil, fmt.Errorf("restore %s into %s: %w", id, target, err)
-	}
 	if err := place.makeStage(); err != nil {
 		place.abandon()
 		return nil, fmt.Errorf("restore %s: %w", id, err)
@@ -191,6 +169,48 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	log.Info("snapshot restored", "id", id, "target", target, "bytes", res.Bytes, "duration", res.Duration,
 		"download", res.Download, "sync", res.Sync, "check", res.Check, "check_pragma", res.CheckPragma)
 	return res, nil
+}
+
+// planTarget checks opts.Target and decides how to restore into it.
+func (r *Repository) planTarget(opts RestoreOptions, log *slog.Logger) (string, *restorePlace, error) {
+	if opts.Target == "" {
+		return "", nil, errors.New("restore: no target folder given")
+	}
+	target, err := filepath.Abs(opts.Target)
+	if err != nil {
+		return "", nil, fmt.Errorf("restore: %w", err)
+	}
+	if err := r.checkRestoreTarget(target, opts.Protect); err != nil {
+		return "", nil, err
+	}
+	if err := refuseInUse(target); err != nil {
+		return "", nil, err
+	}
+	place, err := planRestore(target, opts, log)
+	if err != nil {
+		return "", nil, err
+	}
+	return target, place, nil
+}
+
+// restorableManifest reads snapshot id's manifest ("latest" for the newest
+// intact one) and refuses, before anything is downloaded, a snapshot taken
+// from a damaged database (unless NoCheck) or one that cannot fit.
+func (r *Repository) restorableManifest(ctx context.Context, cfg *repoConfig, id string, place *restorePlace, opts RestoreOptions, log *slog.Logger) (*Manifest, error) {
+	m, skipped, err := r.loadManifest(ctx, cfg, "restore", id)
+	for _, s := range skipped {
+		log.Warn("restoring an older snapshot: a newer one is damaged", "error", s)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSourceForRestore(m, opts.NoCheck, log); err != nil {
+		return nil, r.suggestUndamaged(ctx, cfg, m.ID, err)
+	}
+	if err := place.checkSpace(m, opts.volumeSpace); err != nil {
+		return nil, fmt.Errorf("restore %s into %s: %w", m.ID, place.target, err)
+	}
+	return m, nil
 }
 
 // blockAdvice ends the error of a restore that found a block of snapshot id
