@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
@@ -154,7 +155,7 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	progress := newProgress(opts.Progress)
 	res, err := r.restoreChecked(ctx, m, place.tree, opts, progress)
 	if err != nil {
-		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w%s", id, target, target, err, r.blockAdvice(ctx, id, err))
+		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w%s", id, target, target, err, r.failureAdvice(ctx, id, err))
 	}
 	progress.phase(PhaseSwap)
 	if err := refuseInUse(target); err != nil {
@@ -213,13 +214,17 @@ func (r *Repository) restorableManifest(ctx context.Context, cfg *repoConfig, id
 	return m, nil
 }
 
-// blockAdvice ends the error of a restore that found a block of snapshot id
-// missing or failing its check: no retry brings it back.
-func (r *Repository) blockAdvice(ctx context.Context, id string, err error) string {
-	if !errors.Is(err, ErrMissing) && !errors.Is(err, ErrCorrupt) {
+// failureAdvice ends the error of a restore of snapshot id that failed
+// with what to do: the target's file system filled up (the free space
+// checked before was taken meanwhile), or a block is missing or fails its
+// check, which no retry brings back.
+func (r *Repository) failureAdvice(ctx context.Context, id string, err error) string {
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		return "; the target's file system is full: free space there, or restore into a larger volume"
+	case !errors.Is(err, ErrMissing) && !errors.Is(err, ErrCorrupt):
 		return ""
-	}
-	if r.removedMeanwhile(ctx, id) {
+	case r.removedMeanwhile(ctx, id):
 		return "; the snapshot " + removedMeanwhileReason + ": restore another one (snapshot list)"
 	}
 	return "; the snapshot is damaged: restore another one (snapshot list; check it first with snapshot verify ID --read-data)"

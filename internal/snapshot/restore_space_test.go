@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
@@ -69,5 +70,34 @@ func TestRestoreRefusedWhenVolumeTooSmall(t *testing.T) {
 		if left := leftovers(t, volume, "data"); len(left) != 0 {
 			t.Fatalf("a refused restore left %v on the volume", left)
 		}
+	}
+}
+
+// When the file system fills up during the restore all the same (its free
+// space taken after the check), the restore fails with what to do, and the
+// target keeps its contents.
+func TestRestoreFillingTheVolumeSaysSo(t *testing.T) {
+	repo := mustOpen(t, newBucket(t), Keys{})
+	m := takeSnapshot(t, repo, chromatest.CopyDemo(t)) // 6.5 MiB
+	volume := filepath.Join(t.TempDir(), "volume")
+	testutil.MountTmpfs(t, volume, 4)
+	target := filepath.Join(volume, "data")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	keep := filepath.Join(target, "keep.txt")
+	if err := os.WriteFile(keep, []byte("old contents"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plenty := func(string) (int64, int64, error) { return 1 << 40, 1 << 40, nil }
+	_, err := repo.Restore(testContext(t), m.ID, RestoreOptions{Target: target, Force: true, volumeSpace: plenty})
+	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "file system is full: free space there, or restore into a larger volume") {
+		t.Fatalf("restore onto a volume that fills up: %v", err)
+	}
+	if got, err := os.ReadFile(keep); err != nil || string(got) != "old contents" {
+		t.Fatalf("the target's contents changed: %q, %v", got, err)
+	}
+	if left := leftovers(t, volume, "data"); len(left) != 0 {
+		t.Fatalf("a failed restore left %v on the volume", left)
 	}
 }
