@@ -214,9 +214,9 @@ func batchSize(ctx context.Context, opts Options, dim int) (int, error) {
 	if dim > 0 {
 		size = min(size, max(1, maxBatchFloats/dim))
 	}
-	most, err := opts.Target.MaxBatchSize(ctx)
+	most, err := targetBatchSize(ctx, opts.Target)
 	if err != nil {
-		return 0, classifyTarget(fmt.Errorf("ask the target Chroma for its batch size: %w", err))
+		return 0, err
 	}
 	size = min(size, most)
 	if most, err = opts.Source.MaxBatchSize(ctx); err != nil {

@@ -293,8 +293,9 @@ func TestCopyAuthenticates(t *testing.T) {
 	}
 }
 
-// A target that does not answer is ErrTargetUnreachable; a database that
-// does not exist is ErrNoDatabase.
+// A target that does not answer, or answers without Chroma's API under the
+// URL, is ErrTargetUnreachable; a database that does not exist is
+// ErrNoDatabase.
 func TestCopyTargetErrors(t *testing.T) {
 	src, _ := source(t, 5, 4)
 	ctx := t.Context()
@@ -306,9 +307,18 @@ func TestCopyTargetErrors(t *testing.T) {
 	if _, err := Copy(ctx, Options{Source: src, Target: down, Name: "docs"}); !errors.Is(err, ErrTargetUnreachable) {
 		t.Fatalf("unreachable target: %v", err)
 	}
-	target := chromatest.Start(t, chromatest.Options{}).Client
+	chroma := chromatest.Start(t, chromatest.Options{})
+	target := chroma.Client
 	if _, err := Copy(ctx, Options{Source: src, Target: target.InDatabase("default_tenant", "nope"), Name: "docs"}); !errors.Is(err, ErrNoDatabase) {
 		t.Fatalf("missing database: %v", err)
+	}
+	// The API's URL given for Chroma's base URL.
+	apiURL := chromaapi.NewClient(chroma.URL + "/api/v2")
+	if _, err := Copy(ctx, Options{Source: src, Target: apiURL, Name: "docs"}); !errors.Is(err, ErrTargetUnreachable) || !strings.Contains(err.Error(), "no Chroma API") {
+		t.Fatalf("a base URL with /api/v2: %v", err)
+	}
+	if err := CheckTarget(ctx, apiURL, []string{"docs"}, ModeCreate); !errors.Is(err, ErrTargetUnreachable) || !strings.Contains(err.Error(), "no Chroma API") {
+		t.Fatalf("check of a base URL with /api/v2: %v", err)
 	}
 }
 
