@@ -3,12 +3,15 @@
 package snapshot
 
 import (
+	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 )
@@ -65,4 +68,45 @@ func inode(t *testing.T, path string) uint64 {
 		t.Fatal(err)
 	}
 	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+// A process that opens the target while the restore downloads (a Chroma
+// started too early) is caught before the swap: the restore fails, and
+// the target keeps its contents.
+func TestRestoreRefusesTargetOpenedDuringRestore(t *testing.T) {
+	repo := mustOpen(t, newBucket(t), Keys{})
+	m := takeSnapshot(t, repo, chromatest.CopyDemo(t))
+	target := chromatest.CopyDemo(t)
+	db := filepath.Join(target, "chroma.sqlite3")
+	before := inode(t, db)
+	var holder *exec.Cmd
+	openAtSwap := ProgressFunc(func(u Update) {
+		if u.Phase != PhaseSwap || holder != nil {
+			return
+		}
+		holder = exec.Command("tail", "-f", db)
+		if err := holder.Start(); err != nil {
+			t.Errorf("start a process holding %s: %v", db, err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(testContext(t), 30*time.Second)
+		defer cancel()
+		waitFor(t, ctx, "tail to open "+db, func() bool { users, _ := openFilesUnder(target); return len(users) > 0 })
+	})
+	t.Cleanup(func() {
+		if holder != nil && holder.Process != nil {
+			_ = holder.Process.Kill()
+			_ = holder.Wait()
+		}
+	})
+	_, err := repo.Restore(testContext(t), m.ID, RestoreOptions{Target: target, Force: true, Progress: openAtSwap})
+	if !errors.Is(err, ErrTargetInUse) || !strings.Contains(err.Error(), "tail") {
+		t.Fatalf("restore over a target opened during the restore: %v; want ErrTargetInUse naming the process", err)
+	}
+	if inode(t, db) != before {
+		t.Fatal("the restore replaced the target that a process had opened meanwhile")
+	}
+	if left := leftovers(t, filepath.Dir(target), filepath.Base(target)); len(left) != 0 {
+		t.Fatalf("a refused restore left %v beside the target", left)
+	}
 }
