@@ -176,16 +176,17 @@ func TestCopyResumesAfterInterruption(t *testing.T) {
 	src, want := source(t, 300, 8)
 	target := chromatest.Start(t, chromatest.Options{}).Client
 	ctx := t.Context()
-	cut, cancel := context.WithCancel(ctx)
-	defer cancel()
+	interrupted := fmt.Errorf("interrupt signal received: %w", context.Canceled)
+	cut, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	stopAfter := snapshot.ProgressFunc(func(u snapshot.Update) {
 		if u.Done >= 100 {
-			cancel()
+			cancel(interrupted)
 		}
 	})
 	_, err := Copy(cut, Options{Source: src, Target: target, Name: "docs", As: "docs-back", BatchSize: 40, SnapshotID: "s1", Progress: stopAfter})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("interrupted copy: %v", err)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupt signal received") {
+		t.Fatalf("interrupted copy: %v; want it to say why", err)
 	}
 	if _, err := target.GetCollection(ctx, "docs-back"); !chromaapi.IsStatus(err, http.StatusNotFound) {
 		t.Fatalf("the collection is visible under its name before it is complete: %v", err)

@@ -25,11 +25,13 @@ func (r *run) copyRecords(ctx context.Context) error {
 	go r.readPages(readCtx, pages)
 	r.report(0, r.res.Records)
 	for p := range pages {
+		if ctx.Err() != nil {
+			// Before p.err, which may be a read cut short by the same
+			// cancellation: say why ("interrupt signal received").
+			return context.Cause(ctx)
+		}
 		if p.err != nil {
 			return p.err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
 		}
 		if err := r.writePage(ctx, p.batch); err != nil {
 			return fmt.Errorf("write records %d-%d: %w", p.offset, p.offset+p.batch.Len(), targetFailure(err))
