@@ -5,6 +5,7 @@ package snapshot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -100,4 +101,19 @@ func TestRestoreFillingTheVolumeSaysSo(t *testing.T) {
 	if left := leftovers(t, volume, "data"); len(left) != 0 {
 		t.Fatalf("a failed restore left %v on the volume", left)
 	}
+}
+
+// A file system that cannot tell its free space does not stop a restore.
+func TestRestoreWhenFreeSpaceIsUnknown(t *testing.T) {
+	repo := mustOpen(t, newBucket(t), Keys{})
+	src := newFixture(t, fixtureOpts{collections: 1}).dir
+	m := takeSnapshot(t, repo, src)
+	target := filepath.Join(t.TempDir(), "data")
+	failing := func(dir string) (int64, int64, error) {
+		return 0, 0, fmt.Errorf("statfs %s: function not implemented", dir)
+	}
+	if _, err := repo.Restore(testContext(t), m.ID, RestoreOptions{Target: target, volumeSpace: failing}); err != nil {
+		t.Fatalf("restore where the free space cannot be read: %v", err)
+	}
+	requireSameTree(t, src, target)
 }
