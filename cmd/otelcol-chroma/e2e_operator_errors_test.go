@@ -124,8 +124,8 @@ func TestSnapshotMissingBucketIsNoRepository(t *testing.T) {
 	}
 }
 
-// TestSnapshotWrongCommandLineExits2: a malformed snapshot id or bucket URL
-// is a wrong command line (exit code 2), refused before the bucket is used;
+// TestSnapshotWrongCommandLineExits2: a malformed snapshot id or bucket URL,
+// or a negative prune grace period, is a wrong command line (exit code 2), refused before the bucket is used;
 // a broken escape in an s3:// query is never silently dropped.
 func TestSnapshotWrongCommandLineExits2(t *testing.T) {
 	bin := binary(t)
@@ -147,6 +147,7 @@ func TestSnapshotWrongCommandLineExits2(t *testing.T) {
 		{[]string{"list", "--bucket", "gs://bkt/p?chunk_sise=1"}, []string{`unknown parameter "chunk_sise"`}},
 		{[]string{"list", "--bucket", "gs://bkt:4443/p"}, []string{"the host part is the bucket name"}},
 		{[]string{"status", "--bucket", "file://backups/chroma"}, []string{"absolute path"}},
+		{append([]string{"prune", "--grace-period", "-1h"}, bucket...), []string{"--grace-period -1h0m0s is negative"}},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

@@ -269,6 +269,8 @@ func restoreCollectionBadInput(ctx context.Context, t *testing.T, bin string, en
 	requireFailure(t, run("--collection", "victim", "--into", "http://127.0.0.1:1"), exitFailed, "unreachable", "--into")
 	requireFailure(t, run("--collection", "victim", "--into", "http://user:pw@127.0.0.1:1"), exitUsage, "--token-file")
 	requireFailure(t, run("--collection", "victim", "--into", live.URL, "--as", "x", "--collection", "keep-a"), exitUsage, "--as")
+	noChroma := filepath.Join(t.TempDir(), "no-chroma")
+	requireFailure(t, run("--collection", "victim", "--as", "victim-x", "--into", live.URL, "--chroma-command", noChroma), exitUsage, "--chroma-command", noChroma, "nothing was done")
 
 	const secret = "tok-7f3a9c1e5b"
 	proxy := chromatest.TokenProxy(t, live.URL, "X-Chroma-Token", secret)

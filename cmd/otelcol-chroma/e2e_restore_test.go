@@ -112,3 +112,43 @@ func volumeTree(t *testing.T, target string) map[string]string {
 	maps.DeleteFunc(tree, func(path, _ string) bool { return strings.HasPrefix(path, ".otelcol-chroma-old-") })
 	return tree
 }
+
+// TestRestoreRefusesRunningChroma: a restore with --force into a mounted
+// volume that a running Chroma serves is refused through the binary (exit 1,
+// naming the process and what to do) and changes nothing; once Chroma is
+// stopped, the same command restores.
+func TestRestoreRefusesRunningChroma(t *testing.T) {
+	bin := binary(t)
+	chromaBin := chromatest.Binary(t)
+	env := cliEnv(t)
+	bucket := t.TempDir()
+	flags := []string{"--bucket", "file://" + bucket}
+	id := cliSnapshotNow(t, bin, env, append([]string{"--persist-directory", chromatest.CopyDemo(t)}, flags...)...)
+
+	target := filepath.Join(t.TempDir(), "data")
+	testutil.MountTmpfs(t, target, 64)
+	if err := chromatest.CopyDir(chromatest.DemoDir(t), target); err != nil {
+		t.Fatal(err)
+	}
+	srv := chromatest.Start(t, chromatest.Options{PersistDir: target, Binary: chromaBin})
+	before := entryNames(t, target)
+	restore := append([]string{"snapshot", "restore", id, "--to", target, "--force"}, flags...)
+	res := runCLI(t, bin, env, restore...)
+	requireFailure(t, res, exitFailed, "restore target is in use", target, "chroma.sqlite3 open", "stop Chroma", "nothing was changed")
+	if after := entryNames(t, target); !slices.Equal(after, before) {
+		t.Fatalf("a refused restore changed the volume: %v, was %v", after, before)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	requireCLI(t, bin, env, restore...)
+}
+
+func entryNames(t *testing.T, dir string) []string {
+	t.Helper()
+	var names []string
+	for _, e := range mustReadDir(t, dir) {
+		names = append(names, e.Name())
+	}
+	return names
+}

@@ -711,6 +711,10 @@ func TestSnapshotCorruptionAndBadInput(t *testing.T) {
 		requireCLI(t, bin, env, "snapshot", "keygen", "--writer-key", otherWriter, "--reader-key", otherReader)
 		res := runCLI(t, bin, env, "snapshot", "keygen", "--writer-key", writer, "--reader-key", filepath.Join(dir, "new.key"))
 		requireFailure(t, res, exitFailed, "exists")
+		same := filepath.Join(dir, "both.key")
+		res = runCLI(t, bin, env, "snapshot", "keygen", "--writer-key", same, "--reader-key", same)
+		requireFailure(t, res, exitUsage, "two different files")
+		requireMissing(t, same)
 
 		bucket := []string{"--bucket", "file://" + t.TempDir()}
 		encID := cliSnapshotNow(t, bin, env, append([]string{"--persist-directory", demo, "--writer-key", writer}, bucket...)...)
@@ -860,7 +864,7 @@ func TestSnapshotCorruptionAndBadInput(t *testing.T) {
 		}
 		target := filepath.Join(mnt, "restored")
 		res := runCLI(t, bin, env, "snapshot", "restore", id, "--to", target, "--bucket", "file://"+golden)
-		requireFailure(t, res, exitFailed, "no space", target)
+		requireFailure(t, res, exitFailed, "not enough space", target, "bytes free")
 		requireNoRestoreLeftovers(t, target)
 		if entries, err := os.ReadDir(mnt); err != nil || len(entries) > 0 {
 			t.Errorf("the full file system still holds %d entries after the failed restore (%v)", len(entries), err)
@@ -877,7 +881,10 @@ func TestSnapshotCorruptionAndBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		res := runCLI(t, bin, env, "snapshot", "restore", id, "--to", target, "--bucket", "file://"+golden)
-		requireFailure(t, res, exitFailed, "not empty", "--force")
+		requireFailure(t, res, exitFailed, "not empty", "--force", "stop Chroma first")
+		if n := strings.Count(res.stderr, "new or empty folder"); n != 1 {
+			t.Errorf("the advice is given %d times, want once:\n%s", n, res)
+		}
 		if data, err := os.ReadFile(keep); err != nil || string(data) != "mine" {
 			t.Errorf("a refused restore changed the target: %q, %v", data, err)
 		}

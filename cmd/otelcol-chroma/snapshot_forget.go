@@ -155,7 +155,11 @@ func writeForgetText(w io.Writer, rep forgetReport) {
 		}
 	}
 	for _, g := range rep.Groups {
-		fmt.Fprintf(w, "\ninstance %q: keep %d, remove %d\n", g.Instance, len(g.Keep), len(g.Remove))
+		group := fmt.Sprintf("instance %q", g.Instance)
+		if rep.Scope == string(snapshot.ScopeBucket) {
+			group = "all instances"
+		}
+		fmt.Fprintf(w, "\n%s: keep %d, remove %d\n", group, len(g.Keep), len(g.Remove))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, e := range g.Keep {
 			fmt.Fprintf(tw, "keep\t%s\t%s\t%s\n", e.Time.Format(time.DateTime), e.ID, strings.Join(e.Reasons, ", "))

@@ -57,6 +57,8 @@ func TestSnapshotCLIForget(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, "list", "--json", "--bucket", bucket)), &list))
 	require.Len(t, list, 5, "a dry run removes nothing")
 
+	out = mustCLI(t, "forget", "--keep-daily", "2", "--dry-run", "--scope", "bucket", "--bucket", bucket)
+	assert.Contains(t, out, "\nall instances: keep 3, remove 2\n", "scope bucket is one group of every instance's snapshots")
 	out = mustCLI(t, "forget", "--keep-daily", "2", "--bucket", bucket)
 	assert.Contains(t, out, "no snapshots in scope")
 	assert.Contains(t, out, "--scope per_instance")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -29,6 +30,11 @@ Existing files are never overwritten.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if writerPath == "" || readerPath == "" {
 				return usageErrorf("keygen needs --writer-key FILE and --reader-key FILE")
+			}
+			w, _ := filepath.Abs(writerPath)
+			r, _ := filepath.Abs(readerPath)
+			if w == r {
+				return usageErrorf("--writer-key and --reader-key name the same file %s: the two keys go in two different files", writerPath)
 			}
 			writer, reader, err := snapshot.GenerateKeys()
 			if err != nil {

@@ -42,6 +42,9 @@ with the writer key, every snapshot index); one it cannot read stops it
 before anything is deleted.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if grace < 0 {
+				return usageErrorf("--grace-period %s is negative: give 0 (no grace period) or more, e.g. 1h", grace)
+			}
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			repo, _, _, err := f.openForReading(ctx)

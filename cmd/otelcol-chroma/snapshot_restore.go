@@ -21,8 +21,9 @@ func newSnapshotRestoreCommand(f *snapshotFlags) *cobra.Command {
 		Short: "Restore a snapshot into a directory Chroma can open",
 		Long: `Restore a snapshot (default: latest) into DIR.
 
-Stop Chroma first when restoring over its persist directory. DIR must be empty
-or missing unless --force is given. The snapshot is written to a temporary
+Stop Chroma first when restoring over its persist directory: a DIR in which a
+process of this machine has a file open is refused, even with --force. DIR
+must be empty or missing unless --force is given. The snapshot is written to a temporary
 folder beside DIR, every block checked against the manifest, the database
 checked (record counts against the manifest, and PRAGMA quick_check when the
 snapshot's database passed PRAGMA integrity_check when it was taken: the
@@ -63,9 +64,6 @@ is left.`,
 				Logger:      f.logger(cmd.ErrOrStderr()),
 			})
 			progress.Done()
-			if errors.Is(err, snapshot.ErrTargetNotEmpty) {
-				return fmt.Errorf("%w\nrestore into a new or empty folder, or pass --force to replace it (stop Chroma first)", err)
-			}
 			if errors.Is(err, snapshot.ErrUnsafeTarget) {
 				return usageError{err}
 			}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -161,6 +162,9 @@ func runRestoreCollection(cmd *cobra.Command, f *snapshotFlags, cf *collectionRe
 	command := cmp.Or(cf.chromaCommand, drill.ChromaCommand)
 	if command == "" {
 		return usageErrorf("restore-collection needs a chroma executable to serve the snapshot: --chroma-command PATH or drill::chroma_command")
+	}
+	if _, err := exec.LookPath(command); err != nil {
+		return usageErrorf("--chroma-command (or drill::chroma_command) %s cannot run: %w; give the path of the chroma executable (nothing was done)", command, err)
 	}
 	m, err := repo.Manifest(ctx, id)
 	if err != nil {

@@ -62,6 +62,12 @@ certainly gone (its machine is lost) and you cannot wait for the expiry.`,
 				return err
 			}
 			fmt.Fprintf(out, "removed %d locks; %d live locks remain\n", len(removed), len(left))
+			for _, l := range left {
+				fmt.Fprintf(out, "live: %s\n", l.String())
+			}
+			if len(left) > 0 {
+				fmt.Fprintln(out, "a live lock is held by a snapshot, forget or prune that still runs (or ran within the expiry): wait for it; --force removes it and stops its holder, only for a holder that is gone for good")
+			}
 			return nil
 		},
 	}

@@ -41,6 +41,8 @@ func TestSnapshotCLIUnlock(t *testing.T) {
 
 	out := mustCLI(t, "unlock", "--bucket", bucket)
 	assert.Contains(t, out, "removed 0 locks; 1 live locks remain")
+	assert.Contains(t, out, "live: shared lock locks/bbbb.json of prune by pid 4242 on gone-host", "the live lock's holder is named")
+	assert.Contains(t, out, "--force removes it")
 	out = mustCLI(t, "unlock", "--force", "--bucket", bucket)
 	assert.Contains(t, out, "removed shared lock locks/bbbb.json of prune by pid 4242 on gone-host")
 	assert.NoFileExists(t, filepath.Join(root, "locks", "bbbb.json"))

@@ -48,6 +48,11 @@ var (
 	// ErrMismatch: after the copy, the target does not hold what the
 	// snapshot holds (counts, an id, a record's content, a query).
 	ErrMismatch = errors.New("the restored collection does not match the snapshot")
+	// ErrTargetFailing: the target answered a write (or the read of which
+	// ids it holds) with a server error (HTTP 5xx). Chroma 1.0's
+	// single-node server answers every write so after a client was killed
+	// mid-write, until it is restarted.
+	ErrTargetFailing = errors.New("the target Chroma failed the request")
 )
 
 const (
@@ -170,7 +175,11 @@ func (r *run) run(ctx context.Context) error {
 		return err
 	}
 	if err := r.copyRecords(ctx); err != nil {
-		return fmt.Errorf("copy collection %q into %s: %w (run the same command again to continue)", r.opts.Name, r.targetName(), err)
+		next := "run the same command again to continue"
+		if errors.Is(err, ErrTargetFailing) {
+			next = "if it fails so again, restart the target Chroma (after a client was killed mid-write, Chroma 1.0 fails every write until it restarts); then " + next
+		}
+		return fmt.Errorf("copy collection %q into %s: %w (%s)", r.opts.Name, r.targetName(), err, next)
 	}
 	if err := r.verify(ctx); err != nil {
 		return fmt.Errorf("collection %q restored as %s: %w", r.opts.Name, r.targetName(), err)
@@ -205,9 +214,9 @@ func batchSize(ctx context.Context, opts Options, dim int) (int, error) {
 	if dim > 0 {
 		size = min(size, max(1, maxBatchFloats/dim))
 	}
-	most, err := opts.Target.MaxBatchSize(ctx)
+	most, err := targetBatchSize(ctx, opts.Target)
 	if err != nil {
-		return 0, classifyTarget(fmt.Errorf("ask the target Chroma for its batch size: %w", err))
+		return 0, err
 	}
 	size = min(size, most)
 	if most, err = opts.Source.MaxBatchSize(ctx); err != nil {

@@ -176,16 +176,17 @@ func TestCopyResumesAfterInterruption(t *testing.T) {
 	src, want := source(t, 300, 8)
 	target := chromatest.Start(t, chromatest.Options{}).Client
 	ctx := t.Context()
-	cut, cancel := context.WithCancel(ctx)
-	defer cancel()
+	interrupted := fmt.Errorf("interrupt signal received: %w", context.Canceled)
+	cut, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	stopAfter := snapshot.ProgressFunc(func(u snapshot.Update) {
 		if u.Done >= 100 {
-			cancel()
+			cancel(interrupted)
 		}
 	})
 	_, err := Copy(cut, Options{Source: src, Target: target, Name: "docs", As: "docs-back", BatchSize: 40, SnapshotID: "s1", Progress: stopAfter})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("interrupted copy: %v", err)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupt signal received") {
+		t.Fatalf("interrupted copy: %v; want it to say why", err)
 	}
 	if _, err := target.GetCollection(ctx, "docs-back"); !chromaapi.IsStatus(err, http.StatusNotFound) {
 		t.Fatalf("the collection is visible under its name before it is complete: %v", err)
@@ -293,8 +294,9 @@ func TestCopyAuthenticates(t *testing.T) {
 	}
 }
 
-// A target that does not answer is ErrTargetUnreachable; a database that
-// does not exist is ErrNoDatabase.
+// A target that does not answer, or answers without Chroma's API under the
+// URL, is ErrTargetUnreachable; a database that does not exist is
+// ErrNoDatabase.
 func TestCopyTargetErrors(t *testing.T) {
 	src, _ := source(t, 5, 4)
 	ctx := t.Context()
@@ -306,9 +308,18 @@ func TestCopyTargetErrors(t *testing.T) {
 	if _, err := Copy(ctx, Options{Source: src, Target: down, Name: "docs"}); !errors.Is(err, ErrTargetUnreachable) {
 		t.Fatalf("unreachable target: %v", err)
 	}
-	target := chromatest.Start(t, chromatest.Options{}).Client
+	chroma := chromatest.Start(t, chromatest.Options{})
+	target := chroma.Client
 	if _, err := Copy(ctx, Options{Source: src, Target: target.InDatabase("default_tenant", "nope"), Name: "docs"}); !errors.Is(err, ErrNoDatabase) {
 		t.Fatalf("missing database: %v", err)
+	}
+	// The API's URL given for Chroma's base URL.
+	apiURL := chromaapi.NewClient(chroma.URL + "/api/v2")
+	if _, err := Copy(ctx, Options{Source: src, Target: apiURL, Name: "docs"}); !errors.Is(err, ErrTargetUnreachable) || !strings.Contains(err.Error(), "no Chroma API") {
+		t.Fatalf("a base URL with /api/v2: %v", err)
+	}
+	if err := CheckTarget(ctx, apiURL, []string{"docs"}, ModeCreate); !errors.Is(err, ErrTargetUnreachable) || !strings.Contains(err.Error(), "no Chroma API") {
+		t.Fatalf("check of a base URL with /api/v2: %v", err)
 	}
 }
 
@@ -364,4 +375,46 @@ func TestQueriesTellApproximationFromLoss(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A target that fails writes with a server error, as Chroma 1.0 does after
+// a client was killed mid-write, stops the copy with ErrTargetFailing and
+// advice to restart the target; once it takes writes again, a re-run
+// completes.
+func TestCopyTargetFailingAdvisesRestart(t *testing.T) {
+	src, want := source(t, 60, 4)
+	chroma := chromatest.Start(t, chromatest.Options{})
+	ctx := t.Context()
+	u, err := url.Parse(chroma.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := httputil.NewSingleHostReverseProxy(u)
+	var failing atomic.Bool
+	failing.Store(true)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() && strings.HasSuffix(r.URL.Path, "/upsert") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprint(w, `{"error":"InternalError","message":"Error sending message to compactor"}`)
+			return
+		}
+		forward.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	target := chromaapi.NewClient(proxy.URL)
+	_, err = Copy(ctx, Options{Source: src, Target: target, Name: "docs", BatchSize: 20, SnapshotID: "s1"})
+	if !errors.Is(err, ErrTargetFailing) {
+		t.Fatalf("copy into a target failing its writes: %v; want ErrTargetFailing", err)
+	}
+	for _, want := range []string{"HTTP 500", "restart the target Chroma", "run the same command again"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q: %v", want, err)
+		}
+	}
+	failing.Store(false)
+	if _, err := Copy(ctx, Options{Source: src, Target: target, Name: "docs", BatchSize: 20, SnapshotID: "s1"}); err != nil {
+		t.Fatalf("re-run once the target takes writes: %v", err)
+	}
+	requireRestored(t, chroma.Client, "docs", want)
 }

@@ -2,7 +2,9 @@ package collrestore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromaapi"
@@ -23,14 +25,16 @@ func (r *run) copyRecords(ctx context.Context) error {
 	go r.readPages(readCtx, pages)
 	r.report(0, r.res.Records)
 	for p := range pages {
+		if ctx.Err() != nil {
+			// Before p.err, which may be a read cut short by the same
+			// cancellation: say why ("interrupt signal received").
+			return context.Cause(ctx)
+		}
 		if p.err != nil {
 			return p.err
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		if err := r.writePage(ctx, p.batch); err != nil {
-			return fmt.Errorf("write records %d-%d: %w", p.offset, p.offset+p.batch.Len(), err)
+			return fmt.Errorf("write records %d-%d: %w", p.offset, p.offset+p.batch.Len(), targetFailure(err))
 		}
 		r.report(int64(p.offset+p.batch.Len()), r.res.Records)
 	}
@@ -97,6 +101,15 @@ func (r *run) writePage(ctx context.Context, page chromaapi.Batch) error {
 	}
 	r.res.Written += int64(page.Len())
 	return nil
+}
+
+// targetFailure marks a server error of the target with ErrTargetFailing.
+func targetFailure(err error) error {
+	var apiErr *chromaapi.APIError
+	if errors.As(err, &apiErr) && apiErr.Status >= http.StatusInternalServerError {
+		return fmt.Errorf("%w: %w", ErrTargetFailing, err)
+	}
+	return err
 }
 
 // without returns b without the records whose ids are in drop.

@@ -140,14 +140,29 @@ func decodeNumbers(raw json.RawMessage) (any, error) {
 	return v, nil
 }
 
+// targetBatchSize asks the target Chroma for its largest batch, the first
+// request a restore sends it.
+func targetBatchSize(ctx context.Context, t *chromaapi.Client) (int, error) {
+	most, err := t.MaxBatchSize(ctx)
+	switch {
+	case chromaapi.IsStatus(err, http.StatusNotFound):
+		// Something answers there, but not Chroma's API: a base URL with a
+		// path (".../api/v2"), or another service.
+		return 0, fmt.Errorf("%w: %s answers, but has no Chroma API under it: %w", ErrTargetUnreachable, t.BaseURL, err)
+	case err != nil:
+		return 0, classifyTarget(fmt.Errorf("ask the target Chroma at %s for its limits: %w", t.BaseURL, err))
+	}
+	return most, nil
+}
+
 // CheckTarget asks the target, before anything is restored, what Copy
 // would find out later: that it answers and takes the credentials, that
 // the tenant and database exist, and, in create mode, that none of the
 // names is taken (a temporary collection of an interrupted run is not:
 // the run continues into it).
 func CheckTarget(ctx context.Context, t *chromaapi.Client, names []string, mode Mode) error {
-	if _, err := t.MaxBatchSize(ctx); err != nil {
-		return classifyTarget(fmt.Errorf("ask the target Chroma at %s for its limits: %w", t.BaseURL, err))
+	if _, err := targetBatchSize(ctx, t); err != nil {
+		return err
 	}
 	if err := checkDatabase(ctx, t); err != nil {
 		return err

@@ -36,6 +36,12 @@ var (
 	// bucket's folder, a key file): replacing it would destroy the backups or
 	// the means to read them. Nothing was written.
 	ErrUnsafeTarget = errors.New("unsafe restore target")
+	// ErrTargetInUse: a running process of this machine (Chroma not
+	// stopped) holds files open in the restore target. Nothing was changed.
+	ErrTargetInUse = errors.New("restore target is in use")
+	// ErrTargetSpace: the restore target's file system has less free space
+	// than the snapshot's files need. Nothing was downloaded or changed.
+	ErrTargetSpace = errors.New("not enough space for the restore")
 	// ErrFutureSnapshot: "latest" was asked for, and the newest snapshot is
 	// dated ahead of the clock, so which one is newest is unknown.
 	ErrFutureSnapshot = errors.New("newest snapshot is dated in the future")

@@ -101,7 +101,7 @@ func (r *Repository) fetchBlock(ctx context.Context, pool blockPool, key string,
 	rc, err := r.bucket.Read(ctx, key)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s does not exist in %s; the snapshot is damaged: restore another one", ErrMissing, key, r.bucket)
+			return nil, fmt.Errorf("%w: %s does not exist in %s", ErrMissing, key, r.bucket)
 		}
 		return nil, fmt.Errorf("read %s in %s: %w%s", key, r.bucket, err, storageHint(err))
 	}

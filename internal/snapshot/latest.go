@@ -91,7 +91,7 @@ func (r *Repository) latestManifest(ctx context.Context, cfg *repoConfig) (*Mani
 		return nil, damaged, err
 	}
 	if i < 0 {
-		return nil, damaged, fmt.Errorf("%w: none of the %d snapshots in %s has an intact manifest (newest: %w)", ErrCorrupt, len(objs), r.bucket, damaged[0])
+		return nil, damaged, fmt.Errorf("%w: none of the %d snapshots in %s has an intact manifest (newest: %w); nothing in this bucket can be restored: restore from a replica of the bucket, or put back a copy of a manifest (an earlier version of the object, if the bucket keeps versions)", ErrCorrupt, len(objs), r.bucket, damaged[0])
 	}
 	if err := refuseFuture(objs[i], time.Now()); err != nil {
 		return nil, damaged, err

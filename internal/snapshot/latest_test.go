@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +135,30 @@ func TestUnreadableManifestIsSkipped(t *testing.T) {
 	list, err := denied.List(ctx)
 	if err != nil || len(list) != 2 || list[0].ID != second.ID || !errors.Is(list[0].Err, storage.ErrPermanent) {
 		t.Fatalf("list = %+v, %v; want %s listed with its error", list, err, second.ID)
+	}
+}
+
+// When every manifest is damaged, "latest" fails naming the damage and
+// where else to look, and no warning claims that an older snapshot is used instead: there is none.
+func TestLatestWithNothingIntactClaimsNoFallback(t *testing.T) {
+	ctx := testContext(t)
+	b := newBucket(t)
+	repo := mustOpen(t, b, Keys{})
+	only := takeSnapshot(t, repo, newFixture(t, fixtureOpts{collections: 1}).dir)
+	obj := readObject(t, b, manifestKey(only.ID))
+	writeObject(t, b, manifestKey(only.ID), obj[:len(obj)/2])
+
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	_, err := repo.Restore(ctx, "latest", RestoreOptions{Target: filepath.Join(t.TempDir(), "data"), Logger: logger})
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), only.ID) || !strings.Contains(err.Error(), "replica of the bucket") {
+		t.Fatalf("restore latest of a bucket whose only manifest is damaged: %v; want ErrCorrupt naming %s and what to do", err, only.ID)
+	}
+	_, err = repo.RestoreScratch(ctx, "drill", ScratchOptions{ScratchDir: t.TempDir(), Logger: logger})
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("scratch restore of latest: %v; want ErrCorrupt", err)
+	}
+	if strings.Contains(logs.String(), "older snapshot") {
+		t.Fatalf("a warning claims an older snapshot is used, but none is intact:\n%s", logs.String())
 	}
 }

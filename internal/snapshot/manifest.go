@@ -136,6 +136,15 @@ func (m *Manifest) Records() int64 {
 	return n
 }
 
+// fileBytes is the total size of the snapshot's files: what a restore writes.
+func (m *Manifest) fileBytes() int64 {
+	var n int64
+	for _, f := range m.Files {
+		n += f.Size
+	}
+	return n
+}
+
 // newSnapshotID returns a time-sortable id: UTC time, a dash, 8 random hex.
 func newSnapshotID(t time.Time) (string, error) {
 	b := make([]byte, 4)
@@ -365,12 +374,14 @@ func (r *Repository) readManifestObject(ctx context.Context, id string) ([]byte,
 
 // loadManifest resolves id ("latest" for the newest intact snapshot) and
 // reads its manifest, naming the operation (what) in errors. skipped says
-// why each newer snapshot was passed over for "latest".
+// why each newer snapshot was passed over for "latest" when an older one
+// was found: on an error nothing was passed over for another (the error
+// names the damaged ones).
 func (r *Repository) loadManifest(ctx context.Context, cfg *repoConfig, what, id string) (m *Manifest, skipped []error, err error) {
 	if id == "latest" {
 		m, skipped, err = r.latestManifest(ctx, cfg)
 		if err != nil {
-			return nil, skipped, fmt.Errorf("%s: %w", what, err)
+			return nil, nil, fmt.Errorf("%s: %w", what, err)
 		}
 		return m, skipped, nil
 	}

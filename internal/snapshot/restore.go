@@ -8,16 +8,20 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/durable"
+	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
 // RestoreOptions configure a restore.
 type RestoreOptions struct {
 	// Target is the folder to restore into: it must not exist or be empty,
-	// unless Force is set. Stop Chroma before restoring over its folder.
+	// unless Force is set. Stop Chroma before restoring over its folder: a
+	// Target in which another process of this machine holds a file open is
+	// refused with ErrTargetInUse.
 	Target string
 	// Force replaces a non-empty Target. The old contents are moved aside and
 	// deleted only once the restored copy has passed its checks.
@@ -53,6 +57,8 @@ type RestoreOptions struct {
 	// Test hook: afterSwapStep runs after each step of a swap inside a
 	// mount point.
 	afterSwapStep func(step string)
+	// volumeSpace replaces VolumeSpace (tests).
+	volumeSpace func(dir string) (available, size int64, err error)
 }
 
 // RestoreResult describes a completed restore.
@@ -121,31 +127,15 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	if err != nil {
 		return nil, err
 	}
-	if opts.Target == "" {
-		return nil, errors.New("restore: no target folder given")
-	}
-	target, err := filepath.Abs(opts.Target)
-	if err != nil {
-		return nil, fmt.Errorf("restore: %w", err)
-	}
-	if err := r.checkRestoreTarget(target, opts.Protect); err != nil {
-		return nil, err
-	}
-	place, err := planRestore(target, opts, log)
+	target, place, err := r.planTarget(opts, log)
 	if err != nil {
 		return nil, err
 	}
-	m, skipped, err := r.loadManifest(ctx, cfg, "restore", id)
-	for _, s := range skipped {
-		log.Warn("restoring an older snapshot: a newer one is damaged", "error", s)
-	}
+	m, err := r.restorableManifest(ctx, cfg, id, place, opts, log)
 	if err != nil {
 		return nil, err
 	}
 	id = m.ID
-	if err := checkSourceForRestore(m, opts.NoCheck, log); err != nil {
-		return nil, err
-	}
 	if err := place.makeStage(); err != nil {
 		place.abandon()
 		return nil, fmt.Errorf("restore %s: %w", id, err)
@@ -162,9 +152,12 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	progress := newProgress(opts.Progress)
 	res, err := r.restoreChecked(ctx, m, place.tree, opts, progress)
 	if err != nil {
-		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w", id, target, target, err)
+		return nil, fmt.Errorf("restore %s into %s failed; %s was left untouched: %w%s", id, target, target, err, r.failureAdvice(ctx, id, err))
 	}
 	progress.phase(PhaseSwap)
+	if err := refuseInUse(target); err != nil {
+		return nil, fmt.Errorf("restore %s: %w", id, err)
+	}
 	if err := place.swap(opts.Force); err != nil {
 		return nil, fmt.Errorf("restore %s: %w", id, err)
 	}
@@ -176,13 +169,80 @@ func (r *Repository) Restore(ctx context.Context, id string, opts RestoreOptions
 	return res, nil
 }
 
+// planTarget checks opts.Target and decides how to restore into it.
+func (r *Repository) planTarget(opts RestoreOptions, log *slog.Logger) (string, *restorePlace, error) {
+	if opts.Target == "" {
+		return "", nil, errors.New("restore: no target folder given")
+	}
+	target, err := filepath.Abs(opts.Target)
+	if err != nil {
+		return "", nil, fmt.Errorf("restore: %w", err)
+	}
+	if err := r.checkRestoreTarget(target, opts.Protect); err != nil {
+		return "", nil, err
+	}
+	if err := refuseInUse(target); err != nil {
+		return "", nil, err
+	}
+	place, err := planRestore(target, opts, log)
+	if err != nil {
+		return "", nil, err
+	}
+	return target, place, nil
+}
+
+// restorableManifest reads snapshot id's manifest ("latest" for the newest
+// intact one) and refuses, before anything is downloaded, a snapshot taken
+// from a damaged database (unless NoCheck) or one that cannot fit.
+func (r *Repository) restorableManifest(ctx context.Context, cfg *repoConfig, id string, place *restorePlace, opts RestoreOptions, log *slog.Logger) (*Manifest, error) {
+	m, skipped, err := r.loadManifest(ctx, cfg, "restore", id)
+	for _, s := range skipped {
+		log.Warn("restoring an older snapshot: a newer one is damaged", "error", s)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSourceForRestore(m, opts.NoCheck, log); err != nil {
+		return nil, r.suggestUndamaged(ctx, cfg, m.ID, err)
+	}
+	if err := place.checkSpace(m, opts.volumeSpace); err != nil {
+		return nil, fmt.Errorf("restore %s into %s: %w", m.ID, place.target, err)
+	}
+	return m, nil
+}
+
+// failureAdvice ends the error of a restore of snapshot id that failed
+// with what to do: the target's file system filled up (the free space
+// checked before was taken meanwhile), or a block is missing or fails its
+// check, which no retry brings back.
+func (r *Repository) failureAdvice(ctx context.Context, id string, err error) string {
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		return "; the target's file system is full: free space there, or restore into a larger volume"
+	case !errors.Is(err, ErrMissing) && !errors.Is(err, ErrCorrupt):
+		return ""
+	case r.removedMeanwhile(ctx, id):
+		return "; the snapshot " + removedMeanwhileReason + ": restore another one (snapshot list)"
+	}
+	return "; the snapshot is damaged: restore another one (snapshot list; check it first with snapshot verify ID --read-data)"
+}
+
+// removedMeanwhileReason says why the blocks of a snapshot whose manifest is
+// gone went missing while it was read: a restore or verify holds no lock, so
+// retention's forget and a prune beside it can remove the snapshot.
+const removedMeanwhileReason = "was removed from the bucket while it was being read (forget, by retention, then prune; or a deletion)"
+
+// removedMeanwhile reports whether snapshot id's manifest is gone from the
+// bucket (a failure to tell counts as not gone).
+func (r *Repository) removedMeanwhile(ctx context.Context, id string) bool {
+	_, err := r.bucket.Stat(ctx, manifestKey(id))
+	return errors.Is(err, storage.ErrNotExist)
+}
+
 // restoreChecked writes m's files into dir and runs the restored database's
 // checks.
 func (r *Repository) restoreChecked(ctx context.Context, m *Manifest, dir string, opts RestoreOptions, progress *progressReporter) (*RestoreResult, error) {
-	var total int64
-	for _, f := range m.Files {
-		total += f.Size
-	}
+	total := m.fileBytes()
 	progress.addTotal(total)
 	progress.phase(PhaseRestore)
 	res := &RestoreResult{Files: len(m.Files), Bytes: total, Collections: len(m.Chroma.Collections), Records: m.Records()}

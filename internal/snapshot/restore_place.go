@@ -44,6 +44,8 @@ func planRestore(target string, opts RestoreOptions, log *slog.Logger) (*restore
 		return p, nil
 	case err != nil:
 		return nil, fmt.Errorf("restore target %s: %w", target, err)
+	case st.Mode()&fs.ModeSymlink != 0:
+		return nil, symlinkTargetError(target)
 	case !st.IsDir():
 		return nil, fmt.Errorf("restore target %s exists and is not a folder", target)
 	}
@@ -64,6 +66,17 @@ func planRestore(target string, opts RestoreOptions, log *slog.Logger) (*restore
 	return p, nil
 }
 
+// symlinkTargetError refuses a target that is a symbolic link: renaming the
+// restored folder over it would replace the link, not the folder it points
+// to. The message names that folder, the target to give instead.
+func symlinkTargetError(target string) error {
+	dest, err := filepath.EvalSymlinks(target)
+	if err != nil {
+		return fmt.Errorf("restore target %s is a symbolic link that does not resolve (%w): restore into the folder itself", target, err)
+	}
+	return fmt.Errorf("restore target %s is a symbolic link to %s: restore into that folder itself (--to %s)", target, dest, dest)
+}
+
 // requireEmpty fails with ErrTargetNotEmpty when the target has contents.
 func (p *restorePlace) requireEmpty(what string) error {
 	names, err := p.contents()
@@ -73,7 +86,7 @@ func (p *restorePlace) requireEmpty(what string) error {
 	if len(names) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %s %s (%s); restore into a new or empty folder, or replace it with force (stop Chroma first)",
+	return fmt.Errorf("%w: %s %s (%s); restore into a new or empty folder, or pass --force to replace it (stop Chroma first)",
 		ErrTargetNotEmpty, p.target, what, strings.Join(names[:min(3, len(names))], ", "))
 }
 
@@ -124,6 +137,38 @@ func (p *restorePlace) makeStage() error {
 	}
 	p.tree = p.stage
 	return os.Chmod(p.stage, 0o755)
+}
+
+// checkSpace refuses, before anything is downloaded, a restore whose files
+// cannot fit on the file system the restored copy is written to: the copy
+// is written and checked beside (in a mount point, inside) the target while
+// its old contents stay, so the snapshot's whole size must be free.
+func (p *restorePlace) checkSpace(m *Manifest, space func(string) (int64, int64, error)) error {
+	if space == nil {
+		space = VolumeSpace
+	}
+	dir := filepath.Dir(p.target)
+	if p.inside {
+		dir = p.target
+	}
+	for ; ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(dir); err == nil || filepath.Dir(dir) == dir {
+			break
+		}
+	}
+	free, _, err := space(dir)
+	if err != nil {
+		// A file system that cannot tell its free space is not checked:
+		// not knowing must not stop a restore.
+		return nil
+	}
+	need := m.fileBytes()
+	if free >= need {
+		return nil
+	}
+	return fmt.Errorf("%w: the snapshot's files take %d bytes, but the file system of %s has %d bytes free "+
+		"(the restored copy is written and checked before the old contents go); free space there, or restore into a larger volume (nothing was changed)",
+		ErrTargetSpace, need, dir, free)
 }
 
 // swap puts the restored tree in place of the target's contents.

@@ -295,6 +295,7 @@ func TestDamagedBlock(t *testing.T) {
 					t.Fatalf("verify = %+v, %v; want ErrCorrupt naming %s", vr, err, key)
 				}
 				requireRestoreFails(t, repo, m.ID, ErrCorrupt, key)
+				requireRestoreFails(t, repo, m.ID, ErrCorrupt, "the snapshot is damaged: restore another one")
 			})
 		}
 	}
@@ -377,6 +378,7 @@ func TestMissingBlock(t *testing.T) {
 		}
 	}
 	requireRestoreFails(t, repo, m.ID, ErrMissing, key)
+	requireRestoreFails(t, repo, m.ID, ErrMissing, "the snapshot is damaged: restore another one")
 
 	// The next snapshot uploads the missing block again: nothing relies on
 	// a listing that is out of date.
@@ -896,5 +898,50 @@ func TestDatabaseBlockSize(t *testing.T) {
 	requireSameTree(t, fx.dir, restoreTo(t, repo, second.ID))
 	if _, err := repo.Verify(ctx, first.ID, VerifyOptions{ReadData: true}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// pruningBucket removes a snapshot's manifest and one of its blocks at the
+// first block read, as a forget and a prune running beside a restore do.
+type pruningBucket struct {
+	storage.Bucket
+	manifest, block string
+	once            sync.Once
+}
+
+func (p *pruningBucket) Read(ctx context.Context, key string) (io.ReadCloser, error) {
+	if strings.HasPrefix(key, blocksPrefix) {
+		p.once.Do(func() {
+			_ = p.Bucket.Delete(ctx, p.manifest)
+			_ = p.Bucket.Delete(ctx, p.block)
+		})
+	}
+	return p.Bucket.Read(ctx, key)
+}
+
+// snapshotRemovedOnRead takes a snapshot and opens its repository through a
+// pruningBucket.
+func snapshotRemovedOnRead(t *testing.T) (*Repository, *Manifest) {
+	fx := newFixture(t, fixtureOpts{collections: 1})
+	b := newBucket(t)
+	m := takeSnapshot(t, mustOpen(t, b, Keys{}), fx.dir)
+	blocks := objectKeys(t, b, blocksPrefix)
+	return mustOpen(t, &pruningBucket{Bucket: b, manifest: manifestKey(m.ID), block: blocks[len(blocks)-1]}, Keys{}), m
+}
+
+// A snapshot forgotten and pruned while it is being restored fails the
+// restore (the target untouched) with a message that says so, not that the
+// snapshot is damaged.
+func TestRestoreOfSnapshotRemovedMeanwhile(t *testing.T) {
+	repo, m := snapshotRemovedOnRead(t)
+	requireRestoreFails(t, repo, m.ID, ErrMissing, "was removed from the bucket while it was being read")
+}
+
+// The same for a verify: the snapshot was removed, not damaged.
+func TestVerifyOfSnapshotRemovedMeanwhile(t *testing.T) {
+	repo, m := snapshotRemovedOnRead(t)
+	_, err := repo.Verify(testContext(t), m.ID, VerifyOptions{ReadData: true})
+	if !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), "was removed from the bucket while it was being read") || strings.Contains(err.Error(), "is damaged") {
+		t.Fatalf("verify of a snapshot removed meanwhile: %v", err)
 	}
 }

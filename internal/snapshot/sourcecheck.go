@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromadb"
 )
@@ -88,4 +89,29 @@ func checkSourceForRestore(m *Manifest, noCheck bool, log *slog.Logger) error {
 		log.Warn("restoring without checking the restored database: blocks are still checked against the manifest", "id", m.ID)
 	}
 	return nil
+}
+
+// suggestUndamaged adds to err, the refusal of snapshot id taken from a
+// damaged database, the newest older snapshot whose database was sound:
+// the one the corruption runbook restores. A bucket that cannot be listed
+// or read adds nothing.
+func (r *Repository) suggestUndamaged(ctx context.Context, cfg *repoConfig, id string, err error) error {
+	objs, lerr := r.listManifestObjects(ctx)
+	if lerr != nil {
+		return err
+	}
+	for _, o := range objs {
+		if o.id >= id {
+			continue
+		}
+		m, merr := r.readManifest(ctx, cfg, o.id)
+		if merr != nil && !isDamage(merr) {
+			return err
+		}
+		if merr == nil && !m.SourceDamaged() {
+			return fmt.Errorf("%w\nthe newest older snapshot taken from a sound database is %s (%s): snapshot restore %s",
+				err, m.ID, m.Created.UTC().Format(time.DateTime), m.ID)
+		}
+	}
+	return fmt.Errorf("%w\nno older snapshot was taken from a sound database", err)
 }

@@ -44,8 +44,14 @@ func TestSourceDamagedIsStoredAndReported(t *testing.T) {
 		t.Fatalf("verify of the damaged snapshot = %v; want ErrSourceCorrupt", err)
 	}
 	target := filepath.Join(t.TempDir(), "restored")
-	if _, err := repo.Restore(ctx, m.ID, RestoreOptions{Target: target}); !errors.Is(err, ErrSourceCorrupt) {
-		t.Fatalf("restore of the damaged snapshot = %v; want ErrSourceCorrupt", err)
+	for _, id := range []string{m.ID, "latest"} {
+		_, err := repo.Restore(ctx, id, RestoreOptions{Target: target})
+		if !errors.Is(err, ErrSourceCorrupt) {
+			t.Fatalf("restore %s of the damaged snapshot = %v; want ErrSourceCorrupt", id, err)
+		}
+		if !strings.Contains(err.Error(), "snapshot restore "+good.ID) {
+			t.Errorf("restore %s: the refusal does not name the snapshot to restore instead, %s: %v", id, good.ID, err)
+		}
 	}
 	if _, err := os.Stat(target); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a refused restore created its target: %v", err)

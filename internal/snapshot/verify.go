@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -105,6 +106,9 @@ func (r *Repository) Verify(ctx context.Context, id string, opts VerifyOptions) 
 	if firstErr == nil && m.SourceDamaged() {
 		report(fmt.Errorf("every block is intact, but %w; a restore refuses it unless told not to check (--no-check)", m.sourceDamagedErr()))
 		return res, fmt.Errorf("snapshot %s in %s: %w", id, r.bucket, firstErr)
+	}
+	if errors.Is(firstErr, ErrMissing) && r.removedMeanwhile(ctx, id) {
+		return res, fmt.Errorf("snapshot %s in %s %s: %w; verify another one (snapshot list)", id, r.bucket, removedMeanwhileReason, firstErr)
 	}
 	if firstErr != nil {
 		more := ""
