@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -29,7 +30,10 @@ import (
 // with no shape ("CANARY...") are planted everywhere too: under keys the
 // policy does not list, in raw URLs, status messages and free-text log
 // bodies, which it removes whatever they hold, and in names and the values
-// of kept keys, which keep only vocabulary words and shaped values.
+// of kept keys, which keep only vocabulary words and shaped values. So are
+// numbers that mean something, as integers under kept keys whose shape is
+// no number and as log bodies, and Chroma's request paths naming a tenant
+// and a database with vocabulary words, after any separator.
 //
 //	go test -run '^$' -fuzz=FuzzVendorPolicy -fuzztime=20s ./processor/scrubprocessor
 func FuzzVendorPolicy(f *testing.F) {
@@ -63,7 +67,7 @@ func TestVendorPolicyRandomTelemetry(t *testing.T) {
 			places[n.where] = true
 		}
 	}
-	assert.Len(t, kinds, 16, "every kind of secret was planted: %v", kinds)
+	assert.Len(t, kinds, 18, "every kind of secret was planted: %v", kinds)
 	assert.GreaterOrEqual(t, len(places), 14, "in every place: %v", places)
 }
 
@@ -281,7 +285,7 @@ var (
 // words, fuzzer text, shaped secrets and shapeless names, which the
 // vocabulary and the value shapes keep out.
 func (g *planter) text() string {
-	switch g.r.IntN(6) {
+	switch g.r.IntN(7) {
 	case 0:
 		return g.embed(g.secret())
 	case 1:
@@ -292,8 +296,31 @@ func (g *planter) text() string {
 		return "Collection [" + g.canary() + "] does not exist"
 	case 4:
 		return g.embed(g.canary())
+	case 5:
+		return g.requestPath()
 	}
 	return []string{"GET", "ok", "chroma_frontend::server", "Bailing because no records were found", "42"}[g.r.IntN(5)]
+}
+
+// pathNames are vocabulary words that are no literal segment of a route:
+// as a tenant or a database in a request path they are the customer's.
+var pathNames = []string{"staging", "users", "default", "documents", "production", "test", "internal", "example"}
+
+// requestPath is a name holding one of Chroma's request paths after a
+// separator, with a tenant and a database that are vocabulary words.
+func (g *planter) requestPath() string {
+	tenant, database := pathNames[g.r.IntN(len(pathNames))], pathNames[g.r.IntN(len(pathNames))]
+	path := "tenants/" + tenant + "/databases/" + database
+	sep := []string{" ", "\t", "=", ":", "(", "'", ",", "*"}[g.r.IntN(8)]
+	return g.plant("path", "request"+sep+"/api/v2/"+path, path)
+}
+
+// number is an integer that means something (a phone or an account
+// number): it may stay only under a key whose shape is a number.
+func (g *planter) number() int64 {
+	n := int64(100_000_000_000 + g.r.IntN(800_000_000_000))
+	g.plant("number", "", strconv.FormatInt(n, 10))
+	return n
 }
 
 // value fills a value. dropped says the policy removes this place whatever
@@ -311,10 +338,13 @@ func (g *planter) value(v pcommon.Value, dropped bool, depth int) {
 			v.SetStr(g.text())
 		}
 	case 2:
-		if dropped {
+		switch {
+		case dropped:
 			v.SetInt(g.r.Int64())
-		} else {
+		case g.r.IntN(2) == 0:
 			v.SetInt(int64(g.r.IntN(1000000)))
+		default:
+			v.SetInt(g.number())
 		}
 	case 3:
 		v.SetBool(g.r.IntN(2) == 0)
@@ -490,14 +520,17 @@ func (g *planter) logs() plog.Logs {
 			g.where = "log attributes"
 			g.attrs(lr.Attributes(), false, 0)
 			g.where = "log body"
-			switch g.r.IntN(3) {
+			switch g.r.IntN(4) {
 			case 0:
 				lr.Body().SetStr(g.embed(g.canary()) + " " + g.text())
 			case 1:
 				g.attrs(lr.Body().SetEmptyMap(), false, 1)
+			case 2:
+				lr.Body().SetInt(g.number())
 			default:
 				s := lr.Body().SetEmptySlice()
 				s.AppendEmpty().SetStr(g.embed(g.canary()))
+				s.AppendEmpty().SetInt(g.number())
 				g.attrs(s.AppendEmpty().SetEmptyMap(), false, 2)
 			}
 			g.where = "log event name"

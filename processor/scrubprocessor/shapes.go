@@ -73,7 +73,9 @@ const (
 
 // shapeValue applies a rule's shape to a scalar value. A value that does
 // not fit is dropped; a value of another type than the shape's is never
-// turned into a string.
+// turned into a string. An integer fits only a shape of numbers: under an
+// identifier, a text, a route, a method or a flag its digits would become
+// * as a string, so as an integer it goes.
 func (e *engine) shapeValue(v pcommon.Value, d *decision, st *scratch) (drop, changed bool) {
 	sh := d.rule.shape
 	switch v.Type() {
@@ -83,10 +85,7 @@ func (e *engine) shapeValue(v pcommon.Value, d *decision, st *scratch) (drop, ch
 		if sh == shapeStatusCode {
 			return e.shapeFail(d, st, v.Int() < 100 || v.Int() > 599)
 		}
-		if numericShape(sh) {
-			return false, false
-		}
-		return e.scrubInt(v, st)
+		return e.shapeFail(d, st, !numericShape(sh))
 	case pcommon.ValueTypeDouble:
 		return e.shapeFail(d, st, !numericShape(sh))
 	case pcommon.ValueTypeBool:
@@ -156,14 +155,15 @@ func (e *engine) fitShape(sh shape, s string, st *scratch) (string, bool) {
 	return s, true
 }
 
-// vocabValue applies the vocabulary to an identifier or a short text. With
-// unknown: mask, a value holding an unknown word does not fit. With
-// unknown: keep the value is kept as it is.
+// vocabValue applies the vocabulary to an identifier or a short text, and
+// treats a path inside it as a route, as in a name. With unknown: mask, a
+// value holding an unknown word does not fit. With unknown: keep the value
+// is kept as it is.
 func (e *engine) vocabValue(s string, st *scratch) (string, bool) {
 	if !e.vocab.active() {
 		return s, true
 	}
-	out := maskValueSlots(remember(st.templated, s, e.vocab.template), false)
+	out := e.vocab.namePaths(maskValueSlots(remember(st.templated, s, e.vocab.template), false))
 	return out, out == s || e.vocab.unknown != UnknownMask
 }
 

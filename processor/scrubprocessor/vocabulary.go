@@ -325,9 +325,12 @@ func valueSlot(s string, i int) (int, bool) {
 }
 
 // namePaths treats every path inside a name (a run from a / that starts a
-// word to the next space) as a route: its literal segments outside the
-// route vocabulary become *, so that an event name such as "GET
-// /api/v2/tenants/staging" does not pass because staging is a word.
+// word to the next space or closing punctuation) as a route: its literal
+// segments outside the route vocabulary become *, so that an event name
+// such as "GET /api/v2/tenants/staging" does not pass because staging is a
+// word. A / starts a path at the start of the name or after any byte that
+// is neither a word's nor one that closes something: after a space, a tab,
+// =, :, (, a quote or *, but not in By/s, {request}/s or read/write.
 func (v *vocabulary) namePaths(s string) string {
 	if !strings.Contains(s, "/") {
 		return s
@@ -335,24 +338,37 @@ func (v *vocabulary) namePaths(s string) string {
 	var b strings.Builder
 	prev := 0
 	for i := 0; i < len(s); i++ {
-		if s[i] != '/' || i > 0 && s[i-1] != ' ' {
+		if s[i] != '/' || i > 0 && !opensPath(s[i-1]) {
 			continue
 		}
-		end := strings.IndexByte(s[i:], ' ')
-		if end < 0 {
-			end = len(s) - i
-		}
-		path := s[i : i+end]
+		end := pathEnd(s, i)
+		path := s[i:end]
 		if out := v.routePath(path); out != path {
 			b.WriteString(s[prev:i])
 			b.WriteString(out)
-			prev = i + end
+			prev = end
 		}
-		i += end
+		i = end
 	}
 	if prev == 0 {
 		return s
 	}
 	b.WriteString(s[prev:])
 	return b.String()
+}
+
+// opensPath reports whether a / after c starts a path.
+func opensPath(c byte) bool {
+	return !isWordByte(c) && strings.IndexByte("})]>", c) < 0
+}
+
+// pathEnd is where the path starting at s[i] ends: at white space or at
+// punctuation that closes or separates what holds the path.
+func pathEnd(s string, i int) int {
+	for j := i; j < len(s); j++ {
+		if c := s[j]; c <= ' ' || strings.IndexByte("\"'`)],;|<>", c) >= 0 {
+			return j
+		}
+	}
+	return len(s)
 }
