@@ -328,3 +328,29 @@ func TestVendorScalarLogBodies(t *testing.T) {
 	}())
 	assert.Equal(t, int64(phoneNumber), customer.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Int(), "the customer policy keeps a number body")
 }
+
+// TestVendorCardNumbersUnderCountKeys: a count or an offset is no timing,
+// so a card number there, as an integer or a double, goes as it does as a
+// string; timings in nanoseconds that pass the card check stay.
+func TestVendorCardNumbersUnderCountKeys(t *testing.T) {
+	const card = 4111111111111111
+	for _, policy := range []string{PolicyVendor, PolicyCustomer} {
+		in := newFreeTextInput()
+		a := in.ev.Attributes()
+		a.PutInt("limit", card)
+		a.PutInt("offset", -card)
+		a.PutDouble("num_ids", card)
+		a.PutDouble("num_embeddings", card+0.5)
+		a.PutEmptySlice("batch_size").AppendEmpty().SetInt(card)
+		a.PutInt("idle_ns", 2400000000000)
+		a.PutDouble("elapsed_secs", 2400000000000)
+		a.PutInt("rows_returned", 12)
+
+		out := tracesJSON(t, runTraces(t, testConfig(t, func(c *Config) { c.Policy = policy }), in.td))
+		assert.NotContains(t, out, "4111111111111111", policy)
+		assert.NotContains(t, out, "4.111111111111111e+15", policy)
+		for _, w := range []string{`"idle_ns","value":{"intValue":"2400000000000"}`, `"elapsed_secs","value":{"doubleValue":2400000000000}`, `"rows_returned","value":{"intValue":"12"}`, `"busy_ns","value":{"intValue":"2400000000000"}`} {
+			assert.Contains(t, out, w, policy)
+		}
+	}
+}

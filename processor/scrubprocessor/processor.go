@@ -276,7 +276,7 @@ func (e *engine) scrubBody(v pcommon.Value, st *scratch, depth int) bool {
 // scrubScalarBody handles a number or a boolean as a body or in a slice
 // body. No key vouches for it, so where text.log_body drops or masks
 // strings it goes (a mask of a value that is not a string drops it);
-// under keep an integer is checked for a card number.
+// under keep a number is checked for a card number.
 func (e *engine) scrubScalarBody(v pcommon.Value, st *scratch) bool {
 	switch e.textAct.logBody {
 	case aRaw:
@@ -285,10 +285,13 @@ func (e *engine) scrubScalarBody(v pcommon.Value, st *scratch) bool {
 		st.count(e.textRules.logBody)
 		return true
 	}
-	if v.Type() != pcommon.ValueTypeInt {
-		return false
+	var drop bool
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		drop, _ = e.scrubInt(v, st)
+	case pcommon.ValueTypeDouble:
+		drop, _ = e.scrubDouble(v, st)
 	}
-	drop, _ := e.scrubInt(v, st)
 	return drop
 }
 

@@ -32,8 +32,9 @@ import (
 // bodies, which it removes whatever they hold, and in names and the values
 // of kept keys, which keep only vocabulary words and shaped values. So are
 // numbers that mean something, as integers under kept keys whose shape is
-// no number and as log bodies, and Chroma's request paths naming a tenant
-// and a database with vocabulary words, after any separator.
+// no number and as log bodies, card numbers as numbers under count keys,
+// and Chroma's request paths naming a tenant and a database with
+// vocabulary words, after any separator.
 //
 //	go test -run '^$' -fuzz=FuzzVendorPolicy -fuzztime=20s ./processor/scrubprocessor
 func FuzzVendorPolicy(f *testing.F) {
@@ -375,6 +376,16 @@ func (g *planter) attrs(m pcommon.Map, dropped bool, depth int) {
 				key = "user." + g.secret()
 			}
 			g.value(m.PutEmpty(key), true, depth)
+		}
+	}
+	if g.r.IntN(4) == 0 {
+		digits := g.cardDigits()
+		n, _ := strconv.ParseInt(digits, 10, 64)
+		g.plant("card_number", "", digits)
+		if g.r.IntN(2) == 0 {
+			m.PutInt([]string{"limit", "offset", "num_ids"}[g.r.IntN(3)], n)
+		} else {
+			m.PutDouble([]string{"batch_size", "rows_returned"}[g.r.IntN(2)], float64(n))
 		}
 	}
 	m.PutStr("thread.name", "tokio-runtime-worker")
