@@ -22,6 +22,7 @@ import (
 const (
 	hostilePhone   = 5551234567
 	hostileIPv4Int = 3232235777 // 192.168.1.1
+	hostileCard    = 4111111111111111
 	hostilePath    = "/api/v2/tenants/staging/databases/users"
 	hostileEmail   = "jane.doe@example.com"
 	hostileToken   = "sk_live_HOSTILETOKEN0123456789abcdef"
@@ -37,6 +38,8 @@ func hostileAttrs(m pcommon.Map) {
 		m.PutInt(k, hostilePhone)
 	}
 	m.PutInt("code.function", hostileIPv4Int)
+	m.PutInt("limit", hostileCard)
+	m.PutDouble("num_ids", hostileCard)
 	m.PutStr("code.namespace", "uri:"+hostilePath)
 	m.PutStr("classification", "uri="+hostilePath)
 	m.PutStr("collection_name", hostileName)
@@ -97,8 +100,8 @@ func hostileMetrics() pmetric.Metrics {
 
 // TestShippedConfigKeepsHostileTelemetryFromTheVendor sends traces and
 // metrics planted with values in forms the vendor policy must not let
-// through (integers under kept keys whose shape is no number, request
-// paths after a tab or =, secrets in unlisted keys, keys, status
+// through (integers under kept keys whose shape is no number, card numbers
+// as numbers under count keys, request paths after a tab or =, secrets in unlisted keys, keys, status
 // messages, trace state, scope names, links and exemplars) to the shipped
 // configuration over OTLP/gRPC, and searches everything the vendor's
 // endpoint receives.
@@ -121,7 +124,7 @@ func TestShippedConfigKeepsHostileTelemetryFromTheVendor(t *testing.T) {
 
 	got := vendor.all()
 	for _, planted := range []string{
-		strconv.Itoa(hostilePhone), strconv.Itoa(hostileIPv4Int), "tenants/staging", "databases/users", hostileEmail,
+		strconv.Itoa(hostilePhone), strconv.Itoa(hostileIPv4Int), strconv.Itoa(hostileCard), "tenants/staging", "databases/users", hostileEmail,
 		hostileToken, "HOSTILE", "hostile", "payroll", "10.1.2.3", "SELECT",
 	} {
 		if i := strings.Index(got, planted); i >= 0 {
