@@ -354,3 +354,32 @@ func TestVendorCardNumbersUnderCountKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestVendorKeyValueSlots: in a name or a text value, what follows a key
+// and = is a value a program formatted into it (tenant=staging), as a
+// quoted run is, so it becomes * even when its words are in the
+// vocabulary.
+func TestVendorKeyValueSlots(t *testing.T) {
+	for in, want := range map[string]string{
+		"tenant=staging database=users":      "tenant=* database=*",
+		"collection_name=documents,limit=10": "collection_name=*,limit=*",
+		"request failed (tenant=default)":    "request failed (tenant=*)",
+		`key="users"`:                        `key="*"`,
+		"key=[users]":                        "key=[*]",
+		"uri=/api/v2/tenants/{tenant}":       "uri=/api/v2/tenants/{tenant}",
+		"a == b, a != b, a <= b, x => y":     "a == b, a != b, a <= b, x => y",
+		"a = b":                              "a = b",
+		"tenant=*":                           "tenant=*",
+	} {
+		assert.Equal(t, want, maskValueSlots(in, true), in)
+	}
+
+	in := newFreeTextInput()
+	in.ev.SetName("query failed for tenant=staging database=users")
+	in.sp.Attributes().PutStr("classification", "tenant=staging")
+	out := tracesJSON(t, runTraces(t, testConfig(t, nil), in.td))
+	assert.NotContains(t, out, "staging")
+	assert.NotContains(t, out, "users")
+	assert.Contains(t, out, `"name":"query failed for tenant=* database=*"`)
+	assert.Contains(t, out, `"classification","value":{"stringValue":"tenant=*"}`)
+}

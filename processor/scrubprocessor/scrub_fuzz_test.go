@@ -33,8 +33,8 @@ import (
 // of kept keys, which keep only vocabulary words and shaped values. So are
 // numbers that mean something, as integers under kept keys whose shape is
 // no number and as log bodies, card numbers as numbers under count keys,
-// and Chroma's request paths naming a tenant and a database with
-// vocabulary words, after any separator.
+// and Chroma's request paths and key=value pairs naming a tenant and a
+// database with vocabulary words.
 //
 //	go test -run '^$' -fuzz=FuzzVendorPolicy -fuzztime=20s ./processor/scrubprocessor
 func FuzzVendorPolicy(f *testing.F) {
@@ -68,7 +68,7 @@ func TestVendorPolicyRandomTelemetry(t *testing.T) {
 			places[n.where] = true
 		}
 	}
-	assert.Len(t, kinds, 18, "every kind of secret was planted: %v", kinds)
+	assert.Len(t, kinds, 19, "every kind of secret was planted: %v", kinds)
 	assert.GreaterOrEqual(t, len(places), 14, "in every place: %v", places)
 }
 
@@ -286,7 +286,7 @@ var (
 // words, fuzzer text, shaped secrets and shapeless names, which the
 // vocabulary and the value shapes keep out.
 func (g *planter) text() string {
-	switch g.r.IntN(7) {
+	switch g.r.IntN(8) {
 	case 0:
 		return g.embed(g.secret())
 	case 1:
@@ -299,6 +299,8 @@ func (g *planter) text() string {
 		return g.embed(g.canary())
 	case 5:
 		return g.requestPath()
+	case 6:
+		return g.assignedNames()
 	}
 	return []string{"GET", "ok", "chroma_frontend::server", "Bailing because no records were found", "42"}[g.r.IntN(5)]
 }
@@ -314,6 +316,13 @@ func (g *planter) requestPath() string {
 	path := "tenants/" + tenant + "/databases/" + database
 	sep := []string{" ", "\t", "=", ":", "(", "'", ",", "*"}[g.r.IntN(8)]
 	return g.plant("path", "request"+sep+"/api/v2/"+path, path)
+}
+
+// assignedNames is a message naming a tenant and a database by vocabulary
+// words after key=, as a formatted log line does.
+func (g *planter) assignedNames() string {
+	tenant, database := pathNames[g.r.IntN(len(pathNames))], pathNames[g.r.IntN(len(pathNames))]
+	return g.plant("assigned", "query failed tenant="+tenant+", database="+database, "tenant="+tenant, "database="+database)
 }
 
 // number is an integer that means something (a phone or an account

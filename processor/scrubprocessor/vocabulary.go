@@ -270,9 +270,12 @@ func remember(memo map[string]string, s string, f func(string) string) string {
 // where no word goes before it and a closing one only where no word follows
 // it, so an apostrophe (doesn't) opens nothing. Values of the text shape
 // keep their brackets (Chroma's include is IncludeList([Document,
-// Metadata])): only their quotes are slots.
+// Metadata])): only their quotes are slots. What follows a key and = is a
+// slot too (tenant=staging gives tenant=*), up to white space or , ; & | )
+// ] } >; a quoted or bracketed value or a path after = is left to those
+// rules, and ==, !=, <=, >= and => are no such slot.
 func maskValueSlots(s string, brackets bool) string {
-	if strings.IndexAny(s, "\"'`[") < 0 {
+	if strings.IndexAny(s, "\"'`[=") < 0 {
 		return s
 	}
 	var b strings.Builder
@@ -301,6 +304,8 @@ func maskValueSlots(s string, brackets bool) string {
 func valueSlot(s string, i int) (int, bool) {
 	closer := s[i]
 	switch closer {
+	case '=':
+		return assignedSlot(s, i)
 	case '[':
 		closer = ']'
 	case '"', '\'', '`':
@@ -371,4 +376,17 @@ func pathEnd(s string, i int) int {
 		}
 	}
 	return len(s)
+}
+
+// assignedSlot reports whether the = at s[i] assigns a value to a key, and
+// where that value ends (the byte after it).
+func assignedSlot(s string, i int) (int, bool) {
+	if i == 0 || strings.IndexByte("=!<>", s[i-1]) >= 0 || i+1 == len(s) || strings.IndexByte("=>\"'`[/", s[i+1]) >= 0 {
+		return 0, false
+	}
+	end := i + 1
+	for end < len(s) && s[end] > ' ' && strings.IndexByte(",;&|)]}>", s[end]) < 0 {
+		end++
+	}
+	return end, end > i+1
 }
