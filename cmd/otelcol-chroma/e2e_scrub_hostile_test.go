@@ -74,6 +74,7 @@ func hostileTraces(id pcommon.SpanID) ptrace.Traces {
 		ev := sp.Events().AppendEmpty()
 		ev.SetName("uri=" + hostilePath)
 		hostileAttrs(ev.Attributes())
+		sp.Events().AppendEmpty().SetName("query failed tenant=staging, database=users")
 		l := sp.Links().AppendEmpty()
 		l.TraceState().FromRaw("k=" + hostileEmail)
 		hostileAttrs(l.Attributes())
@@ -101,7 +102,8 @@ func hostileMetrics() pmetric.Metrics {
 // TestShippedConfigKeepsHostileTelemetryFromTheVendor sends traces and
 // metrics planted with values in forms the vendor policy must not let
 // through (integers under kept keys whose shape is no number, card numbers
-// as numbers under count keys, request paths after a tab or =, secrets in unlisted keys, keys, status
+// as numbers under count keys, request paths after a tab or =, key=value
+// pairs in names, secrets in unlisted keys, keys, status
 // messages, trace state, scope names, links and exemplars) to the shipped
 // configuration over OTLP/gRPC, and searches everything the vendor's
 // endpoint receives.
@@ -124,7 +126,7 @@ func TestShippedConfigKeepsHostileTelemetryFromTheVendor(t *testing.T) {
 
 	got := vendor.all()
 	for _, planted := range []string{
-		strconv.Itoa(hostilePhone), strconv.Itoa(hostileIPv4Int), strconv.Itoa(hostileCard), "tenants/staging", "databases/users", hostileEmail,
+		strconv.Itoa(hostilePhone), strconv.Itoa(hostileIPv4Int), strconv.Itoa(hostileCard), "tenants/staging", "databases/users", "tenant=staging", "database=users", hostileEmail,
 		hostileToken, "HOSTILE", "hostile", "payroll", "10.1.2.3", "SELECT",
 	} {
 		if i := strings.Index(got, planted); i >= 0 {
