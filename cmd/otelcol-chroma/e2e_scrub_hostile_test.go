@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -147,5 +150,58 @@ func sendHostile(ctx context.Context, t *testing.T, conn *grpc.ClientConn, id pc
 	}
 	if _, err := pmetricotlp.NewGRPCClient(conn).Export(ctx, pmetricotlp.NewExportRequestFromMetrics(hostileMetrics())); err != nil {
 		t.Fatalf("export metrics: %v", err)
+	}
+}
+
+// hostileLogs are log records whose bodies are numbers, a slice holding
+// one, a map of kept keys with values that do not fit, and whose event
+// names and severity texts hold request paths and key=value pairs.
+func hostileLogs() plog.Logs {
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	lrs.AppendEmpty().Body().SetInt(hostilePhone)
+	lrs.AppendEmpty().Body().SetDouble(hostileIPv4Int)
+	lrs.AppendEmpty().Body().SetEmptySlice().AppendEmpty().SetInt(hostilePhone)
+	hostileAttrs(lrs.AppendEmpty().Body().SetEmptyMap())
+	lr := lrs.AppendEmpty()
+	lr.SetEventName("uri=" + hostilePath)
+	lr.SetSeverityText("ERROR tenant=staging")
+	lr.Attributes().PutStr("level", "ERROR")
+	return ld
+}
+
+// TestVendorPolicyOverOTLPHTTPJSON posts hostile logs as OTLP/HTTP JSON to
+// the binary with scrub/vendor in a logs pipeline (the embedded default
+// configuration has one) and reads what its debug exporter prints.
+func TestVendorPolicyOverOTLPHTTPJSON(t *testing.T) {
+	addr := freeAddr(t)
+	c := startVendorCollector(t, vendorDebugConfig(`
+  otlp:
+    protocols:
+      http:
+        endpoint: `+addr, "hash_key: "+testHashKey, "logs", "otlp"))
+	body, err := (&plog.JSONMarshaler{}).MarshalLogs(hostileLogs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, c, "the OTLP/HTTP receiver", func(log string) bool { return strings.Contains(log, "Everything is ready") })
+	resp, err := http.Post("http://"+addr+"/v1/logs", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /v1/logs: %s", resp.Status)
+	}
+	waitLog(t, c, "the last log record printed", func(log string) bool { return strings.Contains(log, "LogRecord #4") })
+
+	got := c.log()
+	for _, planted := range []string{strconv.Itoa(hostilePhone), strconv.Itoa(hostileIPv4Int), "3.232235777e+09", "staging", hostileEmail, hostileToken, "HOSTILE"} {
+		if i := strings.Index(got, planted); i >= 0 {
+			t.Errorf("the vendor policy printed %q: ...%s...", planted, got[max(0, i-160):min(len(got), i+60)])
+		}
+	}
+	if !strings.Contains(got, "/api/v2/tenants/*/databases/*") {
+		t.Error("the event name's route is missing")
 	}
 }
