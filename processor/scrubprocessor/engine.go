@@ -433,7 +433,12 @@ func (e *engine) scrubValue(v pcommon.Value, d *decision, st *scratch, depth int
 			return e.replaceValue(v, aDrop, d.id, st)
 		}
 	}
-	if d.rule != nil && d.rule.shape != shapeNone && isScalar(v.Type()) {
+	if d.rule != nil && d.rule.shape != shapeNone {
+		// A shape describes one value: a list or a map fits none (an
+		// embedding as a list of doubles under limit).
+		if !isScalar(v.Type()) {
+			return e.shapeFail(d, st, true)
+		}
 		return e.shapeValue(v, d, st)
 	}
 	switch v.Type() {

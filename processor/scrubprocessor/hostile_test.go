@@ -383,3 +383,32 @@ func TestVendorKeyValueSlots(t *testing.T) {
 	assert.Contains(t, out, `"name":"query failed for tenant=* database=*"`)
 	assert.Contains(t, out, `"classification","value":{"stringValue":"tenant=*"}`)
 }
+
+// TestVendorShapedKeysHoldOneValue: a kept key's shape describes one
+// value; a list or a map under it fits none (an embedding as a list of
+// doubles under limit, a map of kept keys under num_ids), so it goes whole.
+func TestVendorShapedKeysHoldOneValue(t *testing.T) {
+	embedding := []float64{0.1234567, -0.7654321, 0.5551234}
+	in := newFreeTextInput()
+	m := in.md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().AppendEmpty()
+	m.SetName("collection_get")
+	ex := m.SetEmptyGauge().DataPoints().AppendEmpty().Exemplars().AppendEmpty()
+	for _, a := range []pcommon.Map{in.ev.Attributes(), ex.FilteredAttributes(), in.lr.Attributes()} {
+		for _, k := range []string{"limit", "busy_ns", "http.status_code", "error.type"} {
+			s := a.PutEmptySlice(k)
+			for _, x := range embedding {
+				s.AppendEmpty().SetDouble(x)
+			}
+		}
+		a.PutEmptyMap("num_ids").PutDouble("limit", embedding[0])
+		a.PutEmptySlice("include").AppendEmpty().SetStr("documents")
+	}
+	cfg := testConfig(t, nil)
+	out := tracesJSON(t, runTraces(t, cfg, in.td)) + metricsJSON(t, runMetrics(t, cfg, in.md)) + logsJSON(t, runLogs(t, cfg, in.ld))
+	for _, needle := range []string{"0.1234567", "0.7654321", "0.5551234", `"num_ids"`, `"include"`, "arrayValue", "kvlistValue"} {
+		assert.NotContains(t, out, needle)
+	}
+	for _, w := range usefulFields {
+		assert.Contains(t, out, w)
+	}
+}

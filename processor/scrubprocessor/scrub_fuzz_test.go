@@ -33,8 +33,9 @@ import (
 // of kept keys, which keep only vocabulary words and shaped values. So are
 // numbers that mean something, as integers under kept keys whose shape is
 // no number and as log bodies, card numbers as numbers under count keys,
-// and Chroma's request paths and key=value pairs naming a tenant and a
-// database with vocabulary words.
+// embeddings as lists of doubles under number keys, and Chroma's request
+// paths and key=value pairs naming a tenant and a database with vocabulary
+// words.
 //
 //	go test -run '^$' -fuzz=FuzzVendorPolicy -fuzztime=20s ./processor/scrubprocessor
 func FuzzVendorPolicy(f *testing.F) {
@@ -68,7 +69,7 @@ func TestVendorPolicyRandomTelemetry(t *testing.T) {
 			places[n.where] = true
 		}
 	}
-	assert.Len(t, kinds, 19, "every kind of secret was planted: %v", kinds)
+	assert.Len(t, kinds, 20, "every kind of secret was planted: %v", kinds)
 	assert.GreaterOrEqual(t, len(places), 14, "in every place: %v", places)
 }
 
@@ -325,6 +326,15 @@ func (g *planter) assignedNames() string {
 	return g.plant("assigned", "query failed tenant="+tenant+", database="+database, "tenant="+tenant, "database="+database)
 }
 
+// embedding fills s with a vector, as Chroma stores with a document.
+func (g *planter) embedding(s pcommon.Slice) {
+	for range 1 + g.r.IntN(4) {
+		x := 0.9 + float64(g.r.IntN(1_000_000))/1e7
+		s.AppendEmpty().SetDouble(x)
+		g.plant("embedding", "", strconv.FormatFloat(x, 'g', -1, 64))
+	}
+}
+
 // number is an integer that means something (a phone or an account
 // number): it may stay only under a key whose shape is a number.
 func (g *planter) number() int64 {
@@ -396,6 +406,9 @@ func (g *planter) attrs(m pcommon.Map, dropped bool, depth int) {
 		} else {
 			m.PutDouble([]string{"batch_size", "rows_returned"}[g.r.IntN(2)], float64(n))
 		}
+	}
+	if g.r.IntN(4) == 0 {
+		g.embedding(m.PutEmptySlice([]string{"limit", "busy_ns", "num_embeddings", "elapsed"}[g.r.IntN(4)]))
 	}
 	m.PutStr("thread.name", "tokio-runtime-worker")
 	m.PutStr("http.status_code", "200")
