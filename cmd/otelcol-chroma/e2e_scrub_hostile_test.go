@@ -33,6 +33,9 @@ const (
 	hostileHost    = "db-7.hostile.internal"
 )
 
+// hostileEmbedding is a document's vector.
+var hostileEmbedding = []float64{0.1234567, -0.7654321}
+
 // hostileAttrs fills m with kept keys holding values that do not fit their
 // shape, and with unlisted keys, a key that is itself a secret, and nested
 // values.
@@ -43,6 +46,10 @@ func hostileAttrs(m pcommon.Map) {
 	m.PutInt("code.function", hostileIPv4Int)
 	m.PutInt("limit", hostileCard)
 	m.PutDouble("num_ids", hostileCard)
+	embedding := m.PutEmptySlice("busy_ns")
+	for _, x := range hostileEmbedding {
+		embedding.AppendEmpty().SetDouble(x)
+	}
 	m.PutStr("code.namespace", "uri:"+hostilePath)
 	m.PutStr("classification", "uri="+hostilePath)
 	m.PutStr("collection_name", hostileName)
@@ -105,7 +112,7 @@ func hostileMetrics() pmetric.Metrics {
 // TestShippedConfigKeepsHostileTelemetryFromTheVendor sends traces and
 // metrics planted with values in forms the vendor policy must not let
 // through (integers under kept keys whose shape is no number, card numbers
-// as numbers under count keys, request paths after a tab or =, key=value
+// as numbers under count keys, an embedding as a list under a timing key, request paths after a tab or =, key=value
 // pairs in names, secrets in unlisted keys, keys, status
 // messages, trace state, scope names, links and exemplars) to the shipped
 // configuration over OTLP/gRPC, and searches everything the vendor's
@@ -129,7 +136,7 @@ func TestShippedConfigKeepsHostileTelemetryFromTheVendor(t *testing.T) {
 
 	got := vendor.all()
 	for _, planted := range []string{
-		strconv.Itoa(hostilePhone), strconv.Itoa(hostileIPv4Int), strconv.Itoa(hostileCard), "tenants/staging", "databases/users", "tenant=staging", "database=users", hostileEmail,
+		strconv.Itoa(hostilePhone), strconv.Itoa(hostileIPv4Int), strconv.Itoa(hostileCard), "0.1234567", "0.7654321", "tenants/staging", "databases/users", "tenant=staging", "database=users", hostileEmail,
 		hostileToken, "HOSTILE", "hostile", "payroll", "10.1.2.3", "SELECT",
 	} {
 		if i := strings.Index(got, planted); i >= 0 {
@@ -196,7 +203,7 @@ func TestVendorPolicyOverOTLPHTTPJSON(t *testing.T) {
 	waitLog(t, c, "the last log record printed", func(log string) bool { return strings.Contains(log, "LogRecord #4") })
 
 	got := c.log()
-	for _, planted := range []string{strconv.Itoa(hostilePhone), strconv.Itoa(hostileIPv4Int), "3.232235777e+09", "staging", hostileEmail, hostileToken, "HOSTILE"} {
+	for _, planted := range []string{strconv.Itoa(hostilePhone), strconv.Itoa(hostileIPv4Int), "3.232235777e+09", "0.1234567", "staging", hostileEmail, hostileToken, "HOSTILE"} {
 		if i := strings.Index(got, planted); i >= 0 {
 			t.Errorf("the vendor policy printed %q: ...%s...", planted, got[max(0, i-160):min(len(got), i+60)])
 		}
