@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -432,7 +433,12 @@ func (e *engine) scrubValue(v pcommon.Value, d *decision, st *scratch, depth int
 			return e.replaceValue(v, aDrop, d.id, st)
 		}
 	}
-	if d.rule != nil && d.rule.shape != shapeNone && isScalar(v.Type()) {
+	if d.rule != nil && d.rule.shape != shapeNone {
+		// A shape describes one value: a list or a map fits none (an
+		// embedding as a list of doubles under limit).
+		if !isScalar(v.Type()) {
+			return e.shapeFail(d, st, true)
+		}
 		return e.shapeValue(v, d, st)
 	}
 	switch v.Type() {
@@ -458,6 +464,8 @@ func (e *engine) scrubValue(v pcommon.Value, d *decision, st *scratch, depth int
 		return false, changed
 	case pcommon.ValueTypeInt:
 		return e.scrubInt(v, st)
+	case pcommon.ValueTypeDouble:
+		return e.scrubDouble(v, st)
 	case pcommon.ValueTypeBytes:
 		return e.scrubBytes(v, st)
 	}
@@ -503,15 +511,29 @@ func (e *engine) scrubStr(v pcommon.Value, d *decision, st *scratch) (drop, chan
 // scrubInt checks integers long enough to be a payment card number.
 func (e *engine) scrubInt(v pcommon.Value, st *scratch) (drop, changed bool) {
 	i := v.Int()
-	if !e.cardRule || (i < 1e12 && i > -1e12) {
+	if i < 0 {
+		i = -i
+	}
+	return e.scrubCardDigits(v, uint64(i), st)
+}
+
+// scrubDouble checks the integer part of a double the same way
+// (4111111111111111.5 holds a card number).
+func (e *engine) scrubDouble(v pcommon.Value, st *scratch) (drop, changed bool) {
+	x := math.Abs(v.Double())
+	if x >= 1e19 || math.IsNaN(x) {
+		return false, false
+	}
+	return e.scrubCardDigits(v, uint64(x), st)
+}
+
+// scrubCardDigits applies the card detector to a value whose digits are n.
+func (e *engine) scrubCardDigits(v pcommon.Value, n uint64, st *scratch) (drop, changed bool) {
+	if !e.cardRule || n < 1e12 {
 		return false, false
 	}
 	var buf [24]byte
-	digits := strconv.AppendInt(buf[:0], i, 10)
-	if digits[0] == '-' {
-		digits = digits[1:]
-	}
-	if !detect.IsCardNumber(string(digits)) {
+	if !detect.IsCardNumber(string(strconv.AppendUint(buf[:0], n, 10))) {
 		return false, false
 	}
 	ki := e.kinds[detect.CardNumber]

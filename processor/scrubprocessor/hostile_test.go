@@ -2,10 +2,14 @@ package scrubprocessor
 
 import (
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 )
 
 // TestVendorHostile plants a customer's name in places and forms that the
@@ -201,5 +205,210 @@ func TestMaskValueSlots(t *testing.T) {
 		"Vec<[u8]>":                              "Vec<[*]>",
 	} {
 		assert.Equal(t, want, maskValueSlots(in, true), in)
+	}
+}
+
+// phoneNumber is a number that means something: it must not reach the
+// vendor under a key whose shape is not a number.
+const phoneNumber = 5551234567
+
+// TestVendorNumbersOnlyUnderNumberKeys plants integers under kept keys
+// whose shape is no number (identifiers, texts, routes, methods, flags),
+// in every kind of attribute map. The same digits as a string become *
+// there; as an integer they are dropped, never kept and never turned into
+// a string. Under number, duration, version and status code keys they
+// stay.
+func TestVendorNumbersOnlyUnderNumberKeys(t *testing.T) {
+	keys := []string{"error.type", "target", "include", "http.route", "http.method", "has_where", "outcome", "rule"}
+	plant := func(m pcommon.Map) {
+		for _, k := range keys {
+			m.PutInt(k, phoneNumber)
+		}
+		m.PutEmptySlice("exception.type").AppendEmpty().SetInt(phoneNumber)
+	}
+	in := newFreeTextInput()
+	sp := in.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().AppendEmpty()
+	plant(sp.Attributes())
+	plant(in.ev.Attributes())
+	plant(sp.Links().AppendEmpty().Attributes())
+	m := in.md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().AppendEmpty()
+	m.SetName("collection_get")
+	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+	plant(dp.Attributes())
+	plant(dp.Exemplars().AppendEmpty().FilteredAttributes())
+	plant(in.ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().AppendEmpty().Attributes())
+	sp.Attributes().PutInt("http.status_code", 404)
+	sp.Attributes().PutInt("service.version", 3)
+
+	cfg := testConfig(t, nil)
+	out := tracesJSON(t, runTraces(t, cfg, in.td)) + metricsJSON(t, runMetrics(t, cfg, in.md)) + logsJSON(t, runLogs(t, cfg, in.ld))
+	assert.NotContains(t, out, strconv.Itoa(phoneNumber))
+	for _, k := range keys {
+		assert.NotContains(t, out, `"`+k+`","value":{"intValue"`, k)
+	}
+	for _, w := range append([]string{`"http.status_code","value":{"intValue":"404"}`, `"service.version","value":{"intValue":"3"}`}, usefulFields...) {
+		assert.Contains(t, out, w)
+	}
+}
+
+// TestVendorPathsAfterAnySeparator plants Chroma's request paths, with a
+// tenant and a database named by vocabulary words, after separators other
+// than a space (a tab, =, :, parentheses, quotes), in names, identifier and
+// text values and routes that are no path. Each is a route there too: its
+// literal segments outside the route vocabulary become *.
+func TestVendorPathsAfterAnySeparator(t *testing.T) {
+	const path = "/api/v2/tenants/staging/databases/users"
+	in := newFreeTextInput()
+	for _, sep := range []string{"\t", "=", ":", "(", ",", "|"} {
+		in.sp.Events().AppendEmpty().SetName("request" + sep + path)
+	}
+	in.sp.Events().AppendEmpty().SetName("request (" + path + ") failed")
+	spans := in.td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	spans.AppendEmpty().SetName("GET\t" + path)
+	a := spans.AppendEmpty().Attributes()
+	a.PutStr("target", path)
+	a.PutStr("code.namespace", "uri:"+path)
+	a.PutStr("include", "GET "+path)
+	a.PutStr("classification", "uri="+path)
+	spans.AppendEmpty().Attributes().PutStr("http.route", "uri="+path)
+	m := in.md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().AppendEmpty()
+	m.SetName("collection_get")
+	m.SetDescription("requests to\t" + path)
+	m.SetEmptyGauge().DataPoints().AppendEmpty().SetIntValue(1)
+	lr := in.ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().AppendEmpty()
+	lr.SetEventName("uri=" + path)
+	lr.SetSeverityText("ERROR:" + path)
+
+	cfg := testConfig(t, nil)
+	out := tracesJSON(t, runTraces(t, cfg, in.td)) + metricsJSON(t, runMetrics(t, cfg, in.md)) + logsJSON(t, runLogs(t, cfg, in.ld))
+	for _, needle := range []string{"staging", "users"} {
+		if i := strings.Index(out, needle); i >= 0 {
+			t.Errorf("%q reached the vendor: ...%s...", needle, out[max(0, i-120):min(len(out), i+40)])
+		}
+	}
+	for _, w := range append([]string{
+		`"name":"request (/api/v2/tenants/*/databases/*) failed"`,
+		`"name":"request=/api/v2/tenants/*/databases/*"`,
+		`"target","value":{"stringValue":"/api/v2/tenants/*/databases/*"}`,
+	}, usefulFields...) {
+		assert.Contains(t, out, w)
+	}
+	// A unit's rate and a word's slash are no path.
+	for in, want := range map[string]string{"{request}/s": "{request}/s", "By/s": "By/s", "read/write": "read/write"} {
+		assert.Equal(t, want, newVocabulary(UnknownTemplate, nil).namePaths(in), in)
+	}
+}
+
+// TestVendorScalarLogBodies: a number or a boolean as a log body, or in a
+// slice body, has no key that vouches for it, so the vendor policy drops
+// it as it drops a string body.
+func TestVendorScalarLogBodies(t *testing.T) {
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	lrs.AppendEmpty().Body().SetInt(phoneNumber)
+	lrs.AppendEmpty().Body().SetDouble(phoneNumber + 0.5)
+	lrs.AppendEmpty().Body().SetBool(true)
+	s := lrs.AppendEmpty().Body().SetEmptySlice()
+	s.AppendEmpty().SetInt(phoneNumber)
+	s.AppendEmpty().SetEmptyMap().PutInt("limit", 10)
+
+	vendor := runLogs(t, testConfig(t, nil), ld)
+	out := vendor.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := range 3 {
+		assert.Equal(t, pcommon.ValueTypeEmpty, out.At(i).Body().Type(), "body %d", i)
+	}
+	require.Equal(t, 1, out.At(3).Body().Slice().Len(), "the slice keeps its map")
+	assert.Equal(t, int64(10), out.At(3).Body().Slice().At(0).Map().AsRaw()["limit"])
+	assert.NotContains(t, logsJSON(t, vendor), "555123456")
+
+	customer := runLogs(t, testConfig(t, func(c *Config) { c.Policy = PolicyCustomer }), func() plog.Logs {
+		ld := plog.NewLogs()
+		ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetInt(phoneNumber)
+		return ld
+	}())
+	assert.Equal(t, int64(phoneNumber), customer.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Int(), "the customer policy keeps a number body")
+}
+
+// TestVendorCardNumbersUnderCountKeys: a count or an offset is no timing,
+// so a card number there, as an integer or a double, goes as it does as a
+// string; timings in nanoseconds that pass the card check stay.
+func TestVendorCardNumbersUnderCountKeys(t *testing.T) {
+	const card = 4111111111111111
+	for _, policy := range []string{PolicyVendor, PolicyCustomer} {
+		in := newFreeTextInput()
+		a := in.ev.Attributes()
+		a.PutInt("limit", card)
+		a.PutInt("offset", -card)
+		a.PutDouble("num_ids", card)
+		a.PutDouble("num_embeddings", card+0.5)
+		a.PutEmptySlice("batch_size").AppendEmpty().SetInt(card)
+		a.PutInt("idle_ns", 2400000000000)
+		a.PutDouble("elapsed_secs", 2400000000000)
+		a.PutInt("rows_returned", 12)
+
+		out := tracesJSON(t, runTraces(t, testConfig(t, func(c *Config) { c.Policy = policy }), in.td))
+		assert.NotContains(t, out, "4111111111111111", policy)
+		assert.NotContains(t, out, "4.111111111111111e+15", policy)
+		for _, w := range []string{`"idle_ns","value":{"intValue":"2400000000000"}`, `"elapsed_secs","value":{"doubleValue":2400000000000}`, `"rows_returned","value":{"intValue":"12"}`, `"busy_ns","value":{"intValue":"2400000000000"}`} {
+			assert.Contains(t, out, w, policy)
+		}
+	}
+}
+
+// TestVendorKeyValueSlots: in a name or a text value, what follows a key
+// and = is a value a program formatted into it (tenant=staging), as a
+// quoted run is, so it becomes * even when its words are in the
+// vocabulary.
+func TestVendorKeyValueSlots(t *testing.T) {
+	for in, want := range map[string]string{
+		"tenant=staging database=users":      "tenant=* database=*",
+		"collection_name=documents,limit=10": "collection_name=*,limit=*",
+		"request failed (tenant=default)":    "request failed (tenant=*)",
+		`key="users"`:                        `key="*"`,
+		"key=[users]":                        "key=[*]",
+		"uri=/api/v2/tenants/{tenant}":       "uri=/api/v2/tenants/{tenant}",
+		"a == b, a != b, a <= b, x => y":     "a == b, a != b, a <= b, x => y",
+		"a = b":                              "a = b",
+		"tenant=*":                           "tenant=*",
+	} {
+		assert.Equal(t, want, maskValueSlots(in, true), in)
+	}
+
+	in := newFreeTextInput()
+	in.ev.SetName("query failed for tenant=staging database=users")
+	in.sp.Attributes().PutStr("classification", "tenant=staging")
+	out := tracesJSON(t, runTraces(t, testConfig(t, nil), in.td))
+	assert.NotContains(t, out, "staging")
+	assert.NotContains(t, out, "users")
+	assert.Contains(t, out, `"name":"query failed for tenant=* database=*"`)
+	assert.Contains(t, out, `"classification","value":{"stringValue":"tenant=*"}`)
+}
+
+// TestVendorShapedKeysHoldOneValue: a kept key's shape describes one
+// value; a list or a map under it fits none (an embedding as a list of
+// doubles under limit, a map of kept keys under num_ids), so it goes whole.
+func TestVendorShapedKeysHoldOneValue(t *testing.T) {
+	embedding := []float64{0.1234567, -0.7654321, 0.5551234}
+	in := newFreeTextInput()
+	m := in.md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().AppendEmpty()
+	m.SetName("collection_get")
+	ex := m.SetEmptyGauge().DataPoints().AppendEmpty().Exemplars().AppendEmpty()
+	for _, a := range []pcommon.Map{in.ev.Attributes(), ex.FilteredAttributes(), in.lr.Attributes()} {
+		for _, k := range []string{"limit", "busy_ns", "http.status_code", "error.type"} {
+			s := a.PutEmptySlice(k)
+			for _, x := range embedding {
+				s.AppendEmpty().SetDouble(x)
+			}
+		}
+		a.PutEmptyMap("num_ids").PutDouble("limit", embedding[0])
+		a.PutEmptySlice("include").AppendEmpty().SetStr("documents")
+	}
+	cfg := testConfig(t, nil)
+	out := tracesJSON(t, runTraces(t, cfg, in.td)) + metricsJSON(t, runMetrics(t, cfg, in.md)) + logsJSON(t, runLogs(t, cfg, in.ld))
+	for _, needle := range []string{"0.1234567", "0.7654321", "0.5551234", `"num_ids"`, `"include"`, "arrayValue", "kvlistValue"} {
+		assert.NotContains(t, out, needle)
+	}
+	for _, w := range usefulFields {
+		assert.Contains(t, out, w)
 	}
 }

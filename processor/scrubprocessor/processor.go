@@ -267,11 +267,32 @@ func (e *engine) scrubBody(v pcommon.Value, st *scratch, depth int) bool {
 		v.Slice().RemoveIf(func(el pcommon.Value) bool {
 			return e.scrubBody(el, st, depth+1)
 		})
-	case pcommon.ValueTypeInt:
-		drop, _ := e.scrubInt(v, st)
-		return drop
+	case pcommon.ValueTypeInt, pcommon.ValueTypeDouble, pcommon.ValueTypeBool:
+		return e.scrubScalarBody(v, st)
 	}
 	return false
+}
+
+// scrubScalarBody handles a number or a boolean as a body or in a slice
+// body. No key vouches for it, so where text.log_body drops or masks
+// strings it goes (a mask of a value that is not a string drops it);
+// under keep a number is checked for a card number.
+func (e *engine) scrubScalarBody(v pcommon.Value, st *scratch) bool {
+	switch e.textAct.logBody {
+	case aRaw:
+		return false
+	case aDrop, aMask:
+		st.count(e.textRules.logBody)
+		return true
+	}
+	var drop bool
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		drop, _ = e.scrubInt(v, st)
+	case pcommon.ValueTypeDouble:
+		drop, _ = e.scrubDouble(v, st)
+	}
+	return drop
 }
 
 // ---- metrics ----

@@ -60,8 +60,9 @@ func (e *engine) routeTemplate(s string) (string, bool) {
 		return s, true
 	}
 	if !strings.HasPrefix(s, "/") {
-		// Not a path: only a name made of known words ("(unknown route)").
-		return maskValueSlots(s, false), e.vocab.active() && !strings.Contains(s, "://") && e.vocab.allKnown(s)
+		// Not a path: only a name made of known words ("(unknown route)"),
+		// a path inside it a route.
+		return e.vocab.namePaths(maskValueSlots(s, false)), e.vocab.active() && !strings.Contains(s, "://") && e.vocab.allKnown(s)
 	}
 	if !e.vocab.active() {
 		return s, true

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -29,7 +30,12 @@ import (
 // with no shape ("CANARY...") are planted everywhere too: under keys the
 // policy does not list, in raw URLs, status messages and free-text log
 // bodies, which it removes whatever they hold, and in names and the values
-// of kept keys, which keep only vocabulary words and shaped values.
+// of kept keys, which keep only vocabulary words and shaped values. So are
+// numbers that mean something, as integers under kept keys whose shape is
+// no number and as log bodies, card numbers as numbers under count keys,
+// embeddings as lists of doubles under number keys, and Chroma's request
+// paths and key=value pairs naming a tenant and a database with vocabulary
+// words.
 //
 //	go test -run '^$' -fuzz=FuzzVendorPolicy -fuzztime=20s ./processor/scrubprocessor
 func FuzzVendorPolicy(f *testing.F) {
@@ -63,7 +69,7 @@ func TestVendorPolicyRandomTelemetry(t *testing.T) {
 			places[n.where] = true
 		}
 	}
-	assert.Len(t, kinds, 16, "every kind of secret was planted: %v", kinds)
+	assert.Len(t, kinds, 20, "every kind of secret was planted: %v", kinds)
 	assert.GreaterOrEqual(t, len(places), 14, "in every place: %v", places)
 }
 
@@ -281,7 +287,7 @@ var (
 // words, fuzzer text, shaped secrets and shapeless names, which the
 // vocabulary and the value shapes keep out.
 func (g *planter) text() string {
-	switch g.r.IntN(6) {
+	switch g.r.IntN(8) {
 	case 0:
 		return g.embed(g.secret())
 	case 1:
@@ -292,8 +298,49 @@ func (g *planter) text() string {
 		return "Collection [" + g.canary() + "] does not exist"
 	case 4:
 		return g.embed(g.canary())
+	case 5:
+		return g.requestPath()
+	case 6:
+		return g.assignedNames()
 	}
 	return []string{"GET", "ok", "chroma_frontend::server", "Bailing because no records were found", "42"}[g.r.IntN(5)]
+}
+
+// pathNames are vocabulary words that are no literal segment of a route:
+// as a tenant or a database in a request path they are the customer's.
+var pathNames = []string{"staging", "users", "default", "documents", "production", "test", "internal", "example"}
+
+// requestPath is a name holding one of Chroma's request paths after a
+// separator, with a tenant and a database that are vocabulary words.
+func (g *planter) requestPath() string {
+	tenant, database := pathNames[g.r.IntN(len(pathNames))], pathNames[g.r.IntN(len(pathNames))]
+	path := "tenants/" + tenant + "/databases/" + database
+	sep := []string{" ", "\t", "=", ":", "(", "'", ",", "*"}[g.r.IntN(8)]
+	return g.plant("path", "request"+sep+"/api/v2/"+path, path)
+}
+
+// assignedNames is a message naming a tenant and a database by vocabulary
+// words after key=, as a formatted log line does.
+func (g *planter) assignedNames() string {
+	tenant, database := pathNames[g.r.IntN(len(pathNames))], pathNames[g.r.IntN(len(pathNames))]
+	return g.plant("assigned", "query failed tenant="+tenant+", database="+database, "tenant="+tenant, "database="+database)
+}
+
+// embedding fills s with a vector, as Chroma stores with a document.
+func (g *planter) embedding(s pcommon.Slice) {
+	for range 1 + g.r.IntN(4) {
+		x := 0.9 + float64(g.r.IntN(1_000_000))/1e7
+		s.AppendEmpty().SetDouble(x)
+		g.plant("embedding", "", strconv.FormatFloat(x, 'g', -1, 64))
+	}
+}
+
+// number is an integer that means something (a phone or an account
+// number): it may stay only under a key whose shape is a number.
+func (g *planter) number() int64 {
+	n := int64(100_000_000_000 + g.r.IntN(800_000_000_000))
+	g.plant("number", "", strconv.FormatInt(n, 10))
+	return n
 }
 
 // value fills a value. dropped says the policy removes this place whatever
@@ -311,10 +358,13 @@ func (g *planter) value(v pcommon.Value, dropped bool, depth int) {
 			v.SetStr(g.text())
 		}
 	case 2:
-		if dropped {
+		switch {
+		case dropped:
 			v.SetInt(g.r.Int64())
-		} else {
+		case g.r.IntN(2) == 0:
 			v.SetInt(int64(g.r.IntN(1000000)))
+		default:
+			v.SetInt(g.number())
 		}
 	case 3:
 		v.SetBool(g.r.IntN(2) == 0)
@@ -346,6 +396,19 @@ func (g *planter) attrs(m pcommon.Map, dropped bool, depth int) {
 			}
 			g.value(m.PutEmpty(key), true, depth)
 		}
+	}
+	if g.r.IntN(4) == 0 {
+		digits := g.cardDigits()
+		n, _ := strconv.ParseInt(digits, 10, 64)
+		g.plant("card_number", "", digits)
+		if g.r.IntN(2) == 0 {
+			m.PutInt([]string{"limit", "offset", "num_ids"}[g.r.IntN(3)], n)
+		} else {
+			m.PutDouble([]string{"batch_size", "rows_returned"}[g.r.IntN(2)], float64(n))
+		}
+	}
+	if g.r.IntN(4) == 0 {
+		g.embedding(m.PutEmptySlice([]string{"limit", "busy_ns", "num_embeddings", "elapsed"}[g.r.IntN(4)]))
 	}
 	m.PutStr("thread.name", "tokio-runtime-worker")
 	m.PutStr("http.status_code", "200")
@@ -490,14 +553,17 @@ func (g *planter) logs() plog.Logs {
 			g.where = "log attributes"
 			g.attrs(lr.Attributes(), false, 0)
 			g.where = "log body"
-			switch g.r.IntN(3) {
+			switch g.r.IntN(4) {
 			case 0:
 				lr.Body().SetStr(g.embed(g.canary()) + " " + g.text())
 			case 1:
 				g.attrs(lr.Body().SetEmptyMap(), false, 1)
+			case 2:
+				lr.Body().SetInt(g.number())
 			default:
 				s := lr.Body().SetEmptySlice()
 				s.AppendEmpty().SetStr(g.embed(g.canary()))
+				s.AppendEmpty().SetInt(g.number())
 				g.attrs(s.AppendEmpty().SetEmptyMap(), false, 2)
 			}
 			g.where = "log event name"

@@ -73,21 +73,27 @@ const (
 
 // shapeValue applies a rule's shape to a scalar value. A value that does
 // not fit is dropped; a value of another type than the shape's is never
-// turned into a string.
+// turned into a string. An integer fits only a shape of numbers: under an
+// identifier, a text, a route, a method or a flag its digits would become
+// * as a string, so as an integer it goes. Under number (counts, offsets,
+// ids: no timing) a card number goes, as it does in a string.
 func (e *engine) shapeValue(v pcommon.Value, d *decision, st *scratch) (drop, changed bool) {
 	sh := d.rule.shape
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		return e.shapeStr(v, d, st)
 	case pcommon.ValueTypeInt:
-		if sh == shapeStatusCode {
+		switch {
+		case sh == shapeStatusCode:
 			return e.shapeFail(d, st, v.Int() < 100 || v.Int() > 599)
+		case sh == shapeNumber:
+			return e.scrubInt(v, st)
 		}
-		if numericShape(sh) {
-			return false, false
-		}
-		return e.scrubInt(v, st)
+		return e.shapeFail(d, st, !numericShape(sh))
 	case pcommon.ValueTypeDouble:
+		if sh == shapeNumber {
+			return e.scrubDouble(v, st)
+		}
 		return e.shapeFail(d, st, !numericShape(sh))
 	case pcommon.ValueTypeBool:
 		return e.shapeFail(d, st, sh != shapeBool)
@@ -95,8 +101,9 @@ func (e *engine) shapeValue(v pcommon.Value, d *decision, st *scratch) (drop, ch
 	return e.shapeFail(d, st, true)
 }
 
-// numericShape: numbers of these shapes are kept as they are; no detector
-// looks at them (a duration in nanoseconds is not a card number).
+// numericShape: numbers of these shapes are kept; only those of the number
+// shape are checked for a card number (a duration in nanoseconds is not
+// one).
 func numericShape(sh shape) bool {
 	return sh == shapeNumber || sh == shapeDuration || sh == shapeVersion
 }
@@ -156,14 +163,15 @@ func (e *engine) fitShape(sh shape, s string, st *scratch) (string, bool) {
 	return s, true
 }
 
-// vocabValue applies the vocabulary to an identifier or a short text. With
-// unknown: mask, a value holding an unknown word does not fit. With
-// unknown: keep the value is kept as it is.
+// vocabValue applies the vocabulary to an identifier or a short text, and
+// treats a path inside it as a route, as in a name. With unknown: mask, a
+// value holding an unknown word does not fit. With unknown: keep the value
+// is kept as it is.
 func (e *engine) vocabValue(s string, st *scratch) (string, bool) {
 	if !e.vocab.active() {
 		return s, true
 	}
-	out := maskValueSlots(remember(st.templated, s, e.vocab.template), false)
+	out := e.vocab.namePaths(maskValueSlots(remember(st.templated, s, e.vocab.template), false))
 	return out, out == s || e.vocab.unknown != UnknownMask
 }
 
@@ -400,10 +408,10 @@ var vendorShapes = map[string]string{
 	"thread.name":               ShapeIdentifier,
 	"level":                     ShapeIdentifier,
 	"target":                    ShapeIdentifier,
-	"busy_ns":                   ShapeNumber,
-	"idle_ns":                   ShapeNumber,
+	"busy_ns":                   ShapeDuration,
+	"idle_ns":                   ShapeDuration,
 	"elapsed":                   ShapeDuration,
-	"elapsed_secs":              ShapeNumber,
+	"elapsed_secs":              ShapeDuration,
 	"latency":                   ShapeDuration,
 	"num_ids":                   ShapeNumber,
 	"num_embeddings":            ShapeNumber,
@@ -412,7 +420,7 @@ var vendorShapes = map[string]string{
 	"limit":                     ShapeNumber,
 	"offset":                    ShapeNumber,
 	"batch_size":                ShapeNumber,
-	"end_timestamp":             ShapeNumber,
+	"end_timestamp":             ShapeDuration,
 	"rows_affected":             ShapeNumber,
 	"rows_returned":             ShapeNumber,
 	"classification":            ShapeText,
@@ -431,8 +439,8 @@ var vendorShapes = map[string]string{
 }
 
 // chromaNumericKeys hold Chroma's timings and counts. Every policy gives
-// them the number or duration shape, so that an integer there is never
-// taken for a card number.
+// them the duration (timings: an integer there is never taken for a card
+// number) or number shape.
 var chromaNumericKeys = []string{
 	"busy_ns", "idle_ns", "elapsed_secs", "num_ids", "num_embeddings",
 	"batch_size", "rows_affected", "rows_returned", "code.lineno", "code.line.number", "thread.id",

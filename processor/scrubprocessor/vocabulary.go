@@ -270,9 +270,12 @@ func remember(memo map[string]string, s string, f func(string) string) string {
 // where no word goes before it and a closing one only where no word follows
 // it, so an apostrophe (doesn't) opens nothing. Values of the text shape
 // keep their brackets (Chroma's include is IncludeList([Document,
-// Metadata])): only their quotes are slots.
+// Metadata])): only their quotes are slots. What follows a key and = is a
+// slot too (tenant=staging gives tenant=*), up to white space or , ; & | )
+// ] } >; a quoted or bracketed value or a path after = is left to those
+// rules, and ==, !=, <=, >= and => are no such slot.
 func maskValueSlots(s string, brackets bool) string {
-	if strings.IndexAny(s, "\"'`[") < 0 {
+	if strings.IndexAny(s, "\"'`[=") < 0 {
 		return s
 	}
 	var b strings.Builder
@@ -301,6 +304,8 @@ func maskValueSlots(s string, brackets bool) string {
 func valueSlot(s string, i int) (int, bool) {
 	closer := s[i]
 	switch closer {
+	case '=':
+		return assignedSlot(s, i)
 	case '[':
 		closer = ']'
 	case '"', '\'', '`':
@@ -325,9 +330,12 @@ func valueSlot(s string, i int) (int, bool) {
 }
 
 // namePaths treats every path inside a name (a run from a / that starts a
-// word to the next space) as a route: its literal segments outside the
-// route vocabulary become *, so that an event name such as "GET
-// /api/v2/tenants/staging" does not pass because staging is a word.
+// word to the next space or closing punctuation) as a route: its literal
+// segments outside the route vocabulary become *, so that an event name
+// such as "GET /api/v2/tenants/staging" does not pass because staging is a
+// word. A / starts a path at the start of the name or after any byte that
+// is neither a word's nor one that closes something: after a space, a tab,
+// =, :, (, a quote or *, but not in By/s, {request}/s or read/write.
 func (v *vocabulary) namePaths(s string) string {
 	if !strings.Contains(s, "/") {
 		return s
@@ -335,24 +343,50 @@ func (v *vocabulary) namePaths(s string) string {
 	var b strings.Builder
 	prev := 0
 	for i := 0; i < len(s); i++ {
-		if s[i] != '/' || i > 0 && s[i-1] != ' ' {
+		if s[i] != '/' || i > 0 && !opensPath(s[i-1]) {
 			continue
 		}
-		end := strings.IndexByte(s[i:], ' ')
-		if end < 0 {
-			end = len(s) - i
-		}
-		path := s[i : i+end]
+		end := pathEnd(s, i)
+		path := s[i:end]
 		if out := v.routePath(path); out != path {
 			b.WriteString(s[prev:i])
 			b.WriteString(out)
-			prev = i + end
+			prev = end
 		}
-		i += end
+		i = end
 	}
 	if prev == 0 {
 		return s
 	}
 	b.WriteString(s[prev:])
 	return b.String()
+}
+
+// opensPath reports whether a / after c starts a path.
+func opensPath(c byte) bool {
+	return !isWordByte(c) && strings.IndexByte("})]>", c) < 0
+}
+
+// pathEnd is where the path starting at s[i] ends: at white space or at
+// punctuation that closes or separates what holds the path.
+func pathEnd(s string, i int) int {
+	for j := i; j < len(s); j++ {
+		if c := s[j]; c <= ' ' || strings.IndexByte("\"'`)],;|<>", c) >= 0 {
+			return j
+		}
+	}
+	return len(s)
+}
+
+// assignedSlot reports whether the = at s[i] assigns a value to a key, and
+// where that value ends (the byte after it).
+func assignedSlot(s string, i int) (int, bool) {
+	if i == 0 || strings.IndexByte("=!<>", s[i-1]) >= 0 || i+1 == len(s) || strings.IndexByte("=>\"'`[/", s[i+1]) >= 0 {
+		return 0, false
+	}
+	end := i + 1
+	for end < len(s) && s[end] > ' ' && strings.IndexByte(",;&|)]}>", s[end]) < 0 {
+		end++
+	}
+	return end, end > i+1
 }
