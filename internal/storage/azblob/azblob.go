@@ -26,6 +26,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
@@ -245,11 +246,18 @@ func (b *Bucket) put(ctx context.Context, op, key string, r io.Reader, size int6
 		return err
 	}
 	body, mismatch := base.Exact(r, size)
-	o := &blockblob.UploadStreamOptions{BlockSize: b.blockSize, Concurrency: b.concurrency}
+	var access *blob.AccessConditions
 	if ifAbsent {
-		o.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: new(azcore.ETagAny)}}
+		access = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: new(azcore.ETagAny)}}
 	}
-	if _, err := bc.UploadStream(ctx, body, o); err != nil {
+	if small, ok := base.SmallBody(r, size, b.blockSize); ok {
+		// One Put Blob, without UploadStream's block buffers.
+		_, err = bc.Upload(ctx, streaming.NopCloser(small), &blockblob.UploadOptions{AccessConditions: access})
+	} else {
+		o := &blockblob.UploadStreamOptions{BlockSize: b.blockSize, Concurrency: b.concurrency, AccessConditions: access}
+		_, err = bc.UploadStream(ctx, body, o)
+	}
+	if err != nil {
 		if merr := mismatch(); merr != nil {
 			return fmt.Errorf("%s %s in %s: %w", op, key, b, merr)
 		}

@@ -280,7 +280,13 @@ func (b *Bucket) put(ctx context.Context, op, key string, r io.Reader, size int6
 	if ifAbsent {
 		in.IfNoneMatch = aws.String("*")
 	}
-	_, err = b.uploader.Upload(ctx, in)
+	if small, ok := base.SmallBody(r, size, b.uploader.PartSize); ok {
+		// One PutObject, without the upload manager's part buffer.
+		in.Body, in.ContentLength = small, aws.Int64(size)
+		_, err = b.client.PutObject(ctx, in)
+	} else {
+		_, err = b.uploader.Upload(ctx, in)
+	}
 	if err != nil {
 		if merr := mismatch(); merr != nil {
 			return fmt.Errorf("%s %s in %s: %w", op, key, b, merr)

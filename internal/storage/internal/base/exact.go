@@ -46,3 +46,25 @@ func Exact(r io.Reader, size int64) (body io.Reader, mismatch func() error) {
 	e := &ExactReader{R: r, Want: size}
 	return e, func() error { return e.Err }
 }
+
+// SmallBody returns r as a seekable body when it can go up in one plain
+// request: r seeks, holds exactly size bytes from where it stands, and size
+// is known and at most limit. A seekable body lets the SDK sign and resend
+// it without a buffer of its own (an upload manager would copy it into a
+// part buffer). ok is false otherwise, also when r holds another number of
+// bytes: the exact-size check of the streaming path then reports it.
+func SmallBody(r io.Reader, size, limit int64) (body io.ReadSeeker, ok bool) {
+	rs, seeks := r.(io.ReadSeeker)
+	if !seeks || size < 0 || size > limit {
+		return nil, false
+	}
+	start, err := rs.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, false
+	}
+	end, err := rs.Seek(0, io.SeekEnd)
+	if _, serr := rs.Seek(start, io.SeekStart); err != nil || serr != nil || end-start != size {
+		return nil, false
+	}
+	return rs, true
+}
