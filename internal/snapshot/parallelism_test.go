@@ -1,11 +1,15 @@
 package snapshot
 
 import (
+	"context"
+	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
@@ -78,4 +82,51 @@ func TestForEachBlockHoldsFewBlocksWhileRequestsWait(t *testing.T) {
 	if got := maxHeld.Load(); got > int32(par.blocks) {
 		t.Errorf("%d workers out of the pool at once, want at most %d", got, par.blocks)
 	}
+}
+
+// holdingBucket holds writes of block objects until n of them wait at
+// once, then lets every write through.
+type holdingBucket struct {
+	storage.Bucket
+	n       int32
+	waiting atomic.Int32
+	all     chan struct{}
+	once    sync.Once
+	guard   context.Context // done: a guard against a hang, not a bound
+}
+
+func (h *holdingBucket) Write(ctx context.Context, key string, r io.Reader, size int64) error {
+	if strings.HasPrefix(key, blocksPrefix) {
+		if h.waiting.Add(1) == h.n {
+			h.once.Do(func() { close(h.all) })
+		}
+		select {
+		case <-h.all:
+		case <-h.guard.Done():
+		}
+		h.waiting.Add(-1)
+	}
+	return h.Bucket.Write(ctx, key, r, size)
+}
+
+// A snapshot into a remote bucket keeps more stores waiting than it has
+// codecs (each object is copied out of its codec first), and what it
+// stores restores byte for byte.
+func TestSnapshotStoresWaitBeyondCodecs(t *testing.T) {
+	ctx := testContext(t)
+	src := chromatest.CopyDemo(t)
+	guard, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	held := &holdingBucket{Bucket: newBucket(t), n: 8, all: make(chan struct{}), guard: guard}
+	repo := mustOpen(t, remoteBucket{held}, Keys{})
+	m, err := repo.Snapshot(ctx, SnapshotOptions{PersistDir: src, ScratchDir: t.TempDir(), Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-held.all:
+	default:
+		t.Errorf("never %d block stores waiting at once with 2 codecs (the snapshot stored %d blocks)", held.n, m.Stats.BlocksNew)
+	}
+	requireSameTree(t, src, restoreTo(t, repo, m.ID))
 }

@@ -32,8 +32,9 @@ type SnapshotOptions struct {
 	// DefaultBlockSize (or the repository's). A value different from an
 	// existing repository's is refused.
 	BlockSize int
-	// Concurrency is the number of block workers; default 2*GOMAXPROCS (at
-	// least 4).
+	// Concurrency is the number of blocks read and coded at once; default
+	// 2*GOMAXPROCS (at least 4). Into a remote bucket, up to 32 stores (never
+	// fewer than Concurrency) wait on it meanwhile.
 	Concurrency int
 	// Instance is an operator-chosen label recorded in the manifest.
 	Instance string
@@ -155,7 +156,7 @@ func (r *Repository) snapshot(ctx context.Context, opts SnapshotOptions, start t
 	}()
 
 	progress := newProgress(opts.Progress)
-	up, err := newUploader(ctx, r.bucket, r.keys, cfg.BlockSize, defaultConcurrency(opts.Concurrency), progress)
+	up, err := newUploader(ctx, r.bucket, r.keys, cfg.BlockSize, r.parallelismFor(opts.Concurrency), progress)
 	if err != nil {
 		return nil, err
 	}

@@ -10,16 +10,22 @@ import (
 	"runtime"
 	"sync"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
 
 // uploader is the streaming block pipeline of a snapshot: one reader at a
 // time feeds fixed-size blocks from files; workers hash each block, skip it
 // when its object already exists (in the bucket, or earlier in this run),
-// and otherwise compress, encrypt and store it. Memory is bounded by the
-// buffer pool: about (2*workers+2) blocks, whatever the data size. There
-// are more workers than cores, so that stores overlap; hashing and
-// compressing take one of the cores tokens (see reserveCore).
+// and otherwise compress, encrypt and store it. There are more workers than
+// cores, so that stores overlap (parallelism.requests of them); hashing and
+// compressing take one of the cores tokens (see reserveCore) and one of
+// parallelism.blocks codecs. With more workers than codecs (a remote
+// bucket), a worker copies its object out of the codec and gives the codec
+// back before it stores the object. So memory is bounded whatever the data
+// size and however many stores wait on the bucket: blocks+2 block buffers,
+// blocks codecs, and the objects copied out (at most storeBudget bytes).
 type uploader struct {
 	bucket    storage.Bucket
 	keys      Keys
@@ -37,7 +43,10 @@ type uploader struct {
 
 	jobs      chan blockJob
 	pool      chan []byte
-	cores     chan struct{} // one token per core, held while hashing or compressing
+	codecs    chan *blockCodec
+	cores     chan struct{}       // one token per core, held while hashing or compressing
+	storing   *semaphore.Weighted // bytes of the objects copied out and being stored
+	copyOut   bool                // more workers than codecs: objects leave the codec to be stored
 	workers   sync.WaitGroup
 	closed    bool
 	finishErr error
@@ -81,7 +90,7 @@ func defaultConcurrency(n int) int {
 var errUploaderFinished = errors.New("uploader finished")
 
 // newUploader lists the blocks already stored and starts the workers.
-func newUploader(ctx context.Context, bucket storage.Bucket, keys Keys, blockSize, workers int, progress *progressReporter) (*uploader, error) {
+func newUploader(ctx context.Context, bucket storage.Bucket, keys Keys, blockSize int, par parallelism, progress *progressReporter) (*uploader, error) {
 	existing, err := listBlockNames(ctx, bucket)
 	if err != nil {
 		return nil, err
@@ -94,9 +103,12 @@ func newUploader(ctx context.Context, bucket storage.Bucket, keys Keys, blockSiz
 		existing:  existing,
 		claimed:   make(map[Hash]struct{}),
 		uploaded:  make(map[Hash]int64),
-		jobs:      make(chan blockJob, workers),
-		pool:      make(chan []byte, workers+2),
+		jobs:      make(chan blockJob, par.blocks),
+		pool:      make(chan []byte, par.blocks+2),
+		codecs:    make(chan *blockCodec, par.blocks),
 		cores:     make(chan struct{}, runtime.GOMAXPROCS(0)),
+		storing:   semaphore.NewWeighted(storeBudget(blockSize, par.blocks)),
+		copyOut:   par.requests > par.blocks,
 	}
 	u.ctx, u.cancel = context.WithCancelCause(ctx)
 	for range cap(u.pool) {
@@ -105,17 +117,45 @@ func newUploader(ctx context.Context, bucket storage.Bucket, keys Keys, blockSiz
 	for range cap(u.cores) {
 		u.cores <- struct{}{}
 	}
-	for range workers {
+	for range cap(u.codecs) {
 		codec, err := newBlockCodec(keys, blockSize)
 		if err != nil {
-			u.cancel(err)
-			u.finish()
+			u.closeCodecs()
 			return nil, fmt.Errorf("start compressor: %w", err)
 		}
+		u.codecs <- codec
+	}
+	for range par.requests {
 		u.workers.Add(1)
-		go u.work(codec)
+		go u.work()
 	}
 	return u, nil
+}
+
+// storeBudget bounds the bytes of the objects copied out of their codecs
+// and being stored at once: as many as blocks objects of the largest size,
+// and at least 8 MiB, so that stores of small objects (the database's)
+// fill the requests.
+func storeBudget(blockSize, blocks int) int64 {
+	return max(int64(blocks)*maxObjectSize(blockSize), 8<<20)
+}
+
+// maxObjectSize is the most a block of blockSize encodes to: the codec
+// byte and age's header and per-chunk tags on the raw block.
+func maxObjectSize(blockSize int) int64 {
+	return int64(blockSize) + int64(blockSize)/64 + 64<<10
+}
+
+// closeCodecs releases the codecs once no worker runs.
+func (u *uploader) closeCodecs() {
+	for {
+		select {
+		case c := <-u.codecs:
+			c.close()
+		default:
+			return
+		}
+	}
 }
 
 // stored reports whether the block of hash h was in the bucket when the run
@@ -177,28 +217,32 @@ func (u *uploader) readFile(r io.Reader, blockSize int) (*fileRead, error) {
 	}
 }
 
-func (u *uploader) work(codec *blockCodec) {
+func (u *uploader) work() {
 	defer u.workers.Done()
-	defer codec.close()
 	for job := range u.jobs {
-		if u.ctx.Err() == nil {
-			if err := u.store(codec, job); err != nil {
-				u.cancel(err)
-			}
+		if u.ctx.Err() != nil {
+			u.release(job)
+			continue
 		}
-		job.file.pending.Done()
-		u.pool <- job.buf
+		if err := u.store(job); err != nil {
+			u.cancel(err)
+		}
 	}
 }
 
-func (u *uploader) store(codec *blockCodec, job blockJob) error {
-	obj, name, err := u.hashAndEncode(codec, job)
-	if err != nil {
+// release gives a job's block buffer back once its hash is known.
+func (u *uploader) release(job blockJob) {
+	job.file.pending.Done()
+	u.pool <- job.buf
+}
+
+// store codes the job's block, releases it, and stores its object when the
+// bucket does not have it yet.
+func (u *uploader) store(job blockJob) error {
+	obj, name, done, err := u.code(job)
+	defer done()
+	if err != nil || obj == nil {
 		return err
-	}
-	u.progress.add(int64(job.n))
-	if obj == nil {
-		return nil
 	}
 	key := blockKey(name)
 	if err := u.bucket.Write(u.ctx, key, bytes.NewReader(obj), int64(len(obj))); err != nil {
@@ -211,6 +255,34 @@ func (u *uploader) store(codec *blockCodec, job blockJob) error {
 	u.uploaded[name] = int64(len(obj))
 	u.mu.Unlock()
 	return nil
+}
+
+// code hashes and encodes the job's block with one of the codecs; obj is
+// nil when there is nothing to store. done gives back what obj holds on
+// to: the block and its codec, or with copyOut (the codec codes the next
+// block while obj waits on a remote bucket) obj's share of the store
+// budget.
+func (u *uploader) code(job blockJob) (obj []byte, name Hash, done func(), err error) {
+	done = func() {}
+	var codec *blockCodec
+	select {
+	case codec = <-u.codecs:
+	case <-u.ctx.Done():
+		u.release(job)
+		return nil, name, done, context.Cause(u.ctx)
+	}
+	obj, name, err = u.hashAndEncode(codec, job)
+	u.progress.add(int64(job.n))
+	if err != nil || obj == nil || !u.copyOut {
+		return obj, name, func() { u.release(job); u.codecs <- codec }, err
+	}
+	u.release(job)
+	defer func() { u.codecs <- codec }()
+	n := int64(len(obj))
+	if err := u.storing.Acquire(u.ctx, n); err != nil {
+		return nil, name, done, context.Cause(u.ctx)
+	}
+	return bytes.Clone(obj), name, func() { u.storing.Release(n) }, nil
 }
 
 // hashAndEncode hashes the job's block and, unless its object exists or
@@ -269,6 +341,7 @@ func (u *uploader) finish() error {
 	u.closed = true
 	close(u.jobs)
 	u.workers.Wait()
+	u.closeCodecs()
 	u.finishErr = context.Cause(u.ctx)
 	u.cancel(errUploaderFinished)
 	return u.finishErr
