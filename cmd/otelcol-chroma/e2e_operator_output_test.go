@@ -49,3 +49,33 @@ func requireNothingToRestore(t *testing.T, bin string, env, bucket []string, wan
 		t.Errorf("status --json with nothing to restore: %v\n%s", err, res)
 	}
 }
+
+// A path or URL where a snapshot id goes is a wrong command line (exit 2,
+// nothing done) that says so and shows the flag that takes it, with the id
+// given before it kept; a mistyped id stays "invalid snapshot id".
+func TestPathWhereSnapshotIDGoes(t *testing.T) {
+	bin := binary(t)
+	env := cliEnv(t)
+	root := t.TempDir()
+	bucket := []string{"--bucket", "file://" + root}
+	id := cliSnapshotNow(t, bin, env, append([]string{"--persist-directory", chromatest.CopyDemo(t)}, bucket...)...)
+	target := filepath.Join(t.TempDir(), "data")
+	for _, c := range []struct {
+		args  []string
+		wants []string
+	}{
+		{[]string{"restore", target}, []string{"looks like a path", "otelcol-chroma snapshot restore latest --to " + target, "snapshot list"}},
+		{[]string{"restore", "latest", target}, []string{"looks like a path", "snapshot restore latest --to " + target}},
+		{[]string{"restore", id, "./data"}, []string{"snapshot restore " + id + " --to ./data"}},
+		{[]string{"restore", "~/data"}, []string{"snapshot restore latest --to ~/data"}},
+		{[]string{"drill", target}, []string{"snapshot drill latest --scratch-directory " + target}},
+		{[]string{"restore-collection", "http://127.0.0.1:8000"}, []string{"looks like a URL", "--into http://127.0.0.1:8000"}},
+		{[]string{"verify", target}, []string{"looks like a path", "verify takes a snapshot id"}},
+		{[]string{"restore", "../../etc", "--to", target}, []string{"invalid snapshot id", "looks like a path", "restore takes a snapshot id"}},
+		{[]string{"restore", "yesterday"}, []string{"invalid snapshot id"}},
+	} {
+		res := runCLI(t, bin, env, append(append([]string{"snapshot"}, c.args...), bucket...)...)
+		requireFailure(t, res, exitUsage, c.wants...)
+		requireMissing(t, target)
+	}
+}

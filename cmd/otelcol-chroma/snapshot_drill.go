@@ -47,7 +47,7 @@ before anything is restored. Exit code 1 when the drill fails.
 A drill interrupted by Ctrl-C or SIGTERM says it was cancelled and exits 1,
 like every command cut short; it records nothing, so it neither counts as a
 failed restore test nor as a passed one.`,
-		Args: snapshotIDArg,
+		Args: snapshotIDArgs("--scratch-directory"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
