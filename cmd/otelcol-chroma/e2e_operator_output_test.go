@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/otelcol-chroma/otelcol-chroma/internal/chromatest"
 )
@@ -77,5 +78,36 @@ func TestPathWhereSnapshotIDGoes(t *testing.T) {
 		res := runCLI(t, bin, env, append(append([]string{"snapshot"}, c.args...), bucket...)...)
 		requireFailure(t, res, exitUsage, c.wants...)
 		requireMissing(t, target)
+	}
+}
+
+// `unlock --json` lists the live locks it leaves in place beside the ones
+// it removed, as the text output names them.
+func TestUnlockJSONListsLiveLocks(t *testing.T) {
+	bin := binary(t)
+	env := cliEnv(t)
+	root := filepath.Join(t.TempDir(), "bucket")
+	bucket := []string{"--bucket", "file://" + root}
+	refreshed := time.Now().UTC().Truncate(time.Second)
+	plantLockFile(t, root, "stale", true, refreshed.Add(-time.Hour))
+	plantLockFile(t, root, "live", false, refreshed)
+
+	unlock := func() unlockReport {
+		t.Helper()
+		res := requireCLI(t, bin, env, append([]string{"snapshot", "unlock", "--json"}, bucket...)...)
+		var rep unlockReport
+		if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
+			t.Fatalf("decode unlock --json: %v\n%s", err, res)
+		}
+		return rep
+	}
+	want := lockEntry{Key: "locks/live.json", Operation: "prune", Hostname: "gone-host", PID: 4242, Time: refreshed}
+	rep := unlock()
+	if len(rep.Removed) != 1 || rep.Removed[0].Key != "locks/stale.json" || len(rep.Live) != 1 || rep.Live[0] != want {
+		t.Fatalf("unlock --json = %+v; want locks/stale.json removed and %+v live", rep, want)
+	}
+	rep = unlock()
+	if rep.Removed == nil || len(rep.Removed) != 0 || len(rep.Live) != 1 || rep.Live[0] != want {
+		t.Fatalf("second unlock --json = %+v; want nothing removed and %+v live", rep, want)
 	}
 }
