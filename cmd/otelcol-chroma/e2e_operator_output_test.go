@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,5 +111,45 @@ func TestUnlockJSONListsLiveLocks(t *testing.T) {
 	rep = unlock()
 	if rep.Removed == nil || len(rep.Removed) != 0 || len(rep.Live) != 1 || rep.Live[0] != want {
 		t.Fatalf("second unlock --json = %+v; want nothing removed and %+v live", rep, want)
+	}
+}
+
+// A DAMAGED row in `snapshot list` keeps the columns as wide as without
+// it: the reason, in full as in --json, goes on a line of its own under
+// the row.
+func TestListDamagedReasonOnItsOwnLine(t *testing.T) {
+	bin := binary(t)
+	env := cliEnv(t)
+	root := t.TempDir()
+	bucket := []string{"--bucket", "file://" + root}
+	persist := chromatest.CopyDemo(t)
+	var ids []string
+	for range 3 {
+		ids = append(ids, cliSnapshotNow(t, bin, env, append([]string{"--persist-directory", persist}, bucket...)...))
+	}
+	healthy := strings.Split(requireCLI(t, bin, env, append([]string{"snapshot", "list"}, bucket...)...).stdout, "\n")
+	flipByte(t, objectPath(root, manifestObjectKey(ids[1])), -1)
+
+	var reason string
+	for _, e := range cliListDamaged(t, bin, env, bucket...) {
+		if e.ID == ids[1] {
+			reason = e.Error
+		}
+	}
+	res := runCLI(t, bin, env, append([]string{"snapshot", "list"}, bucket...)...)
+	requireFailure(t, res, exitFailed, "DAMAGED")
+	lines := strings.Split(res.stdout, "\n")
+	header := lines[0]
+	if reason == "" || len(header) > len(healthy[0])+len("DAMAGED")-len("SIZE") {
+		t.Fatalf("a damaged row widened the table (reason %q):\nbefore:\n%s\nafter:\n%s", reason, strings.Join(healthy, "\n"), res.stdout)
+	}
+	at := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, ids[1]) })
+	if at < 0 || at+1 >= len(lines) || !strings.Contains(lines[at], "DAMAGED") || strings.TrimSpace(lines[at+1]) != "why: "+reason {
+		t.Fatalf("want the row of %s marked DAMAGED with the full reason %q on the line under it:\n%s", ids[1], reason, res.stdout)
+	}
+	for _, l := range lines {
+		if len(l) > len(header) && !strings.HasPrefix(l, "  why: ") {
+			t.Errorf("a row is wider than the header:\n%s", res.stdout)
+		}
 	}
 }
