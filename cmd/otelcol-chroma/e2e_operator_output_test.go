@@ -153,3 +153,38 @@ func TestListDamagedReasonOnItsOwnLine(t *testing.T) {
 		}
 	}
 }
+
+// The collector refuses at start a snapshot jitter as long as the shortest
+// gap between two runs of its cron schedule, as it does for an interval.
+func TestCollectorRefusesJitterLongerThanCronGap(t *testing.T) {
+	bin := binary(t)
+	cfg := filepath.Join(t.TempDir(), "collector.yaml")
+	yaml := `extensions:
+  snapshot:
+    persist_directory: ` + chromatest.CopyDemo(t) + `
+    bucket:
+      url: file://` + t.TempDir() + `
+    cron: "0 3,4 * * *"
+    jitter: 2h
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: ` + freeAddr(t) + `
+exporters:
+  debug: {}
+service:
+  extensions: [snapshot]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [debug]
+`
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res := runCLI(t, bin, cliEnv(t), "--config", cfg)
+	if res.code == 0 || !strings.Contains(res.stderr, `"jitter" (2h0m0s) must be shorter than the shortest gap between two runs of "cron" "0 3,4 * * *": 1h0m0s`) {
+		t.Fatalf("want the collector refused at start, naming the jitter and the gap:\n%s", res)
+	}
+}
