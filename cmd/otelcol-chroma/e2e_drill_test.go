@@ -66,7 +66,7 @@ func TestExtensionDrillsOnSchedule(t *testing.T) {
 
 	col := startCollector(t, bin, env, cfgPath)
 	col.waitCount(ctx, t, "Restore drill passed", 2)
-	passed := drillStatus(t, bin, env, cfgPath)
+	passed := drillStatus(t, bin, env, "--config", cfgPath)
 	if !passed.Success || passed.Recovery <= 0 || passed.LastSuccess.IsZero() {
 		t.Fatalf("status after passing drills: %+v", passed)
 	}
@@ -83,7 +83,7 @@ func TestExtensionDrillsOnSchedule(t *testing.T) {
 	}
 	col.waitCount(ctx, t, "Restore drill failed: an object in the bucket is damaged", 1)
 	col.stop(ctx, t)
-	failed := drillStatus(t, bin, env, cfgPath)
+	failed := drillStatus(t, bin, env, "--config", cfgPath)
 	if failed.Success || failed.ErrorClass != "repository" || failed.LastSuccess.Before(passed.LastSuccess) {
 		t.Fatalf("status after a drill of a tampered snapshot: %+v (before: %+v)", failed, passed)
 	}
@@ -92,10 +92,11 @@ func TestExtensionDrillsOnSchedule(t *testing.T) {
 	}
 }
 
-// drillStatus is the restore test as `snapshot status --json` reports it.
-func drillStatus(t *testing.T, bin string, env []string, cfgPath string) restoreTest {
+// drillStatus is the restore test as `snapshot status --json` reports it,
+// for the bucket args name.
+func drillStatus(t *testing.T, bin string, env []string, args ...string) restoreTest {
 	t.Helper()
-	res := requireCLI(t, bin, env, "snapshot", "status", "--json", "--config", cfgPath)
+	res := requireCLI(t, bin, env, append([]string{"snapshot", "status", "--json"}, args...)...)
 	var st statusReport
 	if err := json.Unmarshal([]byte(res.stdout), &st); err != nil || st.RestoreTest == nil {
 		t.Fatalf("status: %v\n%s", err, res)

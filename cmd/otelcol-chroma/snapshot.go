@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -145,17 +146,66 @@ func noArgs(_ *cobra.Command, args []string) error {
 	return nil
 }
 
-// snapshotIDArg accepts an optional snapshot id, "latest" by default.
-func snapshotIDArg(_ *cobra.Command, args []string) error {
-	if len(args) > 1 {
-		return usageErrorf("takes one snapshot id (or latest), got %d arguments", len(args))
-	}
-	if len(args) == 1 {
-		if err := snapshot.CheckID(args[0]); err != nil {
-			return usageError{err}
+// snapshotIDArgs accepts an optional snapshot id, "latest" by default.
+// placeFlag is the flag that takes the command's other place (restore's
+// --to DIR): an argument that looks like a path is refused with that form
+// rather than as a malformed id. "" for a command without one.
+func snapshotIDArgs(placeFlag string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		for i, a := range args {
+			if snapshot.CheckID(a) != nil && looksLikePath(a) {
+				return usageError{pathInsteadOfID(cmd, placeFlag, a, args[:i])}
+			}
 		}
+		if len(args) > 1 {
+			return usageErrorf("takes one snapshot id (or latest), got %d arguments", len(args))
+		}
+		if len(args) == 1 {
+			if err := snapshot.CheckID(args[0]); err != nil {
+				return usageError{err}
+			}
+		}
+		return nil
 	}
-	return nil
+}
+
+// looksLikePath reports whether a command-line argument names a place
+// rather than a snapshot: it has a separator (a path or a URL), starts
+// with "." or "~", or exists here.
+func looksLikePath(arg string) bool {
+	if strings.ContainsAny(arg, "/"+string(filepath.Separator)) || strings.HasPrefix(arg, ".") || strings.HasPrefix(arg, "~") {
+		return true
+	}
+	_, err := os.Lstat(arg)
+	return err == nil
+}
+
+// pathInsteadOfID says that arg is a place where a snapshot id goes, and
+// shows the command with the place given to placeFlag (before: the
+// arguments preceding it, such as an id); once placeFlag is given, only
+// what the command takes.
+func pathInsteadOfID(cmd *cobra.Command, placeFlag, arg string, before []string) error {
+	what := "a path"
+	if strings.Contains(arg, "://") {
+		what = "a URL"
+	}
+	if placeFlag == "" || cmd.Flags().Changed(strings.TrimPrefix(placeFlag, "--")) {
+		return fmt.Errorf("invalid snapshot id %q: it looks like %s; %s takes a snapshot id (see `snapshot list`) or latest", arg, what, cmd.Name())
+	}
+	id, which := "latest", " (or a snapshot id instead of latest: see `snapshot list`)"
+	if len(before) == 1 && snapshot.CheckID(before[0]) == nil {
+		id, which = before[0], ""
+	}
+	return fmt.Errorf("invalid snapshot id %q: it looks like %s; give it with %s: `otelcol-chroma snapshot %s %s %s %s`%s",
+		arg, what, placeFlag, cmd.Name(), id, placeFlag, shellWord(arg), which)
+}
+
+// shellWord quotes s for a command line shown to copy, when it needs it.
+func shellWord(s string) string {
+	if strings.ContainsAny(s, " \t\n'\"$`\\;&|<>()*?[]#") {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	return s
 }
 
 func idOrLatest(args []string) string {

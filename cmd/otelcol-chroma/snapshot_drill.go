@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -13,7 +15,10 @@ import (
 // drillReport is `snapshot drill --json`.
 type drillReport struct {
 	*snapshot.DrillResult
-	Passed     bool   `json:"passed"`
+	Passed bool `json:"passed"`
+	// Cancelled: interrupted before it finished (Ctrl-C, SIGTERM); not a
+	// failed drill, and nothing was recorded.
+	Cancelled  bool   `json:"cancelled,omitempty"`
 	ErrorClass string `json:"error_class,omitempty"`
 	Error      string `json:"error,omitempty"`
 }
@@ -37,8 +42,12 @@ chromabackup receiver read them.
 The drill needs the reader key of an encrypted bucket: run it where that key
 lives (a separate CronJob) when the snapshotting pod holds only the writer
 key. A scratch directory without room for the whole snapshot is refused
-before anything is restored. Exit code 1 when the drill fails.`,
-		Args: snapshotIDArg,
+before anything is restored. Exit code 1 when the drill fails.
+
+A drill interrupted by Ctrl-C or SIGTERM says it was cancelled and exits 1,
+like every command cut short; it records nothing, so it neither counts as a
+failed restore test nor as a passed one.`,
+		Args: snapshotIDArgs("--scratch-directory"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
@@ -65,10 +74,7 @@ before anything is restored. Exit code 1 when the drill fails.`,
 			} else if err == nil {
 				writeDrillPassed(cmd.OutOrStdout(), res)
 			}
-			if err != nil {
-				return fmt.Errorf("restore drill FAILED: %w", err)
-			}
-			return nil
+			return drillError(res, err)
 		},
 	}
 	cmd.Flags().StringVar(&chromaCommand, "chroma-command", "", "chroma executable to serve the restored copy for the API checks (default: drill::chroma_command; none: files only)")
@@ -76,8 +82,25 @@ before anything is restored. Exit code 1 when the drill fails.`,
 	return cmd
 }
 
+// drillError is what the command returns: nil when the drill passed. A
+// cancelled drill is no failed drill: it says so, and that nothing was
+// recorded.
+func drillError(res *snapshot.DrillResult, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled):
+		id := ""
+		if res != nil && res.SnapshotID != "" {
+			id = " of snapshot " + res.SnapshotID
+		}
+		return fmt.Errorf("restore drill%s CANCELLED before it finished (interrupted): nothing was recorded in the bucket, the last restore test stands; run the drill again", id)
+	}
+	return fmt.Errorf("restore drill FAILED: %w", err)
+}
+
 func toDrillReport(res *snapshot.DrillResult, err error) drillReport {
-	r := drillReport{DrillResult: res, Passed: err == nil}
+	r := drillReport{DrillResult: res, Passed: err == nil, Cancelled: errors.Is(err, context.Canceled)}
 	if err != nil {
 		r.ErrorClass, r.Error = snapshot.DrillErrorClass(err), err.Error()
 	}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -63,7 +65,8 @@ In an encrypted bucket the details need the reader key; without it only ids
 and times are shown.
 
 A snapshot whose manifest cannot be read, authenticated or decoded is listed
-as DAMAGED ("damaged": true and "error" with --json), and list then exits 1.`,
+as DAMAGED, with the reason on a line of its own under it ("damaged": true
+and "error" with --json), and list then exits 1.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signalContext(cmd.Context())
@@ -124,11 +127,18 @@ func writeListTable(w io.Writer, entries []listEntry, noReaderKey bool) {
 		fmt.Fprintln(w, "no snapshots")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME (UTC)\tID\tSIZE\tADDED\tCOLLECTIONS\tRECORDS\t")
+	// A damaged snapshot's reason goes on a line of its own under its row,
+	// outside the columns: a long one must not widen every column.
+	reasons := make(map[int]string)
+	rows := 1
 	for _, e := range entries {
 		if e.Error != "" {
-			fmt.Fprintf(tw, "%s\t%s\tDAMAGED: %s\t\t\t\t\n", listTime(e.Time), e.ID, e.Error)
+			fmt.Fprintf(tw, "%s\t%s\tDAMAGED\t-\t-\t-\t\n", listTime(e.Time), e.ID)
+			reasons[rows] = "  why: " + oneLine(e.Error)
+			rows++
 			continue
 		}
 		note := ""
@@ -140,11 +150,29 @@ func writeListTable(w io.Writer, entries []listEntry, noReaderKey bool) {
 		for _, c := range e.CollectionList {
 			fmt.Fprintf(tw, "  - %s\t%s\t\t\t\t%d\t\n", c.Name, c.ID, c.Records)
 		}
+		rows += 1 + len(e.CollectionList)
 	}
 	tw.Flush()
+	for i, line := range strings.SplitAfter(strings.TrimSuffix(table.String(), "\n"), "\n") {
+		fmt.Fprintln(w, strings.TrimSuffix(line, "\n"))
+		if r, ok := reasons[i]; ok {
+			fmt.Fprintln(w, r)
+		}
+	}
 	if noReaderKey {
 		fmt.Fprintln(w, "(encrypted: pass --reader-key to see sizes, collections and records)")
 	}
+}
+
+// oneLine keeps a message on one line of the table: line breaks and tabs
+// become spaces.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\t' || r == '\v' || r == '\f' {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // listTime shows a snapshot's time; a manifest whose name is not a

@@ -57,10 +57,10 @@ func TestSnapshotCLIPrune(t *testing.T) {
 	assert.Contains(t, mustCLI(t, append([]string{"verify", "--read-data"}, flags...)...), "OK")
 }
 
-// holdingProxy forwards requests to target, except that deletes of block
-// objects wait: hit is closed when the first arrives, and every held
-// request fails once release is closed.
-func holdingProxy(t *testing.T, target string) (endpoint string, hit <-chan struct{}, release func()) {
+// holdingProxy forwards requests to target, except that requests of method
+// on block objects wait: hit is closed when the first arrives, and every
+// held request fails once release is closed.
+func holdingProxy(t *testing.T, target, method string) (endpoint string, hit <-chan struct{}, release func()) {
 	t.Helper()
 	u, err := url.Parse(target)
 	require.NoError(t, err)
@@ -68,7 +68,7 @@ func holdingProxy(t *testing.T, target string) (endpoint string, hit <-chan stru
 	hitCh, released := make(chan struct{}), make(chan struct{})
 	var once, relOnce sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodDelete && strings.Contains(r.URL.Path, "/blocks/") {
+		if r.Method == method && strings.Contains(r.URL.Path, "/blocks/") {
 			once.Do(func() { close(hitCh) })
 			<-released
 			http.Error(w, "held", http.StatusServiceUnavailable)
@@ -101,7 +101,7 @@ func TestPruneSIGKILLLeavesStaleLock(t *testing.T) {
 	}
 	requireCLI(t, bin, env, append([]string{"snapshot", "forget", "--keep-last", "1"}, flags...)...)
 
-	endpoint, hit, release := holdingProxy(t, gw.Endpoint)
+	endpoint, hit, release := holdingProxy(t, gw.Endpoint, http.MethodDelete)
 	held := []string{"--bucket", s3URL(gw.Bucket, "p", endpoint), "--persist-directory", persist}
 	cmd := exec.CommandContext(ctx, bin, append([]string{"snapshot", "prune", "--grace-period", "0"}, held...)...)
 	cmd.Env = env

@@ -37,7 +37,7 @@ Chroma: it first puts DIR back to all old or all new contents.
 A snapshot taken from a damaged database (marked in list and status) is
 refused; --no-check restores it exactly as captured, for when nothing better
 is left.`,
-		Args: snapshotIDArg,
+		Args: snapshotIDArgs("--to"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if target == "" {
 				return usageErrorf("restore needs --to DIR")

@@ -78,7 +78,7 @@ $` + envChromaToken + `, sent as "Authorization: Bearer" or X-Chroma-Token
 
 Exit codes: 0 restored and checked, 1 failed (see the message), 2 wrong
 command line, or a collection the snapshot does not hold (nothing was done).`,
-		Args: snapshotIDArg,
+		Args: snapshotIDArgs("--into"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRestoreCollection(cmd, f, &cf, idOrLatest(args))
 		},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -54,7 +55,14 @@ func newSnapshotStatusCommand(f *snapshotFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show backup health at a glance: newest snapshot, last restore test, bucket totals",
-		Args:  noArgs,
+		Long: `Show backup health at a glance: the newest snapshot whose manifest is intact
+and its age, damaged newer ones, each instance's last attempt, snapshots
+missing from the bucket, the last restore test and the bucket's totals.
+
+Exit code 1 when there is nothing to restore ("newest: none"): every manifest
+in the bucket is damaged, or the bucket holds no snapshot at all. The report
+is printed either way.`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()
@@ -68,14 +76,37 @@ func newSnapshotStatusCommand(f *snapshotFlags) *cobra.Command {
 			}
 			r := toStatusReport(st, time.Now())
 			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), r)
+				if err := writeJSON(cmd.OutOrStdout(), r); err != nil {
+					return err
+				}
+			} else {
+				writeStatus(cmd.OutOrStdout(), r)
 			}
-			writeStatus(cmd.OutOrStdout(), r)
-			return nil
+			return errNothingToRestore(r)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// errNothingToRestore makes `status` exit 1 when the bucket holds no
+// snapshot a restore could use ("newest: none"): every manifest damaged,
+// or no snapshot at all. A script or a person checking status must not
+// read that as healthy.
+func errNothingToRestore(r statusReport) error {
+	if r.Newest != nil {
+		return nil
+	}
+	const prefix = "NOTHING TO RESTORE: "
+	switch {
+	case r.Snapshots > 0:
+		return fmt.Errorf(prefix+"none of the %d snapshots in this bucket has an intact manifest (see `snapshot list`): restore from a replica of the bucket or an earlier version of a manifest, and take a new snapshot", r.Snapshots)
+	case len(r.Vanished) > 0:
+		return fmt.Errorf(prefix+"the bucket holds no snapshot, and %d recorded snapshots are missing from it (deleted outside retention: see the warnings above)", len(r.Vanished))
+	case len(r.Attempts) > 0:
+		return errors.New(prefix + "the bucket holds no snapshot although snapshots were attempted: see the last attempt above and fix what fails it")
+	}
+	return errors.New(prefix + "the bucket holds no snapshot yet: the repository exists, its first snapshot has not completed")
 }
 
 func toStatusReport(st *snapshot.Status, now time.Time) statusReport {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,7 +11,15 @@ import (
 	"github.com/otelcol-chroma/otelcol-chroma/internal/snapshot"
 )
 
-// lockEntry is one removed lock in `snapshot unlock --json`.
+// unlockReport is `snapshot unlock --json`: the locks removed, and the
+// live ones left in place (held by a snapshot, forget or prune that still
+// runs, or ran within the expiry).
+type unlockReport struct {
+	Removed []lockEntry `json:"removed"`
+	Live    []lockEntry `json:"live"`
+}
+
+// lockEntry is one lock in `snapshot unlock --json`.
 type lockEntry struct {
 	Key       string    `json:"key"`
 	Operation string    `json:"operation"`
@@ -32,7 +41,11 @@ runs. Snapshots and prune also take such locks over by themselves.
 
 --force removes every lock, also live ones: a snapshot or prune still running
 then stops when it finds its lock gone. Use it only when the holder is
-certainly gone (its machine is lost) and you cannot wait for the expiry.`,
+certainly gone (its machine is lost) and you cannot wait for the expiry.
+
+--json prints {"removed": [...], "live": [...]}: the locks removed, and the
+live ones left in place, each with its key, operation, holder (hostname,
+pid) and last refresh.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signalContext(cmd.Context())
@@ -42,38 +55,45 @@ certainly gone (its machine is lost) and you cannot wait for the expiry.`,
 				return err
 			}
 			removed, err := repo.Unlock(ctx, force, f.logger(cmd.ErrOrStderr()))
-			entries := make([]lockEntry, 0, len(removed))
-			for _, l := range removed {
-				entries = append(entries, lockEntry{Key: l.Key, Operation: l.Operation, Exclusive: l.Exclusive,
-					Hostname: l.Hostname, PID: l.PID, Time: l.Time.UTC(), Stale: l.Stale})
-			}
 			if err != nil {
 				return fmt.Errorf("unlock: %d locks removed before: %w", len(removed), err)
-			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), entries)
-			}
-			out := cmd.OutOrStdout()
-			for _, l := range removed {
-				fmt.Fprintf(out, "removed %s\n", l.String())
 			}
 			left, err := repo.Locks(ctx)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "removed %d locks; %d live locks remain\n", len(removed), len(left))
-			for _, l := range left {
-				fmt.Fprintf(out, "live: %s\n", l.String())
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), unlockReport{Removed: toLockEntries(removed), Live: toLockEntries(left)})
 			}
-			if len(left) > 0 {
-				fmt.Fprintln(out, "a live lock is held by a snapshot, forget or prune that still runs (or ran within the expiry): wait for it; --force removes it and stops its holder, only for a holder that is gone for good")
-			}
+			writeUnlocked(cmd.OutOrStdout(), removed, left)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "remove live locks too")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+func toLockEntries(locks []snapshot.LockInfo) []lockEntry {
+	entries := make([]lockEntry, 0, len(locks))
+	for _, l := range locks {
+		entries = append(entries, lockEntry{Key: l.Key, Operation: l.Operation, Exclusive: l.Exclusive,
+			Hostname: l.Hostname, PID: l.PID, Time: l.Time.UTC(), Stale: l.Stale})
+	}
+	return entries
+}
+
+func writeUnlocked(out io.Writer, removed, left []snapshot.LockInfo) {
+	for _, l := range removed {
+		fmt.Fprintf(out, "removed %s\n", l.String())
+	}
+	fmt.Fprintf(out, "removed %d locks; %d live locks remain\n", len(removed), len(left))
+	for _, l := range left {
+		fmt.Fprintf(out, "live: %s\n", l.String())
+	}
+	if len(left) > 0 {
+		fmt.Fprintln(out, "a live lock is held by a snapshot, forget or prune that still runs (or ran within the expiry): wait for it; --force removes it and stops its holder, only for a holder that is gone for good")
+	}
 }
 
 // openForUnlock opens the bucket's repository without requiring its

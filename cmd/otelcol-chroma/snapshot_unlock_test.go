@@ -30,8 +30,9 @@ func TestSnapshotCLIUnlock(t *testing.T) {
 	// A lock dated far ahead never ages: it must not block the bucket until then.
 	plantLockFile(t, root, "cccc", true, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
 
-	var removed []lockEntry
-	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, "unlock", "--json", "--bucket", bucket)), &removed))
+	var rep unlockReport
+	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, "unlock", "--json", "--bucket", bucket)), &rep))
+	removed := rep.Removed
 	require.Len(t, removed, 2)
 	assert.Equal(t, "locks/aaaa.json", removed[0].Key)
 	assert.Contains(t, removed[0].Stale, "not refreshed for")

@@ -16,7 +16,7 @@ func newSnapshotVerifyCommand(f *snapshotFlags) *cobra.Command {
 		Long: `Check a snapshot (default: latest). Without --read-data: its manifest
 authenticates and every block it lists exists. With --read-data: every block is
 downloaded, decrypted, decompressed and hashed against the manifest.`,
-		Args: snapshotIDArg,
+		Args: snapshotIDArgs(""),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signalContext(cmd.Context())
 			defer stop()

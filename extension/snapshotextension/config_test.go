@@ -88,6 +88,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		"six_fields":           {`"cron"`, "5-field"},
 		"never_fires":          {`"cron": "0 0 30 2 *" never fires`},
 		"jitter_too_long":      {`"jitter" (10m0s) must be shorter than "interval" (10m0s)`},
+		"jitter_too_long_cron": {`"jitter" (2h0m0s) must be shorter than the shortest gap between two runs of "cron" "0 3,4 * * *": 1h0m0s`},
 		"negatives":            {`"interval" must be at least 1s`, `"jitter" must not be negative`, `"timeout" must not be negative`, `"prune_interval"`},
 		"no_persist_directory": {`"persist_directory" is required`},
 		"unitless_timeouts":    {`"timeout" is 3.6µs, less than 1s: give the unit`, `"drill::timeout" is 600ns, less than 1s: give the unit`},

@@ -82,9 +82,11 @@ func (s *ScheduleSettings) validateSchedule() error {
 		errs = append(errs, fmt.Errorf(`"interval" must be at least 1s, got %s`, s.Interval))
 	}
 	if hasCron {
-		if _, err := s.SnapshotSchedule(); err != nil {
-			errs = append(errs, err)
+		sched, err := s.SnapshotSchedule()
+		if err == nil {
+			err = checkCronJitter(sched, s.Cron, s.Jitter, time.Now())
 		}
+		errs = append(errs, err)
 	}
 	if s.Jitter < 0 {
 		errs = append(errs, fmt.Errorf(`"jitter" must not be negative, got %s`, s.Jitter))
@@ -100,6 +102,37 @@ func (s *ScheduleSettings) validateSchedule() error {
 		errs = append(errs, fmt.Errorf(`"prune_interval" must be at least 1s, got %s`, s.PruneInterval))
 	}
 	return errors.Join(errs...)
+}
+
+// cronGapRuns bounds the runs of a cron schedule that checkCronJitter looks
+// at (within a year). A schedule that runs this often runs at least every
+// few minutes on some day, and a gap between two days shows within two
+// weeks of runs (at most 1,440 a day); sparser schedules are followed
+// through the whole year, months of 28 days and clock changes included.
+const cronGapRuns = 20000
+
+// checkCronJitter refuses a jitter not shorter than the shortest gap
+// between two runs of a cron schedule, looked for in the year after from:
+// an attempt delayed that long would start at or after the next run's
+// time, so runs would bunch up or be skipped, as with an interval.
+func checkCronJitter(sched Schedule, expr string, jitter time.Duration, from time.Time) error {
+	if jitter <= 0 {
+		return nil
+	}
+	end := from.AddDate(1, 0, 0)
+	prev := sched.Next(from)
+	for range cronGapRuns {
+		next := sched.Next(prev)
+		if next.IsZero() || next.After(end) {
+			return nil
+		}
+		if gap := next.Sub(prev); jitter >= gap {
+			return fmt.Errorf(`"jitter" (%s) must be shorter than the shortest gap between two runs of "cron" %q: %s, from %s to %s`,
+				jitter, expr, gap, prev.Format("2006-01-02 15:04 MST"), next.Format("2006-01-02 15:04 MST"))
+		}
+		prev = next
+	}
+	return nil
 }
 
 // CheckUnit refuses a positive duration below least: a number written
