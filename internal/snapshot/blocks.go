@@ -165,3 +165,10 @@ func (c *blockCodec) decode(obj []byte, want Hash, wantLen int) ([]byte, error) 
 	}
 	return p, nil
 }
+
+// maxObjectSize bounds what a block of blockSize encodes to: the raw block
+// with its codec byte, age's per-chunk tags (1/64 is ample) and room for
+// its header and recipient stanzas. A larger object is no block's.
+func maxObjectSize(blockSize int) int64 {
+	return int64(blockSize) + int64(blockSize)/64 + 1<<20
+}

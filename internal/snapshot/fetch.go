@@ -8,58 +8,8 @@ import (
 	"io"
 	"sync"
 
-	"github.com/otelcol-chroma/otelcol-chroma/internal/directio"
 	"github.com/otelcol-chroma/otelcol-chroma/internal/storage"
 )
-
-// blockWorker is what each block held in memory needs: a codec, a
-// download buffer and a buffer for direct writes.
-type blockWorker struct {
-	codec   *blockCodec
-	buf     bytes.Buffer
-	aligned directio.Buffer
-}
-
-// blockPool hands out the block workers: a request takes one only once the
-// bucket has answered, and gives it back when its block is written.
-type blockPool chan *blockWorker
-
-func newBlockPool(keys Keys, blockSize, n int) (blockPool, error) {
-	pool := make(blockPool, n)
-	for range n {
-		codec, err := newBlockCodec(keys, blockSize)
-		if err != nil {
-			pool.close()
-			return nil, err
-		}
-		pool <- &blockWorker{codec: codec}
-	}
-	return pool, nil
-}
-
-func (p blockPool) get(ctx context.Context) (*blockWorker, error) {
-	select {
-	case w := <-p:
-		return w, nil
-	case <-ctx.Done():
-		return nil, context.Cause(ctx)
-	}
-}
-
-func (p blockPool) put(w *blockWorker) { p <- w }
-
-// close releases the codecs of the workers in the pool (all of them, once
-// every request has ended).
-func (p blockPool) close() {
-	for {
-		select {
-		case w := <-p:
-			w.codec.close()
-		default:
-			return
-		}
-	}
-}
 
 // forEachBlock runs fn for each hash in order on up to par.requests
 // goroutines sharing par.blocks workers, and stops feeding work once ctx is
@@ -120,8 +70,7 @@ func (r *Repository) fetchBlock(ctx context.Context, pool blockPool, key string,
 // readObject reads an opened block object into buf, refusing anything
 // larger than a block of blockSize can encode to.
 func (r *Repository) readObject(rc io.Reader, key string, blockSize int, buf *bytes.Buffer) error {
-	// Room for the codec byte, age's per-chunk tags and recipient stanzas.
-	limit := int64(blockSize) + int64(blockSize)/64 + 1<<20
+	limit := maxObjectSize(blockSize)
 	buf.Reset()
 	n, err := buf.ReadFrom(io.LimitReader(rc, limit+1))
 	if err != nil {

@@ -43,7 +43,7 @@ type uploader struct {
 
 	jobs      chan blockJob
 	pool      chan []byte
-	codecs    chan *blockCodec
+	codecs    blockPool           // parallelism.blocks codecs (the workers' buffers stay unused)
 	cores     chan struct{}       // one token per core, held while hashing or compressing
 	storing   *semaphore.Weighted // bytes of the objects copied out and being stored
 	copyOut   bool                // more workers than codecs: objects leave the codec to be stored
@@ -105,7 +105,6 @@ func newUploader(ctx context.Context, bucket storage.Bucket, keys Keys, blockSiz
 		uploaded:  make(map[Hash]int64),
 		jobs:      make(chan blockJob, par.blocks),
 		pool:      make(chan []byte, par.blocks+2),
-		codecs:    make(chan *blockCodec, par.blocks),
 		cores:     make(chan struct{}, runtime.GOMAXPROCS(0)),
 		storing:   semaphore.NewWeighted(storeBudget(blockSize, par.blocks)),
 		copyOut:   par.requests > par.blocks,
@@ -117,13 +116,9 @@ func newUploader(ctx context.Context, bucket storage.Bucket, keys Keys, blockSiz
 	for range cap(u.cores) {
 		u.cores <- struct{}{}
 	}
-	for range cap(u.codecs) {
-		codec, err := newBlockCodec(keys, blockSize)
-		if err != nil {
-			u.closeCodecs()
-			return nil, fmt.Errorf("start compressor: %w", err)
-		}
-		u.codecs <- codec
+	if u.codecs, err = newBlockPool(keys, blockSize, par.blocks); err != nil {
+		u.cancel(err)
+		return nil, fmt.Errorf("start compressor: %w", err)
 	}
 	for range par.requests {
 		u.workers.Add(1)
@@ -138,24 +133,6 @@ func newUploader(ctx context.Context, bucket storage.Bucket, keys Keys, blockSiz
 // fill the requests.
 func storeBudget(blockSize, blocks int) int64 {
 	return max(int64(blocks)*maxObjectSize(blockSize), 8<<20)
-}
-
-// maxObjectSize is the most a block of blockSize encodes to: the codec
-// byte and age's header and per-chunk tags on the raw block.
-func maxObjectSize(blockSize int) int64 {
-	return int64(blockSize) + int64(blockSize)/64 + 64<<10
-}
-
-// closeCodecs releases the codecs once no worker runs.
-func (u *uploader) closeCodecs() {
-	for {
-		select {
-		case c := <-u.codecs:
-			c.close()
-		default:
-			return
-		}
-	}
 }
 
 // stored reports whether the block of hash h was in the bucket when the run
@@ -264,20 +241,18 @@ func (u *uploader) store(job blockJob) error {
 // budget.
 func (u *uploader) code(job blockJob) (obj []byte, name Hash, done func(), err error) {
 	done = func() {}
-	var codec *blockCodec
-	select {
-	case codec = <-u.codecs:
-	case <-u.ctx.Done():
+	w, err := u.codecs.get(u.ctx)
+	if err != nil {
 		u.release(job)
-		return nil, name, done, context.Cause(u.ctx)
+		return nil, name, done, err
 	}
-	obj, name, err = u.hashAndEncode(codec, job)
+	obj, name, err = u.hashAndEncode(w.codec, job)
 	u.progress.add(int64(job.n))
 	if err != nil || obj == nil || !u.copyOut {
-		return obj, name, func() { u.release(job); u.codecs <- codec }, err
+		return obj, name, func() { u.release(job); u.codecs.put(w) }, err
 	}
 	u.release(job)
-	defer func() { u.codecs <- codec }()
+	defer u.codecs.put(w)
 	n := int64(len(obj))
 	if err := u.storing.Acquire(u.ctx, n); err != nil {
 		return nil, name, done, context.Cause(u.ctx)
@@ -341,7 +316,7 @@ func (u *uploader) finish() error {
 	u.closed = true
 	close(u.jobs)
 	u.workers.Wait()
-	u.closeCodecs()
+	u.codecs.close()
 	u.finishErr = context.Cause(u.ctx)
 	u.cancel(errUploaderFinished)
 	return u.finishErr

@@ -171,7 +171,7 @@ func (e *engine) vocabValue(s string, st *scratch) (string, bool) {
 	if !e.vocab.active() {
 		return s, true
 	}
-	out := e.vocab.namePaths(maskValueSlots(remember(st.templated, s, e.vocab.template), false))
+	out := e.vocab.templated(s, false, st)
 	return out, out == s || e.vocab.unknown != UnknownMask
 }
 

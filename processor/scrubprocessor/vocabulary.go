@@ -216,11 +216,18 @@ func (v *vocabulary) name(s, placeholder string, st *scratch) string {
 	if !v.active() {
 		return s
 	}
-	out := v.namePaths(maskValueSlots(remember(st.templated, s, v.template), true))
+	out := v.templated(s, true, st)
 	if out != s && v.unknown == UnknownMask {
 		return placeholder
 	}
 	return out
+}
+
+// templated is s with its unknown words templated, its value slots masked
+// (bracketed ones too with brackets) and the paths inside it taken as
+// routes: what a name or a short text value keeps.
+func (v *vocabulary) templated(s string, brackets bool, st *scratch) string {
+	return v.namePaths(maskValueSlots(remember(st.templated, s, v.template), brackets))
 }
 
 // mergeVocabulary sets the vocabulary of an effective policy: the policy's,
